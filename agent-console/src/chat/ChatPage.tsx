@@ -1,0 +1,144 @@
+import { useEffect, useRef, useState } from 'react';
+import { io, type Socket } from 'socket.io-client';
+import { contiguousSeq, mergeBySeq } from '../shared/format.ts';
+import type { Message } from '../shared/types.ts';
+import './chat.css';
+
+const VISITOR_KEY = 'huike.visitorId';
+
+function initialVisitorId(): string | undefined {
+  const fromUrl = new URLSearchParams(location.search).get('visitorId');
+  return fromUrl ?? localStorage.getItem(VISITOR_KEY) ?? undefined;
+}
+
+const newClientMsgId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+
+interface Pending {
+  clientMsgId: string;
+  text: string;
+  failed?: string;
+}
+
+type AckReply = { ok: true; message: Message } | { ok: false; error: { message: string } };
+
+/** The customer's chat page (H5, mini-program look). Messages are resent with the same id until the server acks. */
+export function ChatPage() {
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [pending, setPending] = useState<Pending[]>([]);
+  const [status, setStatus] = useState<string | null>(null);
+  const [connected, setConnected] = useState(false);
+  const [draft, setDraft] = useState('');
+  const socketRef = useRef<Socket | null>(null);
+  const messagesRef = useRef<Message[]>([]);
+  messagesRef.current = messages;
+  const bottom = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const s = io('/customer', { auth: { visitorId: initialVisitorId() }, transports: ['websocket'] });
+    socketRef.current = s;
+    const history = () =>
+      s.emit('history', { afterSeq: contiguousSeq(messagesRef.current) }, (r: { ok: boolean; messages: Message[]; status: string | null }) => {
+        if (!r.ok) return;
+        setMessages((prev) => mergeBySeq(prev, r.messages));
+        setStatus(r.status);
+      });
+    s.on('session', ({ visitorId }: { visitorId: string }) => {
+      localStorage.setItem(VISITOR_KEY, visitorId);
+      s.auth = { visitorId };
+      history();
+    });
+    s.on('connect', () => setConnected(true));
+    s.on('disconnect', () => setConnected(false));
+    s.on('message:new', (e: { seq: number; message: Message }) => {
+      setMessages((prev) => {
+        const next = mergeBySeq(prev, [e.message]);
+        if (contiguousSeq(next) < e.seq) setTimeout(history, 0);
+        return next;
+      });
+    });
+    s.on('conversation:status', (e: { status: string }) => setStatus(e.status));
+    return () => {
+      s.disconnect();
+    };
+  }, []);
+
+  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [messages.length, pending.length]);
+
+  const deliver = (p: Pending) => {
+    const s = socketRef.current;
+    if (!s) return;
+    s.timeout(10_000).emit('message:send', { clientMsgId: p.clientMsgId, text: p.text }, (err: Error | null, r: AckReply) => {
+      if (!err && r.ok) {
+        setMessages((prev) => mergeBySeq(prev, [r.message]));
+        setPending((prev) => prev.filter((x) => x.clientMsgId !== p.clientMsgId));
+        return;
+      }
+      const reason = err ? '网络不稳定，点击重试' : r.ok ? '' : r.error.message;
+      setPending((prev) => prev.map((x) => (x.clientMsgId === p.clientMsgId ? { ...x, failed: reason } : x)));
+    });
+  };
+
+  const send = (text: string) => {
+    const t = text.trim();
+    if (!t) return;
+    const p = { clientMsgId: newClientMsgId(), text: t };
+    setPending((prev) => [...prev, p]);
+    setDraft('');
+    deliver(p);
+  };
+
+  const lastQuickReplies = [...messages].reverse().find((m) => m.senderType !== 'customer')?.payload.quickReplies ?? [];
+
+  return (
+    <div className="chat">
+      <header className="chat-header">
+        <span>回客优选 · 在线客服</span>
+        <small data-testid="chat-status">{!connected ? '连接中…' : status === 'open' ? '人工客服为您服务' : status === 'queued' ? '正在为您转接人工…' : '智能客服'}</small>
+      </header>
+      <main className="chat-body" data-testid="chat-messages">
+        {messages.length === 0 && pending.length === 0 && <div className="chat-hint">您好，欢迎光临回客优选！有什么可以帮您？</div>}
+        {messages.map((m) => (
+          <div key={m.seq} className={`row ${m.senderType === 'customer' ? 'me' : 'them'}`} data-testid="chat-message" data-sender={m.senderType}>
+            {m.senderType !== 'customer' && <div className="who">{m.senderType === 'agent' ? '客服' : m.senderType === 'bot' ? '智能助手' : '系统'}</div>}
+            <div className="bubble">{m.text}</div>
+          </div>
+        ))}
+        {pending.map((p) => (
+          <div key={p.clientMsgId} className="row me" data-testid="chat-pending">
+            <div className="bubble pending">{p.text}</div>
+            {p.failed && (
+              <button className="retry" onClick={() => deliver({ ...p, failed: undefined })}>
+                {p.failed}
+              </button>
+            )}
+          </div>
+        ))}
+        <div ref={bottom} />
+      </main>
+      {lastQuickReplies.length > 0 && (
+        <div className="quick">
+          {lastQuickReplies.map((q) => (
+            <button key={q} onClick={() => send(q)} data-testid="quick-reply">
+              {q}
+            </button>
+          ))}
+        </div>
+      )}
+      <footer className="chat-input">
+        <input
+          data-testid="chat-input"
+          value={draft}
+          maxLength={4000}
+          placeholder="请输入您的问题"
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.nativeEvent.isComposing) send(draft);
+          }}
+        />
+        <button data-testid="chat-send" onClick={() => send(draft)} disabled={!draft.trim()}>
+          发送
+        </button>
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+import { Button, Empty, Input, Space, Tag, Typography, App } from 'antd';
+import { useEffect, useRef, useState } from 'react';
+import { time } from '../shared/format.ts';
+import { CHANNEL_LABEL, STATUS_COLOR, STATUS_LABEL } from '../shared/labels.ts';
+import type { Conversation, Message } from '../shared/types.ts';
+import { api } from './api.ts';
+
+const SENDER_LABEL: Record<Message['senderType'], string> = { customer: '客户', bot: '机器人', agent: '客服', system: '系统' };
+
+function Bubble({ m }: { m: Message }) {
+  const mine = m.senderType !== 'customer';
+  return (
+    <div style={{ display: 'flex', justifyContent: mine ? 'flex-end' : 'flex-start', margin: '8px 0' }} data-testid="message" data-sender={m.senderType} data-seq={m.seq}>
+      <div style={{ maxWidth: '70%' }}>
+        <div style={{ fontSize: 12, color: '#999', textAlign: mine ? 'right' : 'left' }}>
+          {SENDER_LABEL[m.senderType]} · {time(m.createdAt)}
+          {m.status === 'failed' && <Tag color="red">发送失败{m.error ? `：${m.error}` : ''}</Tag>}
+          {m.status === 'pending' && <Tag>发送中</Tag>}
+        </div>
+        <div
+          style={{
+            background: m.senderType === 'agent' ? '#95ec69' : m.senderType === 'customer' ? '#fff' : '#e8f4ff',
+            padding: '8px 12px',
+            borderRadius: 8,
+            whiteSpace: 'pre-wrap',
+            wordBreak: 'break-word',
+            boxShadow: '0 1px 2px rgba(0,0,0,.06)',
+          }}
+        >
+          {m.text}
+          {m.payload.quickReplies && (
+            <div style={{ marginTop: 6 }}>
+              {m.payload.quickReplies.map((q) => (
+                <Tag key={q}>{q}</Tag>
+              ))}
+            </div>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export function ConversationView({ conversation, messages, canReply }: { conversation: Conversation | null; messages: Message[]; canReply: boolean }) {
+  const { message } = App.useApp();
+  const [draft, setDraft] = useState('');
+  const [sending, setSending] = useState(false);
+  const bottom = useRef<HTMLDivElement>(null);
+  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [messages.length, conversation?.id]);
+
+  if (!conversation) return <Empty description="从左侧选择一个会话" style={{ marginTop: 120 }} />;
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!text || sending) return;
+    setSending(true);
+    try {
+      await api(`/api/v1/conversations/${conversation.id}/messages`, { method: 'POST', body: { text } });
+      setDraft('');
+    } catch (e) {
+      message.error((e as Error).message);
+    } finally {
+      setSending(false);
+    }
+  };
+  const resolve = async () => {
+    try {
+      await api(`/api/v1/conversations/${conversation.id}/resolve`, { method: 'POST' });
+      message.success('会话已结束');
+    } catch (e) {
+      message.error((e as Error).message);
+    }
+  };
+
+  return (
+    <div style={{ display: 'flex', flexDirection: 'column', height: '100%' }}>
+      <div style={{ padding: '12px 16px', borderBottom: '1px solid #eee', display: 'flex', justifyContent: 'space-between' }}>
+        <Space>
+          <Typography.Text strong>{conversation.customerName ?? '客户'}</Typography.Text>
+          <Tag>{CHANNEL_LABEL[conversation.channel]}</Tag>
+          <Tag color={STATUS_COLOR[conversation.status]} data-testid="conversation-status">
+            {STATUS_LABEL[conversation.status]}
+          </Tag>
+        </Space>
+        <Button onClick={resolve} disabled={!canReply || conversation.status === 'resolved'} data-testid="resolve">
+          结束会话
+        </Button>
+      </div>
+      <div style={{ flex: 1, overflowY: 'auto', padding: '8px 16px', background: '#f5f5f5' }} data-testid="messages">
+        {messages.map((m) => (
+          <Bubble key={m.seq} m={m} />
+        ))}
+        <div ref={bottom} />
+      </div>
+      <div style={{ padding: 12, borderTop: '1px solid #eee' }}>
+        <Input.TextArea
+          data-testid="reply-input"
+          value={draft}
+          disabled={!canReply}
+          placeholder={canReply ? '输入回复，Enter 发送，Shift+Enter 换行' : '该会话未分配给您'}
+          autoSize={{ minRows: 2, maxRows: 6 }}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+              e.preventDefault();
+              void send();
+            }
+          }}
+        />
+        <div style={{ textAlign: 'right', marginTop: 8 }}>
+          <Button type="primary" onClick={send} loading={sending} disabled={!canReply || !draft.trim()} data-testid="reply-send">
+            发送
+          </Button>
+        </div>
+      </div>
+    </div>
+  );
+}

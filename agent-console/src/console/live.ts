@@ -1,0 +1,46 @@
+import { useEffect, useRef, useState } from 'react';
+import { io, type Socket } from 'socket.io-client';
+import type { Conversation, Message } from '../shared/types.ts';
+import { session } from './api.ts';
+
+export interface LiveHandlers {
+  onMessage(e: { conversationId: string; seq: number; message: Message; conversation: Conversation }): void;
+  onConversation(c: Conversation): void;
+  onAssigned(e: { ticket: { number: number }; conversation: Conversation }): void;
+  /** After a reconnect: refetch what may have been missed. */
+  onReconnect(): void;
+}
+
+/** The console's socket on /agent. Handlers are read through a ref so re-renders never reconnect. */
+export function useAgentSocket(handlers: LiveHandlers) {
+  const ref = useRef(handlers);
+  ref.current = handlers;
+  const [socket, setSocket] = useState<Socket | null>(null);
+  const [connected, setConnected] = useState(false);
+
+  useEffect(() => {
+    const s = io('/agent', { auth: { token: session.token }, transports: ['websocket'] });
+    let everConnected = false;
+    s.on('connect', () => {
+      setConnected(true);
+      if (everConnected) ref.current.onReconnect();
+      everConnected = true;
+    });
+    s.on('disconnect', () => setConnected(false));
+    s.on('connect_error', (err) => {
+      if ((err as Error & { data?: { code?: string } }).data?.code === 'unauthorized') {
+        session.clear();
+        window.location.reload();
+      }
+    });
+    s.on('message:new', (e) => ref.current.onMessage(e));
+    s.on('conversation:updated', (e) => ref.current.onConversation(e.conversation));
+    s.on('ticket:assigned', (e) => ref.current.onAssigned(e));
+    setSocket(s);
+    return () => {
+      s.disconnect();
+    };
+  }, []);
+
+  return { socket, connected };
+}

@@ -1,0 +1,21 @@
+export const yuan = (fen: number) => `¥${(fen / 100).toFixed(2)}`;
+
+export const time = (iso: string | null) =>
+  iso ? new Date(iso).toLocaleString('zh-CN', { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }) : '';
+
+/** Messages by seq, without duplicates: live events and gap fills may deliver the same one twice. */
+export function mergeBySeq<T extends { seq: number }>(current: T[], incoming: T[]): T[] {
+  const bySeq = new Map(current.map((m) => [m.seq, m]));
+  for (const m of incoming) bySeq.set(m.seq, m);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** The highest seq with no gap before it: the point to ask the server to continue from. */
+export function contiguousSeq(messages: { seq: number }[]): number {
+  let last = 0;
+  for (const m of messages) {
+    if (m.seq !== last + 1) break;
+    last = m.seq;
+  }
+  return last;
+}

@@ -1,0 +1,47 @@
+import type { Candidate, Retriever } from './retriever.ts';
+import { normalize } from './normalize.ts';
+
+export type Decision =
+  | { kind: 'answer'; candidate: Candidate }
+  | { kind: 'clarify'; candidates: Candidate[] }
+  | { kind: 'miss'; candidates: Candidate[] }
+  | { kind: 'handoff'; reason: 'customer_request' | 'bot_miss'; category: string | null };
+
+export const THRESHOLDS = { answer: 0.6, clarify: 0.35, margin: 0.08 };
+export const MAX_MISSES = 2;
+
+// Explicit asks for a person. A whole message "人工" / "客服" / "我要人工客服" counts; so does "转人工" anywhere.
+// "人工客服几点上班" does not: that is a question the KB answers.
+const HUMAN_ASK_ANYWHERE = /转人工|找人工|要人工|接人工|人工服务|真人/;
+const HUMAN_ASK_WHOLE = /^(我要|我想找|找|叫|联系|转接?)?(人工|客服|人工客服|在线客服)(吧|啊|呢|吗|谢谢)?$/;
+
+export function asksForHuman(text: string): boolean {
+  const t = normalize(text).replace(/[\p{P}\p{S}\s]/gu, '');
+  return HUMAN_ASK_ANYWHERE.test(t) || HUMAN_ASK_WHOLE.test(t);
+}
+
+/**
+ * One decision per customer message. `misses` is how many misses in a row came before this message.
+ * Confident and clearly ahead of the runner-up: answer. Plausible: ask which one they mean. Else a miss,
+ * and the second miss in a row goes to a human.
+ */
+export function decide(retriever: Retriever, text: string, misses: number): Decision {
+  const candidates = retriever.search(text, 3);
+  const top = candidates[0];
+  if (asksForHuman(text)) return { kind: 'handoff', reason: 'customer_request', category: categoryOf(candidates) };
+  if (top && top.score >= THRESHOLDS.answer) {
+    const second = candidates[1];
+    if (!second || top.score - second.score >= THRESHOLDS.margin || second.score < THRESHOLDS.clarify)
+      return { kind: 'answer', candidate: top };
+    return { kind: 'clarify', candidates: candidates.filter((c) => c.score >= THRESHOLDS.clarify) };
+  }
+  if (top && top.score >= THRESHOLDS.clarify)
+    return { kind: 'clarify', candidates: candidates.filter((c) => c.score >= THRESHOLDS.clarify) };
+  if (misses + 1 >= MAX_MISSES) return { kind: 'handoff', reason: 'bot_miss', category: categoryOf(candidates) };
+  return { kind: 'miss', candidates };
+}
+
+function categoryOf(candidates: Candidate[]): string | null {
+  const top = candidates[0];
+  return top && top.score >= THRESHOLDS.clarify / 2 ? top.entry.category : null;
+}

@@ -1,0 +1,7 @@
+// What the bot says, in one place so shops (and translators) find it.
+export const REPLIES = {
+  clarify: '您是想问以下哪个问题呢？点击即可查看答案：',
+  miss: '抱歉，我没能理解您的问题。您可以换个说法，或回复「人工」转接人工客服。',
+  handoff: '正在为您转接人工客服，请稍候～',
+  queued: '当前客服都在忙，您已进入排队，客服接入后会第一时间回复您。',
+};

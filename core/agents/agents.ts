@@ -1,0 +1,74 @@
+import type { Queryable } from '../db/client.ts';
+import type { Deps } from '../deps.ts';
+import { inTransaction } from '../events.ts';
+import { notFound, unauthorized } from '../errors.ts';
+import { isUuid } from '../ids.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import type { Actor, AgentRow, AgentStatus, Role } from './rows.ts';
+
+export interface NewAgent {
+  email: string;
+  name: string;
+  password: string;
+  role: Role;
+  skills?: string[];
+  maxConcurrent?: number;
+  teamIds?: string[];
+}
+
+export async function createAgent(q: Queryable, a: NewAgent): Promise<AgentRow> {
+  const passwordHash = await hashPassword(a.password);
+  const [row] = await q<AgentRow[]>`
+    insert into agents (email, name, password_hash, role, skills, max_concurrent)
+    values (${a.email.toLowerCase()}, ${a.name}, ${passwordHash}, ${a.role}, ${a.skills ?? []}, ${a.maxConcurrent ?? 8})
+    returning *`;
+  for (const teamId of a.teamIds ?? []) await q`insert into agent_teams (agent_id, team_id) values (${row.id}, ${teamId})`;
+  return row;
+}
+
+// Compared against when the email is unknown, so a login takes the same time whether or not the account exists.
+let dummyHash: Promise<string> | undefined;
+
+export async function authenticate(q: Queryable, email: string, password: string): Promise<AgentRow> {
+  const [row] = await q<AgentRow[]>`select * from agents where email = ${email.toLowerCase()} and disabled_at is null`;
+  if (!row) {
+    await verifyPassword(await (dummyHash ??= hashPassword('not-a-real-password')), password);
+    throw unauthorized('邮箱或密码错误');
+  }
+  if (!(await verifyPassword(row.passwordHash, password))) throw unauthorized('邮箱或密码错误');
+  return row;
+}
+
+export async function getAgent(q: Queryable, id: string): Promise<AgentRow> {
+  if (!isUuid(id)) throw notFound('客服');
+  const [row] = await q<AgentRow[]>`select * from agents where id = ${id}`;
+  if (!row) throw notFound('客服');
+  return row;
+}
+
+/** The actor for an authenticated request; disabled accounts lose access at once. */
+export async function loadActor(q: Queryable, id: string): Promise<Actor> {
+  const [row] = await q<{ id: string; role: Role; teamIds: string[] }[]>`
+    select a.id, a.role, coalesce(array_agg(t.team_id) filter (where t.team_id is not null), '{}') as team_ids
+      from agents a left join agent_teams t on t.agent_id = a.id
+     where a.id = ${id} and a.disabled_at is null
+     group by a.id`;
+  if (!row) throw unauthorized('账号不存在或已停用');
+  return row;
+}
+
+export async function listAgents(q: Queryable): Promise<(AgentRow & { teamIds: string[]; load: number })[]> {
+  return q`
+    select a.*, coalesce(array_agg(distinct t.team_id) filter (where t.team_id is not null), '{}') as team_ids,
+           (select count(*)::int from tickets k where k.assignee_id = a.id and k.status in ('assigned', 'pending')) as load
+      from agents a left join agent_teams t on t.agent_id = a.id
+     where a.disabled_at is null
+     group by a.id order by a.name`;
+}
+
+export async function setAgentStatus(deps: Deps, agentId: string, status: AgentStatus): Promise<void> {
+  await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    const [row] = await tx`update agents set status = ${status} where id = ${agentId} and status <> ${status} returning id`;
+    if (row) emit({ type: 'agent.status', agentId, status });
+  });
+}

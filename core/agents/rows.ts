@@ -1,0 +1,23 @@
+export type Role = 'agent' | 'supervisor' | 'admin';
+export type AgentStatus = 'online' | 'away' | 'offline';
+
+export interface AgentRow {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+  role: Role;
+  skills: string[];
+  status: AgentStatus;
+  maxConcurrent: number;
+  lastAssignedAt: Date | null;
+  disabledAt: Date | null;
+  createdAt: Date;
+}
+
+/** The signed-in agent as requests and sockets see it. */
+export interface Actor {
+  id: string;
+  role: Role;
+  teamIds: string[];
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+// Empty strings in env files mean "unset", not "set to nothing".
+const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+const seconds = (def: number) =>
+  z.preprocess((v) => (v === '' || v === undefined ? def : Number(v)), z.number().int().min(1).max(86_400));
+
+const schema = z.object({
+  PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : Number(v)), z.number().int().min(0).max(65535)),
+  DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must start with postgres://'),
+  REDIS_URL: optional.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must start with redis://'),
+  DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? './data' : v), z.string()),
+  JWT_SECRET: optional.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  WECOM_CORP_ID: optional,
+  WECOM_TOKEN: optional,
+  WECOM_AES_KEY: optional.refine((v) => v === undefined || v.length === 43, 'must be 43 characters'),
+  WECOM_SECRET: optional,
+  WECOM_API_BASE: z.preprocess((v) => (v === '' || v === undefined ? 'https://qyapi.weixin.qq.com' : v), z.url()),
+  MP_APPID: optional,
+  MP_TOKEN: optional,
+  MP_AES_KEY: optional.refine((v) => v === undefined || v.length === 43, 'must be 43 characters'),
+  MP_SECRET: optional,
+  MP_API_BASE: z.preprocess((v) => (v === '' || v === undefined ? 'https://api.weixin.qq.com' : v), z.url()),
+  COMMERCE_WEBHOOK_SECRET: optional,
+  SERVICES: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'web,worker' : v),
+    z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.enum(['web', 'worker'])).min(1)),
+  ),
+  WECOM_REPLAY_WINDOW_S: seconds(300),
+  MP_REPLAY_WINDOW_S: seconds(300),
+  LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+  };
+}
+
+/** Parses process.env once; on any problem prints all of them and exits, so an operator fixes everything in one go. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = parseConfig(env);
+  if (result.ok) return result.config;
+  process.stderr.write(`配置错误 / invalid configuration:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(78);
+}

@@ -1,0 +1,38 @@
+import { iso } from '../time.ts';
+import type { ConversationListItem } from './queries.ts';
+import type { ConversationRow, MessageRow } from './rows.ts';
+
+
+export function presentMessage(m: MessageRow) {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    seq: m.seq,
+    senderType: m.senderType,
+    senderId: m.senderId,
+    type: m.type,
+    text: m.text,
+    payload: m.payload,
+    channel: m.channel,
+    status: m.status,
+    error: m.error,
+    createdAt: iso(m.createdAt),
+  };
+}
+export type MessageView = ReturnType<typeof presentMessage>;
+
+export function presentConversation(c: ConversationRow | ConversationListItem) {
+  return {
+    id: c.id,
+    customerId: c.customerId,
+    channel: c.channel,
+    status: c.status,
+    teamId: c.teamId,
+    assigneeId: c.assigneeId,
+    lastSeq: c.lastSeq,
+    lastMessageAt: iso(c.lastMessageAt),
+    createdAt: iso(c.createdAt),
+    ...('customerName' in c ? { customerName: c.customerName, lastText: c.lastText } : {}),
+  };
+}
+export type ConversationView = ReturnType<typeof presentConversation>;

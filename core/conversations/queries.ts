@@ -1,0 +1,49 @@
+import type { Queryable, Tx } from '../db/client.ts';
+import { notFound } from '../errors.ts';
+import { isUuid } from '../ids.ts';
+import type { ConversationRow, MessageRow } from './rows.ts';
+
+export async function getConversation(q: Queryable, id: string): Promise<ConversationRow> {
+  if (!isUuid(id)) throw notFound('会话');
+  const [row] = await q<ConversationRow[]>`select * from conversations where id = ${id}`;
+  if (!row) throw notFound('会话');
+  return row;
+}
+
+export async function lockConversation(tx: Tx, id: string): Promise<ConversationRow> {
+  if (!isUuid(id)) throw notFound('会话');
+  const [row] = await tx<ConversationRow[]>`select * from conversations where id = ${id} for update`;
+  if (!row) throw notFound('会话');
+  return row;
+}
+
+export async function listMessages(q: Queryable, conversationId: string, afterSeq = 0, limit = 200): Promise<MessageRow[]> {
+  return q<MessageRow[]>`
+    select * from messages where conversation_id = ${conversationId} and seq > ${afterSeq}
+     order by seq limit ${limit}`;
+}
+
+export interface ConversationListItem extends ConversationRow {
+  customerName: string;
+  lastText: string | null;
+}
+
+export interface ConversationFilter {
+  /** Only conversations visible to these teams or this assignee; omitted = all (supervisors). */
+  scope?: { agentId: string; teamIds: string[] };
+  status?: ConversationRow['status'];
+  limit?: number;
+}
+
+export async function listConversations(q: Queryable, f: ConversationFilter): Promise<ConversationListItem[]> {
+  const scope = f.scope;
+  return q<ConversationListItem[]>`
+    select c.*, cu.display_name as customer_name,
+           (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text
+      from conversations c join customers cu on cu.id = c.customer_id
+     where true
+       ${f.status ? q`and c.status = ${f.status}` : q``}
+       ${scope ? q`and (c.assignee_id = ${scope.agentId} or c.team_id = any(${scope.teamIds}::uuid[]))` : q``}
+     order by c.last_message_at desc nulls last
+     limit ${f.limit ?? 100}`;
+}

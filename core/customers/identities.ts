@@ -1,0 +1,63 @@
+import type { Tx } from '../db/client.ts';
+import { badRequest } from '../errors.ts';
+
+export const IDENTITY_KINDS = [
+  'web_visitor',
+  'wecom_external_userid',
+  'wx_openid',
+  'wx_unionid',
+  'phone',
+  'taobao_nick',
+  'jd_pin',
+  'douyin_openid',
+  'email',
+] as const;
+export type IdentityKind = (typeof IDENTITY_KINDS)[number];
+
+export interface IdentityRow {
+  id: string;
+  customerId: string;
+  kind: IdentityKind;
+  value: string;
+  displayName: string | null;
+  createdAt: Date;
+}
+
+export interface IdentityInput {
+  kind: IdentityKind;
+  value: string;
+  displayName?: string;
+}
+
+/**
+ * Finds the customer behind an identity, creating both when the identity is new.
+ * The advisory lock makes two first messages from the same new identity produce one customer.
+ */
+export async function resolveIdentity(tx: Tx, input: IdentityInput): Promise<IdentityRow> {
+  if (!IDENTITY_KINDS.includes(input.kind)) throw badRequest('invalid_identity', `未知的身份类型 ${input.kind}`);
+  if (!input.value || input.value.length > 256) throw badRequest('invalid_identity', '身份标识为空或过长');
+  await tx`select pg_advisory_xact_lock(hashtext(${`identity:${input.kind}:${input.value}`}))`;
+  const [found] = await tx<IdentityRow[]>`select * from identities where kind = ${input.kind} and value = ${input.value}`;
+  if (found) return found;
+  const name = input.displayName?.trim() || defaultName(input);
+  const [customer] = await tx<{ id: string }[]>`insert into customers (display_name) values (${name}) returning id`;
+  const [identity] = await tx<IdentityRow[]>`
+    insert into identities (customer_id, kind, value, display_name)
+    values (${customer.id}, ${input.kind}, ${input.value}, ${input.displayName ?? null})
+    returning *`;
+  return identity;
+}
+
+export async function addIdentity(tx: Tx, customerId: string, input: IdentityInput): Promise<IdentityRow> {
+  const [row] = await tx<IdentityRow[]>`
+    insert into identities (customer_id, kind, value, display_name)
+    values (${customerId}, ${input.kind}, ${input.value}, ${input.displayName ?? null})
+    on conflict (kind, value) do update set display_name = coalesce(excluded.display_name, identities.display_name)
+    returning *`;
+  return row;
+}
+
+function defaultName(input: IdentityInput): string {
+  const tail = input.value.slice(-4);
+  return input.kind === 'web_visitor' ? `访客${tail}` : `客户${tail}`;
+}

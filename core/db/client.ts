@@ -1,0 +1,47 @@
+import path from 'node:path';
+import postgres from 'postgres';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './pglite.ts';
+
+export type Sql = postgres.Sql<{}>;
+export type Tx = postgres.TransactionSql<{}>;
+/** Anything that runs queries: the pool or an open transaction. */
+export type Queryable = Sql | Tx;
+
+export interface Database {
+  sql: Sql;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  /** Where PGlite keeps its files; `null` means in memory. */
+  pgliteDir?: string | null;
+  max?: number;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = opts.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(opts.pgliteDir === null ? undefined : path.resolve(opts.pgliteDir ?? './data/pg'));
+    url = embedded.url;
+  }
+  const sql = postgres(url, {
+    max: opts.max ?? (embedded ? 4 : 10),
+    onnotice: () => {},
+    // rows come back camelCase; sql(obj) helpers write snake_case columns
+    transform: postgres.camel,
+    // int8 counts come back as JS numbers; our counts and fen amounts stay far below 2^53.
+    types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
+    connection: { application_name: 'huike' },
+  });
+  return {
+    sql,
+    kind: embedded ? 'pglite' : 'postgres',
+    async close() {
+      await sql.end({ timeout: 5 });
+      await embedded?.stop();
+    },
+  };
+}

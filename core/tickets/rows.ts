@@ -1,0 +1,18 @@
+export type TicketStatus = 'new' | 'assigned' | 'pending' | 'solved' | 'closed';
+
+export interface TicketRow {
+  id: string;
+  number: number;
+  conversationId: string;
+  customerId: string;
+  category: string | null;
+  reason: string;
+  priority: number;
+  status: TicketStatus;
+  teamId: string | null;
+  assigneeId: string | null;
+  assignedAt: Date | null;
+  firstResponseAt: Date | null;
+  solvedAt: Date | null;
+  createdAt: Date;
+}

@@ -1,0 +1,75 @@
+import type { Tx } from '../db/client.ts';
+import type { Deps } from '../deps.ts';
+import { inTransaction, type DomainEvent } from '../events.ts';
+import type { ConversationRow } from '../conversations/rows.ts';
+import { lockConversation } from '../conversations/queries.ts';
+import type { TicketRow } from './rows.ts';
+import { tryAssign } from './routing.ts';
+
+export interface HandoffInput {
+  conversationId: string;
+  category: string | null;
+  reason: string;
+}
+
+/** The team whose categories include this one, else the default team. */
+async function teamFor(tx: Tx, category: string | null): Promise<string | null> {
+  const [team] = await tx<{ id: string }[]>`
+    select id from teams
+     order by (${category}::text is not null and ${category}::text = any(categories)) desc, is_default desc, created_at
+     limit 1`;
+  return team?.id ?? null;
+}
+
+/**
+ * Hands a conversation to a human: opens a ticket (one open ticket per conversation) and routes it.
+ * Returns the ticket, assigned or queued.
+ */
+export async function handoff(deps: Deps, input: HandoffInput): Promise<TicketRow> {
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    const conversation = await lockConversation(tx, input.conversationId);
+    const [open] = await tx<TicketRow[]>`
+      select * from tickets where conversation_id = ${conversation.id} and status in ('new', 'assigned', 'pending')`;
+    if (open) return open;
+    return openTicket(tx, emit, conversation, input);
+  });
+}
+
+async function openTicket(
+  tx: Tx,
+  emit: (e: DomainEvent) => void,
+  conversation: ConversationRow,
+  input: HandoffInput,
+): Promise<TicketRow> {
+  const teamId = await teamFor(tx, input.category);
+  const [ticket] = await tx<TicketRow[]>`
+    insert into tickets (conversation_id, customer_id, category, reason, team_id)
+    values (${conversation.id}, ${conversation.customerId}, ${input.category}, ${input.reason}, ${teamId})
+    returning *`;
+  const [queued] = await tx<ConversationRow[]>`
+    update conversations set status = 'queued', team_id = ${teamId}, bot_misses = 0 where id = ${conversation.id} returning *`;
+  emit({ type: 'ticket.opened', ticket });
+  const assigned = await tryAssign(tx, emit, ticket);
+  if (assigned) return assigned;
+  emit({ type: 'conversation.updated', conversation: queued });
+  return ticket;
+}
+
+/** Solves the open ticket and closes the conversation; the customer's next message starts a new one with the bot. */
+export async function resolveConversation(deps: Deps, conversationId: string): Promise<ConversationRow> {
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    await lockConversation(tx, conversationId);
+    await tx`update tickets set status = 'solved', solved_at = now()
+              where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending')`;
+    const [conversation] = await tx<ConversationRow[]>`
+      update conversations set status = 'resolved' where id = ${conversationId} returning *`;
+    emit({ type: 'conversation.updated', conversation });
+    return conversation;
+  });
+}
+
+export async function openTicketFor(q: Tx | Deps['sql'], conversationId: string): Promise<TicketRow | null> {
+  const [t] = await q<TicketRow[]>`
+    select * from tickets where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending')`;
+  return t ?? null;
+}

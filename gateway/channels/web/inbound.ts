@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import type { Deps } from '../../../core/deps.ts';
+import { ingestInbound, MAX_TEXT_LENGTH, type IngestResult } from '../../../core/conversations/ingest.ts';
+import { badRequest } from '../../../core/errors.ts';
+
+export const VISITOR_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+export const webMessageSchema = z.object({
+  // Chosen by the page for each message it sends; a resend after a lost ack reuses it and is stored once.
+  clientMsgId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
+});
+
+/** A message typed on the H5 chat page. Resolves after the message is durably stored. */
+export async function ingestWebMessage(deps: Deps, visitorId: string, input: unknown): Promise<IngestResult> {
+  const parsed = webMessageSchema.safeParse(input);
+  if (!parsed.success) throw badRequest('invalid_message', '消息格式不正确或内容为空');
+  return ingestInbound(deps, {
+    channel: 'web',
+    channelMsgId: `${visitorId}:${parsed.data.clientMsgId}`,
+    identity: { kind: 'web_visitor', value: visitorId },
+    type: 'text',
+    text: parsed.data.text,
+  });
+}

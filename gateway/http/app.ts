@@ -1,0 +1,34 @@
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { HttpContext } from './context.ts';
+import { errorHandler } from './middleware/errors.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { agentRoutes } from './routes/agents/index.ts';
+import { authRoutes } from './routes/auth/index.ts';
+import { conversationRoutes } from './routes/conversations/index.ts';
+import { customerRoutes } from './routes/customers/index.ts';
+import { healthRoutes } from './routes/health/index.ts';
+import { metricsRoutes } from './routes/metrics/index.ts';
+import { serveConsole } from './static.ts';
+
+export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir: string }): Koa {
+  const koa = new Koa({ proxy: true });
+  koa.silent = true; // errors are logged by the error middleware with the request id
+  koa.use(requestContext(opts.log, app.metrics));
+  koa.use(errorHandler);
+  koa.use(securityHeaders);
+  for (const router of [
+    healthRoutes(app),
+    metricsRoutes(app),
+    authRoutes(app),
+    agentRoutes(app),
+    conversationRoutes(app),
+    customerRoutes(app),
+  ]) {
+    koa.use(router.routes());
+    koa.use(router.allowedMethods({ throw: false }));
+  }
+  koa.use(serveConsole(opts.consoleDir));
+  return koa;
+}

@@ -1,0 +1,70 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { authorize, canReply, canViewConversation, isSupervisor } from '../../../../core/agents/policies.ts';
+import { sendOutbound } from '../../../../core/conversations/outbound.ts';
+import { presentConversation, presentMessage } from '../../../../core/conversations/presenter.ts';
+import { getConversation, listConversations, listMessages } from '../../../../core/conversations/queries.ts';
+import { resolveConversation } from '../../../../core/tickets/tickets.ts';
+import { readJson } from '../../body.ts';
+import type { HttpContext } from '../../context.ts';
+import { actorOf, requireAgent } from '../../middleware/auth.ts';
+import { parse } from '../../../validate.ts';
+
+const listQuery = z.object({
+  status: z.enum(['bot', 'queued', 'open', 'resolved']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+const messagesQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+});
+const replySchema = z.object({ text: z.string().trim().min(1, '消息内容不能为空').max(4000) });
+
+export function conversationRoutes(app: HttpContext): Router {
+  const r = new Router({ prefix: '/api/v1/conversations' });
+  r.use(requireAgent(app));
+
+  r.get('/', async (ctx) => {
+    const q = parse(listQuery, ctx.query);
+    const actor = actorOf(ctx);
+    const rows = await listConversations(app.deps.sql, {
+      status: q.status,
+      limit: q.limit,
+      scope: isSupervisor(actor) ? undefined : { agentId: actor.id, teamIds: actor.teamIds },
+    });
+    ctx.body = { conversations: rows.map(presentConversation) };
+  });
+
+  r.get('/:id', async (ctx) => {
+    const c = await getConversation(app.deps.sql, ctx.params.id);
+    authorize(canViewConversation(actorOf(ctx), c));
+    ctx.body = { conversation: presentConversation(c) };
+  });
+
+  r.get('/:id/messages', async (ctx) => {
+    const q = parse(messagesQuery, ctx.query);
+    const c = await getConversation(app.deps.sql, ctx.params.id);
+    authorize(canViewConversation(actorOf(ctx), c));
+    const messages = await listMessages(app.deps.sql, c.id, q.after, q.limit);
+    ctx.body = { messages: messages.map(presentMessage), lastSeq: c.lastSeq };
+  });
+
+  r.post('/:id/messages', async (ctx) => {
+    const body = await readJson(ctx, replySchema);
+    const actor = actorOf(ctx);
+    const c = await getConversation(app.deps.sql, ctx.params.id);
+    authorize(canReply(actor, c), '只有接待该会话的客服或主管可以回复');
+    const { message } = await sendOutbound(app.deps, { conversationId: c.id, senderType: 'agent', senderId: actor.id, text: body.text });
+    ctx.status = 201;
+    ctx.body = { message: presentMessage(message) };
+  });
+
+  r.post('/:id/resolve', async (ctx) => {
+    const actor = actorOf(ctx);
+    const c = await getConversation(app.deps.sql, ctx.params.id);
+    authorize(canReply(actor, c), '只有接待该会话的客服或主管可以结束会话');
+    ctx.body = { conversation: presentConversation(await resolveConversation(app.deps, c.id)) };
+  });
+
+  return r;
+}

@@ -1,0 +1,100 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { TokenService } from '../core/agents/tokens.ts';
+import type { Config } from '../core/config.ts';
+import { openDatabase, type Database } from '../core/db/client.ts';
+import { migrate } from '../core/db/migrate.ts';
+import type { Deps } from '../core/deps.ts';
+import { EventBus } from '../core/events.ts';
+import { Bot } from '../bot/engine.ts';
+import { createHttpApp } from './http/app.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createRealtime, type Realtime } from './realtime/server.ts';
+import { jwtSecret } from './secrets.ts';
+
+export const CONSOLE_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'agent-console', 'dist');
+
+export interface HuikeOptions {
+  config: Config;
+  /** Use this database instead of opening one from the config (tests share a prepared one). */
+  database?: Database;
+  log?: Logger;
+  /** In-memory PGlite instead of DATA_DIR/pg (tests and smoke runs). */
+  memory?: boolean;
+  streamName?: string;
+}
+
+export interface Huike {
+  deps: Deps;
+  bot: Bot;
+  http: HttpServer;
+  realtime: Realtime;
+  database: Database;
+  url: string;
+  /** Waits until every event published so far has been fully handled (bot answers, routing, emits). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Wires one gateway node: database, event bus, bot, HTTP and realtime. Listens on config.PORT (0 = any free port). */
+export async function startHuike(opts: HuikeOptions): Promise<Huike> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger(config.LOG_LEVEL);
+  const database =
+    opts.database ??
+    (await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: opts.memory ? null : path.join(config.DATA_DIR, 'pg') }));
+  await migrate(database.sql);
+
+  const bus = new EventBus((err, event) => log.error({ err, event: event.type }, 'event handler failed'));
+  const deps: Deps = { sql: database.sql, bus, log };
+  const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
+  const metrics = createMetrics();
+  const bot = new Bot(deps);
+  await bot.reload();
+
+  const koa = createHttpApp({ deps, tokens, metrics }, { log, consoleDir: CONSOLE_DIST });
+  const http = createServer(koa.callback());
+  http.requestTimeout = 30_000;
+  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });
+
+  bus.subscribe(realtime.emit);
+  bus.subscribe(bot.onEvent);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.PORT, '0.0.0.0', () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  let stopped = false;
+  return {
+    deps,
+    bot,
+    http,
+    realtime,
+    database,
+    url: `http://127.0.0.1:${port}`,
+    async settle() {
+      // bot replies publish new events, so drain until both are quiet
+      for (let i = 0; i < 20; i++) {
+        await bus.idle();
+        await bot.idle();
+        await new Promise((r) => setImmediate(r));
+        if (!bus.busy && !bot.busy) return;
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await realtime.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await bus.idle();
+      await bot.idle();
+      if (!opts.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Namespace } from 'socket.io';
+import { z } from 'zod';
+import { loadActor, setAgentStatus, getAgent } from '../../core/agents/agents.ts';
+import { authorize, canViewConversation, isSupervisor } from '../../core/agents/policies.ts';
+import type { Actor } from '../../core/agents/rows.ts';
+import type { TokenService } from '../../core/agents/tokens.ts';
+import type { Deps } from '../../core/deps.ts';
+import { isAppError } from '../../core/errors.ts';
+import { presentMessage } from '../../core/conversations/presenter.ts';
+import { getConversation, listMessages } from '../../core/conversations/queries.ts';
+import { drainQueue } from '../../core/tickets/routing.ts';
+import type { Metrics } from '../metrics.ts';
+import { parse } from '../validate.ts';
+import { withAck } from './ack.ts';
+import { rooms } from './rooms.ts';
+
+const presenceSchema = z.object({ status: z.enum(['online', 'away', 'offline']) });
+const syncSchema = z.object({ conversationId: z.string(), afterSeq: z.number().int().min(0) });
+
+/** The console's live channel. Rooms decide who hears what; see rooms.forConversation. */
+export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenService, metrics: Metrics) {
+  ns.use(async (socket, next) => {
+    try {
+      const token = socket.handshake.auth?.token;
+      if (typeof token !== 'string') throw new Error('missing token');
+      const claims = await tokens.verify(token);
+      socket.data.actor = await loadActor(deps.sql, claims.sub);
+      next();
+    } catch (err) {
+      const e = new Error(isAppError(err) ? err.message : '请先登录') as Error & { data?: unknown };
+      e.data = { code: 'unauthorized' };
+      next(e);
+    }
+  });
+
+  ns.on('connection', async (socket) => {
+    const actor: Actor = socket.data.actor;
+    const log = deps.log.child({ ns: 'agent', agentId: actor.id });
+    metrics.socketsConnected.inc({ namespace: 'agent' });
+    socket.join([rooms.agent(actor.id), ...actor.teamIds.map(rooms.team), ...(isSupervisor(actor) ? [rooms.supervisors] : [])]);
+
+    socket.on(
+      'presence:set',
+      withAck(log, async (input: unknown) => {
+        const { status } = parse(presenceSchema, input);
+        await setAgentStatus(deps, actor.id, status);
+        if (status === 'online') await drainQueue(deps, actor.id);
+        return { status };
+      }),
+    );
+
+    socket.on(
+      'sync',
+      withAck(log, async (input: unknown) => {
+        const { conversationId, afterSeq } = parse(syncSchema, input);
+        const c = await getConversation(deps.sql, conversationId);
+        authorize(canViewConversation(actor, c));
+        return { conversationId, messages: (await listMessages(deps.sql, c.id, afterSeq, 500)).map(presentMessage) };
+      }),
+    );
+
+    socket.on('disconnect', async () => {
+      metrics.socketsConnected.dec({ namespace: 'agent' });
+      try {
+        // Offline only when this was the agent's last console (on any node).
+        const left = await ns.in(rooms.agent(actor.id)).fetchSockets();
+        if (left.length === 0) await setAgentStatus(deps, actor.id, 'offline');
+      } catch (err) {
+        log.warn({ err }, 'presence update on disconnect failed');
+      }
+    });
+
+    try {
+      // Opening the console puts an offline agent online and hands them what waited in the queue.
+      const agent = await getAgent(deps.sql, actor.id);
+      if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');
+      await drainQueue(deps, actor.id);
+      socket.emit('ready', { agentId: actor.id, status: agent.status === 'offline' ? 'online' : agent.status });
+    } catch (err) {
+      log.error({ err }, 'agent connect bookkeeping failed');
+    }
+  });
+}

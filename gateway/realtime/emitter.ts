@@ -1,0 +1,66 @@
+import type { Server } from 'socket.io';
+import type { Deps } from '../../core/deps.ts';
+import type { DomainEvent } from '../../core/events.ts';
+import { presentConversation, presentMessage } from '../../core/conversations/presenter.ts';
+import type { ConversationRow } from '../../core/conversations/rows.ts';
+import { presentTicket } from '../../core/tickets/presenter.ts';
+import { rooms } from './rooms.ts';
+
+/**
+ * The only code that emits to sockets. Domain events (published after commit) become socket events; every
+ * message event carries the conversation's seq so clients can see and fill gaps.
+ */
+export function createEmitter(io: Server, deps: Deps) {
+  const agents = io.of('/agent');
+  const customers = io.of('/customer');
+  // identity id -> web visitor id; identities never change their value, so this cache never goes stale
+  const visitorOf = new Map<string, string>();
+
+  async function visitorRoom(c: ConversationRow): Promise<string | null> {
+    if (c.channel !== 'web') return null;
+    let v = visitorOf.get(c.identityId);
+    if (!v) {
+      const [row] = await deps.sql<{ value: string }[]>`select value from identities where id = ${c.identityId}`;
+      if (!row) return null;
+      v = row.value;
+      if (visitorOf.size > 50_000) visitorOf.clear();
+      visitorOf.set(c.identityId, v);
+    }
+    return rooms.visitor(v);
+  }
+
+  return async (event: DomainEvent): Promise<void> => {
+    switch (event.type) {
+      case 'message.created': {
+        const payload = {
+          conversationId: event.conversation.id,
+          seq: event.message.seq,
+          message: presentMessage(event.message),
+          conversation: presentConversation(event.conversation),
+        };
+        agents.to(rooms.forConversation(event.conversation)).emit('message:new', payload);
+        const room = await visitorRoom(event.conversation);
+        if (room) customers.to(room).emit('message:new', { conversationId: payload.conversationId, seq: payload.seq, message: payload.message });
+        return;
+      }
+      case 'conversation.updated': {
+        const conversation = presentConversation(event.conversation);
+        agents.to(rooms.forConversation(event.conversation)).emit('conversation:updated', { conversation });
+        const room = await visitorRoom(event.conversation);
+        if (room) customers.to(room).emit('conversation:status', { conversationId: conversation.id, status: conversation.status });
+        return;
+      }
+      case 'ticket.assigned': {
+        agents
+          .to(rooms.forConversation(event.conversation))
+          .emit('ticket:assigned', { ticket: presentTicket(event.ticket), conversation: presentConversation(event.conversation) });
+        return;
+      }
+      case 'agent.status':
+        agents.to(rooms.supervisors).emit('agent:status', { agentId: event.agentId, status: event.status });
+        return;
+      default:
+        return;
+    }
+  };
+}

@@ -1,0 +1,16 @@
+import type { ConversationRow } from '../../core/conversations/rows.ts';
+
+// Room names in one place: the emitter and the namespaces must agree on them.
+export const rooms = {
+  agent: (id: string) => `agent:${id}`,
+  team: (id: string) => `team:${id}`,
+  supervisors: 'supervisors',
+  visitor: (visitorId: string) => `visitor:${visitorId}`,
+  /** Agents who see this conversation: its assignee, its team, and every supervisor. */
+  forConversation(c: Pick<ConversationRow, 'assigneeId' | 'teamId'>): string[] {
+    const r = [rooms.supervisors];
+    if (c.teamId) r.push(rooms.team(c.teamId));
+    if (c.assigneeId) r.push(rooms.agent(c.assigneeId));
+    return r;
+  },
+};
