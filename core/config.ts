@@ -40,7 +40,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   if (parsed.success) return { ok: true, config: parsed.data };
   return {
     ok: false,
-    problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    problems: parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`),
   };
 }
 

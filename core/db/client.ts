@@ -28,7 +28,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     url = embedded.url;
   }
   const sql = postgres(url, {
-    max: opts.max ?? (embedded ? 4 : 10),
+    // PGlite is one backend: pglite-socket interleaves the extended-protocol messages of several connections
+    // (unnamed portals collide), so the embedded default gets exactly one connection and postgres.js queues.
+    max: embedded ? 1 : (opts.max ?? 10),
     onnotice: () => {},
     // rows come back camelCase; sql(obj) helpers write snake_case columns
     transform: postgres.camel,

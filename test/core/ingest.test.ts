@@ -1,0 +1,103 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../core/db/client.ts';
+import type { Deps } from '../../core/deps.ts';
+import { EventBus, inTransaction, type DomainEvent } from '../../core/events.ts';
+import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
+import { sendOutbound } from '../../core/conversations/outbound.ts';
+import { resolveConversation } from '../../core/tickets/tickets.ts';
+import { testDatabase } from '../support/db.ts';
+
+describe('ingestInbound', () => {
+  let db: Database;
+  let deps: Deps;
+  const events: DomainEvent[] = [];
+  beforeAll(async () => {
+    db = await testDatabase();
+    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps.bus.subscribe((e) => {
+      events.push(e);
+    });
+  });
+  afterAll(() => db.close());
+
+  const msg = (visitor: string, id: string, text = '你好'): InboundMessage => ({
+    channel: 'web',
+    channelMsgId: `${visitor}:${id}`,
+    identity: { kind: 'web_visitor', value: visitor },
+    type: 'text',
+    text,
+  });
+
+  it('stores a message once however often the channel retries it', async () => {
+    const first = await ingestInbound(deps, msg('visitor-aaaa', 'm1'));
+    const again = await ingestInbound(deps, msg('visitor-aaaa', 'm1'));
+    expect(first.duplicate).toBe(false);
+    expect(again.duplicate).toBe(true);
+    expect(again.message.id).toBe(first.message.id);
+    const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from messages where channel_msg_id = 'visitor-aaaa:m1'`;
+    expect(n).toBe(1);
+    await deps.bus.idle();
+    expect(events.filter((e) => e.type === 'message.created' && e.message.id === first.message.id)).toHaveLength(1);
+  });
+
+  it('stores concurrent retries of a new customer once, with one customer and one conversation', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => ingestInbound(deps, msg('visitor-race', 'same'))));
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    const [{ customers, conversations, messages }] = await db.sql<{ customers: number; conversations: number; messages: number }[]>`
+      select (select count(*)::int from identities where value = 'visitor-race') as customers,
+             (select count(*)::int from conversations c join identities i on i.id = c.identity_id where i.value = 'visitor-race') as conversations,
+             (select count(*)::int from messages where channel_msg_id = 'visitor-race:same') as messages`;
+    expect({ customers, conversations, messages }).toEqual({ customers: 1, conversations: 1, messages: 1 });
+  });
+
+  it('numbers messages of a conversation 1, 2, 3... across customer and replies, with no gaps under concurrency', async () => {
+    const first = await ingestInbound(deps, msg('visitor-seq', 'a'));
+    await Promise.all([
+      ingestInbound(deps, msg('visitor-seq', 'b')),
+      ingestInbound(deps, msg('visitor-seq', 'c')),
+      sendOutbound(deps, { conversationId: first.conversation.id, senderType: 'bot', text: '您好' }),
+      sendOutbound(deps, { conversationId: first.conversation.id, senderType: 'bot', text: '在的' }),
+    ]);
+    const seqs = await db.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${first.conversation.id} order by seq`;
+    expect(seqs.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    const [conv] = await db.sql<{ lastSeq: number }[]>`select last_seq from conversations where id = ${first.conversation.id}`;
+    expect(conv.lastSeq).toBe(5);
+  });
+
+  it('starts a new conversation after the last one was resolved', async () => {
+    const first = await ingestInbound(deps, msg('visitor-res', '1'));
+    await resolveConversation(deps, first.conversation.id);
+    const next = await ingestInbound(deps, msg('visitor-res', '2'));
+    expect(next.conversation.id).not.toBe(first.conversation.id);
+    expect(next.conversation.customerId).toBe(first.conversation.customerId);
+    expect(next.message.seq).toBe(1);
+  });
+
+  it('rejects bad input and stores nothing', async () => {
+    const before = await db.sql<{ n: number }[]>`select count(*)::int as n from messages`;
+    await expect(ingestInbound(deps, { ...msg('visitor-bad', 'x'), text: '长'.repeat(4001) })).rejects.toMatchObject({ code: 'message_too_long' });
+    await expect(ingestInbound(deps, { ...msg('visitor-bad', 'x'), channelMsgId: '' })).rejects.toMatchObject({ code: 'invalid_message' });
+    await expect(ingestInbound(deps, { ...msg('visitor-bad', 'x'), identity: { kind: 'nope' as never, value: 'x' } })).rejects.toMatchObject({
+      code: 'invalid_identity',
+    });
+    const after = await db.sql<{ n: number }[]>`select count(*)::int as n from messages`;
+    expect(after[0].n).toBe(before[0].n);
+    const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from identities where value = 'visitor-bad'`;
+    expect(n).toBe(0);
+  });
+
+  it('publishes nothing when the transaction rolls back', async () => {
+    events.length = 0;
+    const failing = inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+      await tx`insert into customers (display_name) values ('回滚客户')`;
+      emit({ type: 'agent.status', agentId: 'x', status: 'online' });
+      throw new Error('boom');
+    });
+    await expect(failing).rejects.toThrow('boom');
+    await deps.bus.idle();
+    expect(events).toHaveLength(0);
+    const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from customers where display_name = '回滚客户'`;
+    expect(n).toBe(0);
+  });
+});

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { parseConfig } from '../../core/config.ts';
+import type { Database } from '../../core/db/client.ts';
+import { startHuike, type Huike } from '../../gateway/huike.ts';
+import { testDatabase } from './db.ts';
+import { TEST_PASSWORD } from './factories.ts';
+
+export interface TestHuike extends Huike {
+  login(email: string, password?: string): Promise<string>;
+  agentSocket(token: string): Promise<Socket>;
+  customerSocket(visitorId?: string): Promise<{ socket: Socket; visitorId: string }>;
+  close(): Promise<void>;
+}
+
+/** A whole gateway node on a free port over a database of its own (and the real Redis when REDIS_URL is set). */
+export async function startTestHuike(opts: { database?: Database; env?: Record<string, string> } = {}): Promise<TestHuike> {
+  const database = opts.database ?? (await testDatabase());
+  const parsed = parseConfig({
+    PORT: '0',
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'huike-test-')),
+    JWT_SECRET: 'test-secret-test-secret-test-secret-1234',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REDIS_URL: process.env.REDIS_URL,
+    ...opts.env,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  const huike = await startHuike({ config: parsed.config, database, streamName: `huike:test:${randomBytes(4).toString('hex')}` });
+  const sockets: Socket[] = [];
+
+  const connect = (nsp: string, auth: Record<string, unknown>) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = io(`${huike.url}${nsp}`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+      sockets.push(s);
+      s.once('connect', () => resolve(s));
+      s.once('connect_error', reject);
+    });
+
+  return {
+    ...huike,
+    async login(email, password = TEST_PASSWORD) {
+      const res = await fetch(`${huike.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { token: string }).token;
+    },
+    async agentSocket(token) {
+      const s = await connect('/agent', { token });
+      await new Promise<void>((resolve) => s.once('ready', () => resolve()));
+      return s;
+    },
+    async customerSocket(visitorId) {
+      const sessionP = (s: Socket) => new Promise<string>((resolve) => s.once('session', (e: { visitorId: string }) => resolve(e.visitorId)));
+      let socket!: Socket;
+      const got = new Promise<string>((resolve, reject) => {
+        const s = io(`${huike.url}/customer`, { auth: visitorId ? { visitorId } : {}, transports: ['websocket'], reconnection: false, forceNew: true });
+        socket = s;
+        sockets.push(s);
+        sessionP(s).then(resolve);
+        s.once('connect_error', reject);
+      });
+      return { socket, visitorId: await got };
+    },
+    async close() {
+      for (const s of sockets) s.disconnect();
+      await huike.stop();
+      await database.close();
+    },
+  };
+}
+
+/** Resolves with the first event `name` on `socket` that satisfies `match`; fails after `ms`. */
+export function nextEvent<T = any>(socket: Socket, name: string, match: (e: T) => boolean = () => true, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(name, handler);
+      reject(new Error(`no ${name} event within ${ms} ms`));
+    }, ms);
+    const handler = (e: T) => {
+      if (!match(e)) return;
+      clearTimeout(timer);
+      socket.off(name, handler);
+      resolve(e);
+    };
+    socket.on(name, handler);
+  });
+}
+
+export function emitAck<T = any>(socket: Socket, event: string, payload: unknown): Promise<T> {
+  return socket.timeout(5000).emitWithAck(event, payload) as Promise<T>;
+}
