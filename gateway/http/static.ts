@@ -23,11 +23,11 @@ export function serveConsole(distDir: string) {
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/channels/') || ctx.path.startsWith('/socket.io')) return next();
-    let rel = PAGES[ctx.path] ?? decodeURIComponent(ctx.path).replace(/^\/+/, '');
+    let rel = PAGES[ctx.path] ?? (safeDecode(ctx.path).replace(/^\/+/, '') || 'index.html');
     let file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep)) return next(); // path traversal
     const isAsset = rel.startsWith('assets/');
-    if (!rel || !existsSync(file) || !statSync(file).isFile()) {
+    if (!existsSync(file) || !statSync(file).isFile()) {
       if (isAsset || path.extname(rel)) return next();
       rel = 'index.html'; // client-side routes of the console
       file = path.join(root, rel);
@@ -41,4 +41,12 @@ export function serveConsole(distDir: string) {
     ctx.set('Cache-Control', isAsset ? 'public, max-age=31536000, immutable' : 'no-cache');
     ctx.body = createReadStream(file);
   };
+}
+
+function safeDecode(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p; // malformed escapes are just a path that does not exist
+  }
 }

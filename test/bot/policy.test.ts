@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { asksForHuman, decide, MAX_MISSES } from '../../bot/policy.ts';
+import { Retriever } from '../../bot/retriever.ts';
+import { normalize } from '../../bot/normalize.ts';
+import { demoKb } from '../../core/seed/demo.ts';
+
+const retriever = new Retriever(demoKb().map((e) => ({ ...e, enabled: true })));
+
+describe('text normalization', () => {
+  it('folds full-width characters and case', () => {
+    expect(normalize('ＡＢＣ１２３！  退　货')).toBe('abc123! 退 货');
+  });
+});
+
+describe('bot decisions on the demo KB', () => {
+  it.each([
+    ['快递到哪了', 'ship-track'],
+    ['能开专票吗', 'inv-special'],
+    ['包邮吗', 'ship-free'],
+    ['退欵多久到账', 'ref-when'], // typo: 欵 for 款
+    ['ＶＩＰ积分可以抵钱吗', 'mem-points'],
+  ])('answers %s with %s', (text, id) => {
+    const d = decide(retriever, text, 0);
+    expect(d.kind).toBe('answer');
+    if (d.kind === 'answer') expect(d.candidate.entry.id).toBe(id);
+  });
+
+  it('asks which one when two entries fit equally well', () => {
+    const d = decide(retriever, '我要退货', 0);
+    expect(d.kind).toBe('clarify');
+    if (d.kind === 'clarify') {
+      expect(d.candidates.length).toBeGreaterThanOrEqual(2);
+      expect(d.candidates.length).toBeLessThanOrEqual(3);
+      expect(d.candidates.map((c) => c.entry.category)).toContain('退换货');
+    }
+  });
+
+  it('misses out-of-scope questions, and the second miss in a row hands off', () => {
+    expect(decide(retriever, '能便宜点吗', 0).kind).toBe('miss');
+    const second = decide(retriever, '能便宜点吗', MAX_MISSES - 1);
+    expect(second).toMatchObject({ kind: 'handoff', reason: 'bot_miss' });
+  });
+
+  it('hands off at once on an explicit ask, with the category of the question when there is one', () => {
+    expect(decide(retriever, '转人工', 0)).toMatchObject({ kind: 'handoff', reason: 'customer_request' });
+    const d = decide(retriever, '退款一直没到账，转人工', 0);
+    expect(d).toMatchObject({ kind: 'handoff', category: '退款' });
+  });
+});
+
+describe('asksForHuman', () => {
+  it.each(['人工', '转人工', '人工客服', '我要人工客服', '客服', '找客服！', '真人服务', '帮我转人工谢谢'])('%s is an ask for a person', (t) => {
+    expect(asksForHuman(t)).toBe(true);
+  });
+  it.each(['人工客服几点上班', '客服电话是多少', '退货怎么弄'])('%s is a question, not an ask', (t) => {
+    expect(asksForHuman(t)).toBe(false);
+  });
+});

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io } from 'socket.io-client';
+import { buildAgent, buildKb, buildTeam } from '../support/factories.ts';
+import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+
+describe('realtime: /customer and /agent', () => {
+  let h: TestHuike;
+  let agentId: string;
+  let agentToken: string;
+
+  beforeAll(async () => {
+    h = await startTestHuike();
+    const team = await buildTeam(h.deps.sql, { name: '售后', categories: ['物流'], isDefault: true });
+    const agent = await buildAgent(h.deps.sql, { email: 'rt@test.huike', teamIds: [team.id] });
+    agentId = agent.id;
+    await buildKb(h.deps.sql, [
+      { id: 'ship-free', category: '物流', question: '包邮吗？', similar: ['运费多少', '满多少包邮'], answer: '全场满 99 元包邮。' },
+      { id: 'ret-how', category: '退换货', question: '怎么申请退货？', similar: ['退货流程'], answer: '在我的订单里申请售后。' },
+    ]);
+    await h.bot.reload();
+    agentToken = await h.login('rt@test.huike');
+  });
+  afterAll(() => h.close());
+
+  it('gives a new visitor an id, and keeps a known one', async () => {
+    const fresh = await h.customerSocket();
+    expect(fresh.visitorId).toMatch(/^v_[A-Za-z0-9_-]{24}$/);
+    const again = await h.customerSocket(fresh.visitorId);
+    expect(again.visitorId).toBe(fresh.visitorId);
+    const invalid = await h.customerSocket('bad id!');
+    expect(invalid.visitorId).not.toBe('bad id!');
+  });
+
+  it('acks a message only once it is stored, stores a resend once, and the bot answers from the KB', async () => {
+    const { socket } = await h.customerSocket();
+    const answer = nextEvent(socket, 'message:new', (e) => e.message.senderType === 'bot');
+    const ack = await emitAck(socket, 'message:send', { clientMsgId: 'c1', text: '包邮吗' });
+    expect(ack).toMatchObject({ ok: true, duplicate: false, message: { seq: 1, senderType: 'customer', text: '包邮吗' } });
+    const [stored] = await h.deps.sql`select id from messages where id = ${ack.message.id}`;
+    expect(stored).toBeDefined();
+    const resend = await emitAck(socket, 'message:send', { clientMsgId: 'c1', text: '包邮吗' });
+    expect(resend).toMatchObject({ ok: true, duplicate: true, message: { id: ack.message.id } });
+    const bot = await answer;
+    expect(bot).toMatchObject({ seq: 2, message: { text: '全场满 99 元包邮。', payload: { kbId: 'ship-free' } } });
+    const history = await emitAck(socket, 'history', { afterSeq: 0 });
+    expect(history.messages.map((m: { seq: number }) => m.seq)).toEqual([1, 2]);
+    const [{ n }] = await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages where conversation_id = ${ack.message.conversationId}`;
+    expect(n).toBe(2);
+  });
+
+  it('rejects malformed messages with an error ack and stores nothing', async () => {
+    const { socket } = await h.customerSocket();
+    const before = (await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages`)[0].n;
+    for (const bad of [{ text: 'no id' }, { clientMsgId: 'x', text: '' }, { clientMsgId: 'x', text: 'x'.repeat(5000) }, 'string', null]) {
+      const r = await emitAck(socket, 'message:send', bad);
+      expect(r).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    }
+    expect((await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages`)[0].n).toBe(before);
+  });
+
+  it('refuses an agent socket without a valid token', async () => {
+    const err = await new Promise<Error & { data?: { code: string } }>((resolve) => {
+      const s = io(`${h.url}/agent`, { auth: { token: 'forged' }, transports: ['websocket'], reconnection: false, forceNew: true });
+      s.once('connect_error', (e) => {
+        s.disconnect();
+        resolve(e);
+      });
+    });
+    expect(err.data?.code).toBe('unauthorized');
+  });
+
+  it('runs the loop: 转人工 -> ticket assigned to the online agent -> agent sees it live -> reply reaches the customer', async () => {
+    const agent = await h.agentSocket(agentToken);
+    const [{ status }] = await h.deps.sql<{ status: string }[]>`select status from agents where id = ${agentId}`;
+    expect(status).toBe('online'); // opening the console puts the agent online
+
+    const { socket: customer } = await h.customerSocket();
+    const assigned = nextEvent(agent, 'ticket:assigned');
+    await emitAck(customer, 'message:send', { clientMsgId: 'h1', text: '转人工' });
+    const a = await assigned;
+    expect(a.ticket).toMatchObject({ assigneeId: agentId, status: 'assigned', reason: 'customer_request' });
+    expect(a.conversation).toMatchObject({ status: 'open', assigneeId: agentId });
+    // what came before the assignment is there to read
+    const history = await emitAck(agent, 'sync', { conversationId: a.conversation.id, afterSeq: 0 });
+    expect(history.messages[0]).toMatchObject({ seq: 1, senderType: 'customer', text: '转人工' });
+    // and what comes after arrives live
+    const seenByAgent = nextEvent(agent, 'message:new', (e) => e.message.senderType === 'customer');
+    await emitAck(customer, 'message:send', { clientMsgId: 'h1b', text: '我的快递三天没动了' });
+    const seen = await seenByAgent;
+    expect(seen.message.text).toBe('我的快递三天没动了');
+    expect(seen.seq).toBe(history.messages.at(-1).seq + 1);
+
+    const reply = nextEvent(customer, 'message:new', (e) => e.message.senderType === 'agent');
+    const res = await fetch(`${h.url}/api/v1/conversations/${a.conversation.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${agentToken}` },
+      body: JSON.stringify({ text: '您好，请问有什么可以帮您？' }),
+    });
+    expect(res.status).toBe(201);
+    const got = await reply;
+    expect(got.message.text).toBe('您好，请问有什么可以帮您？');
+    expect(got.seq).toBeGreaterThan(seen.seq);
+
+    // while a human serves the conversation the bot stays quiet
+    const botCount = async () =>
+      (await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages where conversation_id = ${a.conversation.id} and sender_type = 'bot'`)[0].n;
+    const botBefore = await botCount();
+    await emitAck(customer, 'message:send', { clientMsgId: 'h2', text: '包邮吗' });
+    await h.settle();
+    expect(await botCount()).toBe(botBefore);
+  });
+
+  it('fills a gap by seq through sync after missing live events', async () => {
+    const { socket: customer } = await h.customerSocket();
+    const first = await emitAck(customer, 'message:send', { clientMsgId: 'g1', text: '运费多少' });
+    await h.settle();
+    const agent = await h.agentSocket(await h.login('rt@test.huike'));
+    const boss = await buildAgent(h.deps.sql, { email: 'boss-rt@test.huike', role: 'supervisor' });
+    const bossSocket = await h.agentSocket(await h.login(boss.email));
+    const r = await emitAck(bossSocket, 'sync', { conversationId: first.message.conversationId, afterSeq: 1 });
+    expect(r.ok).toBe(true);
+    expect(r.messages.map((m: { seq: number }) => m.seq)).toEqual([2]);
+    // an agent outside the conversation's team/assignment is refused
+    const denied = await emitAck(agent, 'sync', { conversationId: first.message.conversationId, afterSeq: 0 });
+    expect(denied).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it('sets the agent offline when their last console disconnects', async () => {
+    const other = await buildAgent(h.deps.sql, { email: 'leaver@test.huike' });
+    const s = await h.agentSocket(await h.login('leaver@test.huike'));
+    s.disconnect();
+    for (let i = 0; i < 50; i++) {
+      const [row] = await h.deps.sql<{ status: string }[]>`select status from agents where id = ${other.id}`;
+      if (row.status === 'offline') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('agent still online after disconnect');
+  });
+});
