@@ -62,11 +62,21 @@ export class Bot {
         return;
       case 'handoff': {
         await say(REPLIES.handoff);
-        const ticket = await handoff(this.deps, { conversationId: conversation.id, category: decision.category, reason: decision.reason });
+        const category = decision.category ?? (await this.lastAnsweredCategory(conversation.id));
+        const ticket = await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason });
         if (ticket.status === 'new') await say(REPLIES.queued);
         return;
       }
     }
+  }
+
+  /** A bare "转人工" after the bot answered about 物流 is most likely about 物流 too. */
+  private async lastAnsweredCategory(conversationId: string): Promise<string | null> {
+    const [row] = await this.deps.sql<{ category: string }[]>`
+      select k.category from messages m join kb_entries k on k.id = m.payload->>'kbId'
+       where m.conversation_id = ${conversationId} and m.sender_type = 'bot'
+       order by m.seq desc limit 1`;
+    return row?.category ?? null;
   }
 
   get busy(): boolean {

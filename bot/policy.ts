@@ -15,6 +15,8 @@ export const MAX_MISSES = 2;
 const HUMAN_ASK_ANYWHERE = /转人工|找人工|要人工|接人工|人工服务|真人/;
 const HUMAN_ASK_WHOLE = /^(我要|我想找|找|叫|联系|转接?)?(人工|客服|人工客服|在线客服)(吧|啊|呢|吗|谢谢)?$/;
 
+const HUMAN_WORDS = /(我要|我想找|帮我|请)?(转接?|找|要|接|联系|叫)?(人工|真人)(客服|服务)?|在线客服|客服|谢谢/g;
+
 export function asksForHuman(text: string): boolean {
   const t = normalize(text).replace(/[\p{P}\p{S}\s]/gu, '');
   return HUMAN_ASK_ANYWHERE.test(t) || HUMAN_ASK_WHOLE.test(t);
@@ -26,9 +28,13 @@ export function asksForHuman(text: string): boolean {
  * and the second miss in a row goes to a human.
  */
 export function decide(retriever: Retriever, text: string, misses: number): Decision {
+  if (asksForHuman(text)) {
+    // "退款一直没到账，转人工": the rest of the message says what it is about
+    const rest = normalize(text).replace(HUMAN_WORDS, '');
+    return { kind: 'handoff', reason: 'customer_request', category: categoryOf(retriever.search(rest, 3)) };
+  }
   const candidates = retriever.search(text, 3);
   const top = candidates[0];
-  if (asksForHuman(text)) return { kind: 'handoff', reason: 'customer_request', category: categoryOf(candidates) };
   if (top && top.score >= THRESHOLDS.answer) {
     const second = candidates[1];
     if (!second || top.score - second.score >= THRESHOLDS.margin || second.score < THRESHOLDS.clarify)

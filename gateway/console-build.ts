@@ -26,5 +26,12 @@ export async function ensureConsoleBuilt(log: (msg: string) => void = () => {}):
   if (!consoleIsStale()) return;
   log('正在构建客服控制台（首次启动约需 30 秒）… / building the console…');
   const { build } = await import('vite');
-  await build({ configFile: path.join(CONSOLE_ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  // NODE_ENV may be "test" (vitest) or "development": the served console is always the production build
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: path.join(CONSOLE_ROOT, 'vite.config.ts'), mode: 'production', logLevel: 'warn' });
+  } finally {
+    process.env.NODE_ENV = previous;
+  }
 }

@@ -35,6 +35,16 @@ export interface ConversationFilter {
   limit?: number;
 }
 
+/** One conversation as the inbox shows it (customer name, last text); null if it does not exist. */
+export async function getConversationListItem(q: Queryable, id: string): Promise<ConversationListItem | null> {
+  const [row] = await q<ConversationListItem[]>`
+    select c.*, cu.display_name as customer_name,
+           (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text
+      from conversations c join customers cu on cu.id = c.customer_id
+     where c.id = ${id}`;
+  return row ?? null;
+}
+
 export async function listConversations(q: Queryable, f: ConversationFilter): Promise<ConversationListItem[]> {
   const scope = f.scope;
   return q<ConversationListItem[]>`

@@ -47,7 +47,12 @@ export async function assembleProfile(q: Queryable, id: string, opts: { reveal: 
     tier: customer.tier,
     points: customer.points,
     createdAt: iso(customer.createdAt),
-    identities: identities.map((i) => ({ kind: i.kind, value: i.value, displayName: i.displayName })),
+    identities: identities.map((i) => ({
+      kind: i.kind,
+      // a phone is a phone whether it sits on the customer or on an identity
+      value: i.kind === 'phone' && !opts.reveal ? maskPhone(i.value) : i.value,
+      displayName: i.displayName,
+    })),
     orders: orders.map((o) => ({
       id: o.id,
       platform: o.platform,

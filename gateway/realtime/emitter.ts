@@ -2,6 +2,7 @@ import type { Server } from 'socket.io';
 import type { Deps } from '../../core/deps.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import { presentConversation, presentMessage } from '../../core/conversations/presenter.ts';
+import { getConversationListItem } from '../../core/conversations/queries.ts';
 import type { ConversationRow } from '../../core/conversations/rows.ts';
 import { presentTicket } from '../../core/tickets/presenter.ts';
 import { rooms } from './rooms.ts';
@@ -29,6 +30,11 @@ export function createEmitter(io: Server, deps: Deps) {
     return rooms.visitor(v);
   }
 
+  /** Events carry the conversation as the inbox lists it, so a client never needs a second request to show it. */
+  async function inboxView(c: ConversationRow) {
+    return presentConversation((await getConversationListItem(deps.sql, c.id)) ?? c);
+  }
+
   return async (event: DomainEvent): Promise<void> => {
     switch (event.type) {
       case 'message.created': {
@@ -36,7 +42,7 @@ export function createEmitter(io: Server, deps: Deps) {
           conversationId: event.conversation.id,
           seq: event.message.seq,
           message: presentMessage(event.message),
-          conversation: presentConversation(event.conversation),
+          conversation: await inboxView(event.conversation),
         };
         agents.to(rooms.forConversation(event.conversation)).emit('message:new', payload);
         const room = await visitorRoom(event.conversation);
@@ -44,7 +50,7 @@ export function createEmitter(io: Server, deps: Deps) {
         return;
       }
       case 'conversation.updated': {
-        const conversation = presentConversation(event.conversation);
+        const conversation = await inboxView(event.conversation);
         agents.to(rooms.forConversation(event.conversation)).emit('conversation:updated', { conversation });
         const room = await visitorRoom(event.conversation);
         if (room) customers.to(room).emit('conversation:status', { conversationId: conversation.id, status: conversation.status });
@@ -53,7 +59,7 @@ export function createEmitter(io: Server, deps: Deps) {
       case 'ticket.assigned': {
         agents
           .to(rooms.forConversation(event.conversation))
-          .emit('ticket:assigned', { ticket: presentTicket(event.ticket), conversation: presentConversation(event.conversation) });
+          .emit('ticket:assigned', { ticket: presentTicket(event.ticket), conversation: await inboxView(event.conversation) });
         return;
       }
       case 'agent.status':

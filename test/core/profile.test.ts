@@ -15,6 +15,7 @@ describe('customer profile', () => {
     const c = await buildCustomer(db.sql, {
       phone: '13912345678',
       identities: [
+        { kind: 'phone', value: '13912345678' },
         { kind: 'taobao_nick', value: 'tb_小李' },
         { kind: 'jd_pin', value: 'jd_xiaoli' },
         { kind: 'wx_unionid', value: 'union-xl' },
@@ -26,7 +27,9 @@ describe('customer profile', () => {
       ],
     });
     const p = await assembleProfile(db.sql, c.id, { reveal: false });
-    expect(p.identities.map((i) => i.kind).sort()).toEqual(['jd_pin', 'taobao_nick', 'wx_unionid']);
+    expect(p.identities.map((i) => i.kind).sort()).toEqual(['jd_pin', 'phone', 'taobao_nick', 'wx_unionid']);
+    expect(p.identities.find((i) => i.kind === 'phone')?.value).toBe('139****5678');
+    expect(JSON.stringify(p)).not.toContain('13912345678');
     expect(p.orders.map((o) => o.platform)).toEqual(['taobao', 'jd', 'douyin']);
     expect(p.totals).toMatchObject({ orderCount: 3, spentFen: 35900, aovFen: 17950 });
     expect(p.phone).toBe('139****5678');

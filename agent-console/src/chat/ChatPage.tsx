@@ -62,7 +62,9 @@ export function ChatPage() {
     };
   }, []);
 
-  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [messages.length, pending.length]);
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: 'end' });
+  }, [messages.length, pending.length]);
 
   const deliver = (p: Pending) => {
     const s = socketRef.current;

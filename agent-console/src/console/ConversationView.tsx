@@ -46,7 +46,9 @@ export function ConversationView({ conversation, messages, canReply }: { convers
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const bottom = useRef<HTMLDivElement>(null);
-  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [messages.length, conversation?.id]);
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: 'end' });
+  }, [messages.length, conversation?.id]);
 
   if (!conversation) return <Empty description="从左侧选择一个会话" style={{ marginTop: 120 }} />;
 

@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_PASSWORD, DEMO_VISITOR_ID, seedDemo } from '../../core/seed/demo.ts';
+import { launchChromium } from '../support/browser.ts';
+import { startTestHuike, type TestHuike } from '../support/huike.ts';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+
+/** Text of the first match, or '' while it is not there yet: polls retry instead of blocking on a missing node. */
+const text = (l: Locator) => l.first().textContent({ timeout: 500 }).then((t) => t ?? '', () => '');
+
+describe('the whole loop in two browser pages', () => {
+  let h: TestHuike;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    h = await startTestHuike();
+    await seedDemo(h.deps.sql);
+    await h.bot.reload();
+    browser = await launchChromium();
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it('customer asks, bot answers, 转人工 reaches the after-sales agent live with the profile, reply reaches the customer', { timeout: 90_000 }, async () => {
+    // The after-sales agent (阿杰) opens the console first: logging in puts them online.
+    const agentPage = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    await agentPage.goto(`${h.url}/`);
+    await agentPage.getByTestId('login-email').fill('ajie@huike.demo');
+    await agentPage.getByTestId('login-password').fill(DEMO_PASSWORD);
+    await agentPage.getByTestId('login-submit').click();
+    await expect.poll(() => text(agentPage.getByTestId('me')), { timeout: 10_000 }).toBe('阿杰');
+    await expect.poll(() => text(agentPage.getByTestId('connection'))).toContain('已连接');
+
+    // A returning customer (张晓婷, orders on several platforms) opens the H5 chat page on a phone-sized screen.
+    const customerPage = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    await customerPage.goto(`${h.url}/chat?visitorId=${DEMO_VISITOR_ID}`);
+    await customerPage.getByTestId('chat-input').fill('快递到哪了');
+    await customerPage.getByTestId('chat-send').click();
+    const botAnswer = customerPage.locator('[data-testid=chat-message][data-sender=bot]').first();
+    await expect.poll(() => text(botAnswer), { timeout: 10_000 }).toContain('物流轨迹');
+
+    // The customer asks for a person; the ticket goes to the least-loaded online agent of 售后组.
+    await customerPage.getByTestId('chat-input').fill('转人工');
+    await customerPage.getByTestId('chat-input').press('Enter');
+    await expect.poll(() => text(customerPage.getByTestId('chat-status')), { timeout: 10_000 }).toBe('人工客服为您服务');
+
+    // It appears live in the agent's inbox under 我的, without a reload.
+    const item = agentPage.getByTestId('inbox-item').filter({ hasText: '张晓婷' });
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1);
+    await item.click();
+    await expect.poll(() => text(agentPage.getByTestId('messages'))).toContain('转人工');
+    await expect.poll(() => text(agentPage.getByTestId('profile-name'))).toBe('张晓婷');
+    const identities = await agentPage.getByTestId('profile-identities').textContent();
+    expect(identities).toContain('淘宝');
+    expect(identities).toContain('网页访客');
+    expect(await agentPage.getByTestId('profile-orders').locator('.ant-list-item').count()).toBeGreaterThan(0);
+    const [{ spent }] = await h.deps.sql<{ spent: number }[]>`
+      select coalesce(sum(o.total_fen), 0)::bigint as spent from orders o join identities i on i.customer_id = o.customer_id
+       where i.value = ${DEMO_VISITOR_ID} and o.status in ('paid', 'shipped', 'delivered', 'completed')`;
+    expect(await agentPage.getByTestId('profile-spent').textContent()).toContain((spent / 100).toFixed(2));
+
+    // The customer writes again: the agent sees it live.
+    await customerPage.getByTestId('chat-input').fill('我的裙子三天没更新物流了');
+    await customerPage.getByTestId('chat-send').click();
+    await expect.poll(() => text(agentPage.getByTestId('messages')), { timeout: 10_000 }).toContain('三天没更新物流');
+
+    // The agent replies with Enter; the customer sees it live.
+    await agentPage.getByTestId('reply-input').fill('您好，我是阿杰，马上帮您查询物流～');
+    await agentPage.getByTestId('reply-input').press('Enter');
+    const agentReply = customerPage.locator('[data-testid=chat-message][data-sender=agent]');
+    await expect.poll(() => text(agentReply), { timeout: 10_000 }).toContain('马上帮您查询物流');
+
+    await agentPage.screenshot({ path: path.join(ARTIFACTS, 'console-loop.png'), fullPage: true });
+    await customerPage.screenshot({ path: path.join(ARTIFACTS, 'chat-loop.png') });
+
+    // Stored once each, in order, with no gaps.
+    const rows = await h.deps.sql<{ seq: number; senderType: string; text: string }[]>`
+      select m.seq, m.sender_type, m.text from messages m join conversations c on c.id = m.conversation_id
+        join identities i on i.id = c.identity_id where i.value = ${DEMO_VISITOR_ID} order by m.seq`;
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    expect(rows.filter((r) => r.text === '转人工')).toHaveLength(1);
+    expect(rows.at(-1)).toMatchObject({ senderType: 'agent', text: '您好，我是阿杰，马上帮您查询物流～' });
+  });
+});
