@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { io } from 'socket.io-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEMO_LOGINS, DEMO_PASSWORD } from '../../core/seed/demo.ts';
+
+// `npm start` as a new user runs it: embedded PGlite (no DATABASE_URL, no REDIS_URL), a fresh data dir.
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+function start(dataDir: string, port: number): { child: ChildProcess; banner: Promise<string> } {
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  delete env.JWT_SECRET;
+  const child = spawn(process.execPath, ['gateway/bin.js', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const banner = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('演示账号')) resolve(out);
+    });
+    child.stderr!.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`huike serve exited with ${code}:\n${out}`)));
+  });
+  return { child, banner };
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+
+describe('npm start on the embedded database', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'huike-start-'));
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('migrates, seeds once, prints URLs and logins, serves, and keeps data across restarts', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const first = start(dataDir, port);
+    children.push(first.child);
+    const banner = await first.banner;
+    expect(banner).toContain(`http://localhost:${port}/`);
+    expect(banner).toContain(`http://localhost:${port}/chat`);
+    expect(banner).toContain('已写入演示数据');
+    for (const a of DEMO_LOGINS) expect(banner).toContain(a.email);
+
+    const base = `http://127.0.0.1:${port}`;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true });
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'xiaomei@huike.demo', password: DEMO_PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
+
+    // the seeded KB answers on the customer channel
+    const customer = io(`${base}/customer`, { transports: ['websocket'], reconnection: false });
+    const answer = new Promise<{ message: { text: string } }>((resolve) =>
+      customer.on('message:new', (e) => e.message.senderType === 'bot' && resolve(e)),
+    );
+    await new Promise((r) => customer.once('session', r));
+    const ack = await customer.timeout(5000).emitWithAck('message:send', { clientMsgId: 's1', text: '满多少包邮' });
+    expect(ack.ok).toBe(true);
+    expect((await answer).message.text).toContain('99');
+    customer.disconnect();
+
+    expect(await stop(first.child)).toBe(0);
+
+    // a restart finds its data: no second seed, and the token signed before still works
+    const second = start(dataDir, port);
+    children.push(second.child);
+    expect(await second.banner).not.toContain('已写入演示数据');
+    const me = await fetch(`${base}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    const convs = (await (await fetch(`${base}/api/v1/conversations`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      conversations: unknown[];
+    };
+    expect(Array.isArray(convs.conversations)).toBe(true);
+    expect(await stop(second.child)).toBe(0);
+  });
+});
