@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { parseConfig } from '../../core/config.ts';
 import type { Database } from '../../core/db/client.ts';
@@ -28,7 +29,8 @@ export async function startTestHuike(opts: { database?: Database; env?: Record<s
     ...opts.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  const huike = await startHuike({ config: parsed.config, database, streamName: `huike:test:${randomBytes(4).toString('hex')}` });
+  const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
+  const huike = await startHuike({ config: parsed.config, database, streamName });
   const sockets: Socket[] = [];
 
   const connect = (nsp: string, auth: Record<string, unknown>) =>
@@ -71,6 +73,11 @@ export async function startTestHuike(opts: { database?: Database; env?: Record<s
       for (const s of sockets) s.disconnect();
       await huike.stop();
       await database.close();
+      if (parsed.config.REDIS_URL) {
+        const redis = new Redis(parsed.config.REDIS_URL);
+        await redis.del(streamName);
+        redis.disconnect();
+      }
     },
   };
 }
