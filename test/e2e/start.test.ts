@@ -18,7 +18,7 @@ const freePort = () =>
   });
 
 function start(dataDir: string, port: number): { child: ChildProcess; banner: Promise<string> } {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.JWT_SECRET;
