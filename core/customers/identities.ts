@@ -1,5 +1,6 @@
 import type { Tx } from '../db/client.ts';
 import { badRequest } from '../errors.ts';
+import { normalizePhone } from './mask.ts';
 
 export const IDENTITY_KINDS = [
   'web_visitor',
@@ -33,9 +34,8 @@ export interface IdentityInput {
  * Finds the customer behind an identity, creating both when the identity is new.
  * The advisory lock makes two first messages from the same new identity produce one customer.
  */
-export async function resolveIdentity(tx: Tx, input: IdentityInput): Promise<IdentityRow> {
-  if (!IDENTITY_KINDS.includes(input.kind)) throw badRequest('invalid_identity', `未知的身份类型 ${input.kind}`);
-  if (!input.value || input.value.length > 256) throw badRequest('invalid_identity', '身份标识为空或过长');
+export async function resolveIdentity(tx: Tx, raw: IdentityInput): Promise<IdentityRow> {
+  const input = canonical(raw);
   await tx`select pg_advisory_xact_lock(hashtext(${`identity:${input.kind}:${input.value}`}))`;
   const [found] = await tx<IdentityRow[]>`select * from identities where kind = ${input.kind} and value = ${input.value}`;
   if (found) return found;
@@ -48,13 +48,24 @@ export async function resolveIdentity(tx: Tx, input: IdentityInput): Promise<Ide
   return identity;
 }
 
-export async function addIdentity(tx: Tx, customerId: string, input: IdentityInput): Promise<IdentityRow> {
+export async function addIdentity(tx: Tx, customerId: string, raw: IdentityInput): Promise<IdentityRow> {
+  const input = canonical(raw);
   const [row] = await tx<IdentityRow[]>`
     insert into identities (customer_id, kind, value, display_name)
     values (${customerId}, ${input.kind}, ${input.value}, ${input.displayName ?? null})
     on conflict (kind, value) do update set display_name = coalesce(excluded.display_name, identities.display_name)
     returning *`;
   return row;
+}
+
+/** Validates an identity and stores phones as their 11 digits, so "+86 138-1234-5678" and "13812345678" meet. */
+function canonical(input: IdentityInput): IdentityInput {
+  if (!IDENTITY_KINDS.includes(input.kind)) throw badRequest('invalid_identity', `未知的身份类型 ${input.kind}`);
+  if (!input.value || input.value.length > 256) throw badRequest('invalid_identity', '身份标识为空或过长');
+  if (input.kind !== 'phone') return input;
+  const phone = normalizePhone(input.value);
+  if (!phone) throw badRequest('invalid_identity', `不是有效的手机号：${input.value}`);
+  return { ...input, value: phone };
 }
 
 function defaultName(input: IdentityInput): string {

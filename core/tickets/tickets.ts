@@ -67,9 +67,3 @@ export async function resolveConversation(deps: Deps, conversationId: string): P
     return conversation;
   });
 }
-
-export async function openTicketFor(q: Tx | Deps['sql'], conversationId: string): Promise<TicketRow | null> {
-  const [t] = await q<TicketRow[]>`
-    select * from tickets where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending')`;
-  return t ?? null;
-}

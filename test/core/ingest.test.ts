@@ -87,6 +87,17 @@ describe('ingestInbound', () => {
     expect(n).toBe(0);
   });
 
+  it('stores phone identities normalized, so one number in two spellings is one customer', async () => {
+    const a = await ingestInbound(deps, { ...msg('x', 'p1'), identity: { kind: 'phone', value: '+86 139-0000-1234' } });
+    const b = await ingestInbound(deps, { ...msg('x', 'p2'), identity: { kind: 'phone', value: '13900001234' } });
+    expect(b.conversation.customerId).toBe(a.conversation.customerId);
+    const [row] = await db.sql<{ value: string }[]>`select value from identities where customer_id = ${a.conversation.customerId}`;
+    expect(row.value).toBe('13900001234');
+    await expect(ingestInbound(deps, { ...msg('x', 'p3'), identity: { kind: 'phone', value: '12345' } })).rejects.toMatchObject({
+      code: 'invalid_identity',
+    });
+  });
+
   it('publishes nothing when the transaction rolls back', async () => {
     events.length = 0;
     const failing = inTransaction(deps.sql, deps.bus, async (tx, emit) => {

@@ -169,6 +169,29 @@ describe('HTTP API', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('lists agents with their load for the team view', async () => {
+    const res = await request(h.http).get('/api/v1/agents').set(auth(agentToken));
+    expect(res.status).toBe(200);
+    const me = res.body.agents.find((a: { id: string }) => a.id === agentId);
+    expect(me).toMatchObject({ email: 'a@test.huike', load: 1 });
+    expect(JSON.stringify(res.body)).not.toMatch(/passwordHash|argon/);
+  });
+
+  it('resolves a conversation only for its agent or a supervisor, and 404s unknown ones', async () => {
+    const refused = await request(h.http).post(`/api/v1/conversations/${conversationId}/resolve`).set(auth(otherToken));
+    expect(refused.status).toBe(403);
+    const unknown = await request(h.http).post('/api/v1/conversations/00000000-0000-0000-0000-000000000000/resolve').set(auth(supervisorToken));
+    expect(unknown.status).toBe(404);
+    const [open] = await h.deps.sql<{ status: string }[]>`select status from tickets where conversation_id = ${conversationId}`;
+    expect(open.status).toBe('assigned');
+    const ok = await request(h.http).post(`/api/v1/conversations/${conversationId}/resolve`).set(auth(agentToken));
+    expect([ok.status, ok.body.conversation.status]).toEqual([200, 'resolved']);
+    const [solved] = await h.deps.sql<{ status: string }[]>`select status from tickets where conversation_id = ${conversationId}`;
+    expect(solved.status).toBe('solved');
+    const late = await request(h.http).post(`/api/v1/conversations/${conversationId}/messages`).set(auth(agentToken)).send({ text: '还在吗' });
+    expect([late.status, late.body.error.code]).toEqual([409, 'conversation_resolved']);
+  });
+
   it('answers unknown API paths with a JSON 404 and never leaks a stack', async () => {
     const res = await request(h.http).get('/api/v1/nothing-here');
     expect(res.status).toBe(404);

@@ -38,7 +38,7 @@ export function ProfilePanel({ customerId }: { customerId: string | null }) {
         <Statistic title="订单数" value={profile.totals.orderCount} />
         <Statistic title="客单价" value={yuan(profile.totals.aovFen)} />
       </Space>
-      <Descriptions size="small" column={1} bordered>
+      <Descriptions size="small" column={1} bordered styles={{ label: { width: 80, whiteSpace: "nowrap" } }}>
         <Descriptions.Item label="手机号">{profile.phone ?? '—'}</Descriptions.Item>
         <Descriptions.Item label="积分">{profile.points}</Descriptions.Item>
         <Descriptions.Item label="身份">
