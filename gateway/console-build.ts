@@ -24,7 +24,7 @@ export function consoleIsStale(): boolean {
 /** Builds the console with Vite when its sources changed, so `npm start` on a fresh clone just works. */
 export async function ensureConsoleBuilt(log: (msg: string) => void = () => {}): Promise<void> {
   if (!consoleIsStale()) return;
-  log('正在构建客服控制台（首次启动约需 30 秒）… / building the console…');
+  log('正在构建客服控制台（仅首次，需数秒）… / building the console…');
   const { build } = await import('vite');
   // NODE_ENV may be "test" (vitest) or "development": the served console is always the production build
   const previous = process.env.NODE_ENV;
