@@ -18,7 +18,11 @@ export interface TestHuike extends Huike {
 }
 
 /** A whole gateway node on a free port over a database of its own (and the real Redis when REDIS_URL is set). */
-export async function startTestHuike(opts: { database?: Database; env?: Record<string, string> } = {}): Promise<TestHuike> {
+export async function startTestHuike(
+  opts: { database?: Database; env?: Record<string, string>; streamName?: string } = {},
+): Promise<TestHuike> {
+  // a database passed in belongs to the caller (several nodes share one); ours is dropped on close
+  const ownsDatabase = !opts.database;
   const database = opts.database ?? (await testDatabase());
   const parsed = parseConfig({
     PORT: '0',
@@ -29,7 +33,7 @@ export async function startTestHuike(opts: { database?: Database; env?: Record<s
     ...opts.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
+  const streamName = opts.streamName ?? `huike:test:${randomBytes(4).toString('hex')}`;
   const huike = await startHuike({ config: parsed.config, database, streamName });
   const sockets: Socket[] = [];
 
@@ -72,7 +76,7 @@ export async function startTestHuike(opts: { database?: Database; env?: Record<s
     async close() {
       for (const s of sockets) s.disconnect();
       await huike.stop();
-      await database.close();
+      if (ownsDatabase) await database.close();
       if (parsed.config.REDIS_URL) {
         const redis = new Redis(parsed.config.REDIS_URL);
         await redis.del(streamName);
