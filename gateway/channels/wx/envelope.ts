@@ -1,0 +1,60 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { decrypt } from '@wecom/crypto';
+import { AppError } from '../../../core/errors.ts';
+
+/** The keys of one WXBizMsgCrypt endpoint: WeCom (receiveId = corp id) or a mini-program (receiveId = appid). */
+export interface EnvelopeKeys {
+  token: string;
+  aesKey: string;
+  receiveId: string;
+}
+
+export interface Envelope {
+  signature: string;
+  timestamp: string;
+  nonce: string;
+  encrypt: string;
+}
+
+const reject = (code: string, message: string, status = 400) => new AppError(status, code, message);
+
+// Base64 of whole AES blocks: at least two blocks (16 random + 4 length bytes need more than one).
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+export const MAX_ENCRYPT_LENGTH = 512 * 1024;
+
+/** sha1 of the sorted parts, as WeCom and WeChat sign callbacks. */
+export function sign(token: string, timestamp: string, nonce: string, encrypt: string): string {
+  return createHash('sha1').update([token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
+}
+
+/** Constant-time comparison of two hex signatures; a malformed one never matches. */
+export function signatureMatches(expected: string, given: string): boolean {
+  if (!/^[0-9a-f]{40}$/i.test(given)) return false;
+  return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(given.toLowerCase(), 'hex'));
+}
+
+/**
+ * Verifies and opens one encrypted callback, in the order that leaks nothing: shape and replay window, then the
+ * signature in constant time, and only then decryption. The library decrypts a wrong key or a tampered block to
+ * garbage without complaint, so the receive id check afterwards is what proves the plaintext is ours; a msg_len
+ * that points past the data (or short of it) leaves a receive id that cannot match.
+ */
+export function openEnvelope(keys: EnvelopeKeys, env: Envelope, opts: { nowS: number; windowS: number }): string {
+  if (!/^\d{1,12}$/.test(env.timestamp)) throw reject('invalid_timestamp', 'timestamp 缺失或格式错误');
+  if (!env.nonce || env.nonce.length > 64) throw reject('invalid_nonce', 'nonce 缺失或过长');
+  if (Math.abs(opts.nowS - Number(env.timestamp)) > opts.windowS) throw reject('stale_timestamp', '回调时间戳超出允许窗口，疑似重放', 401);
+  if (!env.encrypt || env.encrypt.length > MAX_ENCRYPT_LENGTH) throw reject('invalid_ciphertext', '密文为空或过长');
+  if (!signatureMatches(sign(keys.token, env.timestamp, env.nonce, env.encrypt), env.signature ?? ''))
+    throw reject('bad_signature', '签名校验失败', 401);
+  if (!BASE64.test(env.encrypt) || env.encrypt.length % 4 !== 0) throw reject('invalid_ciphertext', '密文不是合法的 Base64');
+  const bytes = (env.encrypt.length / 4) * 3 - (env.encrypt.endsWith('==') ? 2 : env.encrypt.endsWith('=') ? 1 : 0);
+  if (bytes < 32 || bytes % 16 !== 0) throw reject('invalid_ciphertext', '密文长度不是 AES 块的整数倍');
+  let opened: { message: string; id: string };
+  try {
+    opened = decrypt(keys.aesKey, env.encrypt);
+  } catch {
+    throw reject('invalid_ciphertext', '密文无法解密');
+  }
+  if (opened.id !== keys.receiveId) throw reject('wrong_receive_id', '解密结果的接收方 ID 不匹配', 401);
+  return opened.message;
+}
