@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { encrypt } from '@wecom/crypto';
 import { describe, expect, it } from 'vitest';
 import { openEnvelope, sign, type EnvelopeKeys } from '../../../gateway/channels/wx/envelope.ts';
 
-// Official WXBizMsgCrypt sample vectors, shared by the design.
-const ref = JSON.parse(readFileSync(new URL('../../../../shared/reference/wecom-crypto-vectors.json', import.meta.url), 'utf8')) as {
+// Official WXBizMsgCrypt sample vectors: ../shared/reference when the checkout has it beside, else our copy.
+const SHARED = new URL('../../../../shared/reference/wecom-crypto-vectors.json', import.meta.url);
+const COPY = new URL('../../fixtures/wecom-crypto-vectors.json', import.meta.url);
+const ref = JSON.parse(readFileSync(existsSync(SHARED) ? SHARED : COPY, 'utf8')) as {
   keysets: Record<string, { token: string; aeskey: string; receiveid: string }>;
   vectors: { name: string; ks: string; msg_signature: string; timestamp: string; nonce: string; encrypt: string; plaintext: string }[];
 };
