@@ -43,10 +43,13 @@ export class Bot {
   private async handle(message: MessageRow, conversation: ConversationRow): Promise<void> {
     const [fresh] = await this.deps.sql<ConversationRow[]>`select * from conversations where id = ${conversation.id}`;
     if (!fresh || fresh.status !== 'bot') return; // a human took over meanwhile
-    const text = message.type === 'text' ? (message.text ?? '') : '';
-    const decision = this.decide(text, fresh.botMisses);
     const say = (text: string, payload?: Record<string, unknown>) =>
       sendOutbound(this.deps, { conversationId: conversation.id, senderType: 'bot', text, payload });
+    // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye
+    if (message.type === 'event') return void (await say(REPLIES.welcome));
+    if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
+    const text = message.text ?? '';
+    const decision = this.decide(text, fresh.botMisses);
     switch (decision.kind) {
       case 'answer':
         await resetBotMisses(this.deps.sql, conversation.id);

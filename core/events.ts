@@ -4,6 +4,7 @@ import type { TicketRow } from './tickets/rows.ts';
 
 export type DomainEvent =
   | { type: 'message.created'; message: MessageRow; conversation: ConversationRow }
+  | { type: 'message.updated'; message: MessageRow; conversation: ConversationRow }
   | { type: 'conversation.updated'; conversation: ConversationRow }
   | { type: 'ticket.opened'; ticket: TicketRow }
   | { type: 'ticket.assigned'; ticket: TicketRow; conversation: ConversationRow }

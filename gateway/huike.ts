@@ -10,11 +10,14 @@ import { migrate } from '../core/db/migrate.ts';
 import type { Deps } from '../core/deps.ts';
 import { EventBus } from '../core/events.ts';
 import { Bot } from '../bot/engine.ts';
+import { createChannels, type Channels } from './channels/index.ts';
+import { kfTakeoverMirror } from './channels/wecom-kf/takeover.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { jwtSecret } from './secrets.ts';
+import { startWorkers, type WorkerOptions, type Workers } from './workers/index.ts';
 
 export const CONSOLE_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'agent-console', 'dist');
 
@@ -26,6 +29,7 @@ export interface HuikeOptions {
   /** In-memory PGlite instead of DATA_DIR/pg (tests and smoke runs). */
   memory?: boolean;
   streamName?: string;
+  workers?: WorkerOptions;
 }
 
 export interface Huike {
@@ -33,6 +37,9 @@ export interface Huike {
   bot: Bot;
   http: HttpServer;
   realtime: Realtime;
+  channels: Channels;
+  /** null when SERVICES does not include worker */
+  workers: Workers | null;
   database: Database;
   url: string;
   /** Waits until every event published so far has been fully handled (bot answers, routing, emits). */
@@ -56,13 +63,16 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const bot = new Bot(deps);
   await bot.reload();
 
-  const koa = createHttpApp({ deps, tokens, metrics }, { log, consoleDir: CONSOLE_DIST });
+  const channels = createChannels(config, deps, metrics);
+  const koa = createHttpApp({ deps, tokens, metrics }, { log, consoleDir: CONSOLE_DIST, channelRoutes: channels.routers });
   const http = createServer(koa.callback());
   http.requestTimeout = 30_000;
   const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });
 
   bus.subscribe(realtime.emit);
   bus.subscribe(bot.onEvent);
+  if (channels.kf) bus.subscribe(kfTakeoverMirror(deps, channels.kf));
+  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, opts.workers) : null;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -76,13 +86,16 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
     bot,
     http,
     realtime,
+    channels,
+    workers,
     database,
     url: `http://127.0.0.1:${port}`,
     async settle() {
       // bot replies publish new events, so drain until both are quiet
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 50; i++) {
         await bus.idle();
         await bot.idle();
+        await workers?.drain();
         await new Promise((r) => setImmediate(r));
         if (!bus.busy && !bot.busy) return;
       }
@@ -92,8 +105,10 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       stopped = true;
       await realtime.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await workers?.stop();
       await bus.idle();
       await bot.idle();
+      await channels.close();
       if (!opts.database) await database.close();
     },
   };

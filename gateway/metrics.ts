@@ -25,6 +25,12 @@ export function createMetrics() {
       labelNames: ['channel'],
       registers: [registry],
     }),
+    channelCallbacks: new Counter({
+      name: 'huike_channel_callbacks_total',
+      help: 'Channel callbacks by channel and kind (message/event type, verify, or rejected:<code>)',
+      labelNames: ['channel', 'kind'],
+      registers: [registry],
+    }),
     socketsConnected: new Gauge({
       name: 'huike_sockets_connected',
       help: 'Connected socket.io clients by namespace',

@@ -13,6 +13,13 @@ export interface InboundMessage {
   type: string;
   text?: string;
   payload?: Record<string, unknown>;
+  /** The kf account (open_kfid) or mini-program appid written to; replies leave through the same one. */
+  channelAccount?: string;
+  /**
+   * A message a servicer sent from the WeCom app (sync_msg origin 5). It belongs in the history, but it is ours,
+   * not the customer's: stored as an agent message, already delivered, and never answered by the bot.
+   */
+  echo?: boolean;
 }
 
 export interface IngestResult {
@@ -40,24 +47,26 @@ export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<
       const [conversation] = await tx<ConversationRow[]>`select * from conversations where id = ${existing.conversationId}`;
       return { message: existing, conversation, duplicate: true };
     }
+    const account = input.channelAccount ?? null;
     let [conversation] = await tx<ConversationRow[]>`
       select * from conversations
        where identity_id = ${identity.id} and channel = ${input.channel} and status <> 'resolved'
+         and channel_account is not distinct from ${account}
        order by created_at desc limit 1`;
     if (!conversation) {
       [conversation] = await tx<ConversationRow[]>`
-        insert into conversations (customer_id, identity_id, channel)
-        values (${identity.customerId}, ${identity.id}, ${input.channel})
+        insert into conversations (customer_id, identity_id, channel, channel_account)
+        values (${identity.customerId}, ${identity.id}, ${input.channel}, ${account})
         returning *`;
     }
     const appended = await appendMessage(tx, conversation.id, {
-      senderType: 'customer',
+      senderType: input.echo ? 'agent' : 'customer',
       type: input.type,
       text: input.text ?? null,
       payload: input.payload,
       channel: input.channel,
       channelMsgId: input.channelMsgId,
-      status: 'received',
+      status: input.echo ? 'sent' : 'received',
     });
     emit({ type: 'message.created', ...appended });
     return { ...appended, duplicate: false };

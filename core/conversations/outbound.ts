@@ -5,6 +5,7 @@ import { appendMessage } from './append.ts';
 import { MAX_TEXT_LENGTH } from './ingest.ts';
 import type { ConversationRow, MessageRow } from './rows.ts';
 import { lockConversation } from './queries.ts';
+import { replyBlocked } from './channel-rules.ts';
 
 export interface OutboundMessage {
   conversationId: string;
@@ -17,7 +18,8 @@ export interface OutboundMessage {
 
 /**
  * Writes a reply to the customer. Web chat is delivered by the realtime layer right after commit; external
- * channels get an outbox row in the same transaction, which the outbox worker sends with retries.
+ * channels get an outbox row in the same transaction, which the outbox worker sends with retries. WeChat's
+ * 48 h / 5-message rule is checked here, under the conversation lock, so two agents cannot both send the 5th.
  */
 export async function sendOutbound(
   deps: Deps,
@@ -31,6 +33,8 @@ export async function sendOutbound(
     if (current.status === 'resolved' && input.senderType === 'agent')
       throw conflict('conversation_resolved', '会话已结束，客户再次发来消息后才能回复');
     const external = current.channel !== 'web';
+    const blocked = replyBlocked(current);
+    if (blocked) throw blocked;
     const appended = await appendMessage(tx, current.id, {
       senderType: input.senderType,
       senderId: input.senderId,

@@ -1,4 +1,5 @@
 import { iso } from '../time.ts';
+import { replyWindow } from './channel-rules.ts';
 import type { ConversationListItem } from './queries.ts';
 import type { ConversationRow, MessageRow } from './rows.ts';
 
@@ -16,6 +17,7 @@ export function presentMessage(m: MessageRow) {
     channel: m.channel,
     status: m.status,
     error: m.error,
+    errorCode: m.errorCode ?? null,
     createdAt: iso(m.createdAt),
   };
 }
@@ -30,9 +32,15 @@ export function presentConversation(c: ConversationRow | ConversationListItem) {
     teamId: c.teamId,
     assigneeId: c.assigneeId,
     lastSeq: c.lastSeq,
+    replyWindow: presentWindow(c),
     lastMessageAt: iso(c.lastMessageAt),
     createdAt: iso(c.createdAt),
     ...('customerName' in c ? { customerName: c.customerName, lastText: c.lastText } : {}),
   };
 }
 export type ConversationView = ReturnType<typeof presentConversation>;
+
+function presentWindow(c: ConversationRow | ConversationListItem) {
+  const w = replyWindow(c);
+  return { limited: w.limited, open: w.open, closesAt: iso(w.closesAt), remaining: w.remaining };
+}

@@ -14,6 +14,8 @@ export interface ConversationRow {
   lastSeq: number;
   lastMessageAt: Date | null;
   lastCustomerMessageAt: Date | null;
+  channelAccount: string | null;
+  repliesSinceCustomer: number;
   createdAt: Date;
 }
 
@@ -30,5 +32,6 @@ export interface MessageRow {
   channelMsgId: string | null;
   status: 'received' | 'pending' | 'sent' | 'failed';
   error: string | null;
+  errorCode: string | null;
   createdAt: Date;
 }

@@ -1,3 +1,4 @@
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { HttpContext } from './context.ts';
@@ -12,7 +13,7 @@ import { healthRoutes } from './routes/health/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
 import { serveConsole } from './static.ts';
 
-export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir: string }): Koa {
+export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir: string; channelRoutes?: Router[] }): Koa {
   const koa = new Koa({ proxy: true });
   koa.silent = true; // errors are logged by the error middleware with the request id
   koa.use(requestContext(opts.log, app.metrics));
@@ -25,6 +26,7 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     agentRoutes(app),
     conversationRoutes(app),
     customerRoutes(app),
+    ...(opts.channelRoutes ?? []),
   ]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods({ throw: false }));

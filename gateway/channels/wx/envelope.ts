@@ -58,3 +58,15 @@ export function openEnvelope(keys: EnvelopeKeys, env: Envelope, opts: { nowS: nu
   if (opened.id !== keys.receiveId) throw reject('wrong_receive_id', '解密结果的接收方 ID 不匹配', 401);
   return opened.message;
 }
+
+/**
+ * WeChat's plain-mode check: sha1 of the sorted token, timestamp and nonce. It does not cover the body, so the
+ * replay window is what keeps an old signature from carrying a new message; safe mode (msg_signature) is better.
+ */
+export function verifyPlainSignature(token: string, q: { signature: string; timestamp: string; nonce: string }, opts: { nowS: number; windowS: number }): void {
+  if (!/^\d{1,12}$/.test(q.timestamp)) throw reject('invalid_timestamp', 'timestamp 缺失或格式错误');
+  if (!q.nonce || q.nonce.length > 64) throw reject('invalid_nonce', 'nonce 缺失或过长');
+  if (Math.abs(opts.nowS - Number(q.timestamp)) > opts.windowS) throw reject('stale_timestamp', '回调时间戳超出允许窗口，疑似重放', 401);
+  const expected = createHash('sha1').update([token, q.timestamp, q.nonce].sort().join('')).digest('hex');
+  if (!signatureMatches(expected, q.signature ?? '')) throw reject('bad_signature', '签名校验失败', 401);
+}

@@ -1,0 +1,88 @@
+import type { Deps } from '../deps.ts';
+import { inTransaction } from '../events.ts';
+import type { Tx } from '../db/client.ts';
+import type { Channel, ConversationRow, MessageRow } from './rows.ts';
+
+export interface DueDelivery {
+  outboxId: number;
+  attempts: number;
+  message: MessageRow;
+  conversation: ConversationRow;
+  /** the channel identity the customer wrote from (external_userid, openid) */
+  recipient: string;
+}
+
+/**
+ * Claims due outbox rows for sending. SKIP LOCKED lets every node claim at once without waiting on each other;
+ * the lease hides a row while it is being sent, and brings it back if that node dies mid-send.
+ */
+export async function claimDueDeliveries(deps: Deps, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+  const claimed = await deps.sql<{ id: number; messageId: string; attempts: number }[]>`
+    update outbox set lease_until = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
+     where id in (
+       select id from outbox
+        where status = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until < now())
+        order by next_attempt_at
+        limit ${limit}
+        for update skip locked)
+    returning id, message_id, attempts`;
+  if (!claimed.length) return [];
+  const messages = await deps.sql<MessageRow[]>`select * from messages where id in ${deps.sql(claimed.map((r) => r.messageId))}`;
+  const conversations = await deps.sql<(ConversationRow & { recipient: string })[]>`
+    select c.*, i.value as recipient from conversations c join identities i on i.id = c.identity_id
+     where c.id in ${deps.sql([...new Set(messages.map((m) => m.conversationId))])}`;
+  const messageById = new Map(messages.map((m) => [m.id, m]));
+  const conversationById = new Map(conversations.map((c) => [c.id, c]));
+  return claimed.flatMap((o) => {
+    const message = messageById.get(o.messageId);
+    const conversation = message && conversationById.get(message.conversationId);
+    if (!message || !conversation) return [];
+    const { recipient, ...rest } = conversation;
+    return [{ outboxId: o.id, attempts: o.attempts, message, conversation: rest, recipient }];
+  });
+}
+
+export async function markDelivered(deps: Deps, d: Pick<DueDelivery, 'outboxId'>, messageId: string, channelMsgId: string | null): Promise<void> {
+  await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    await tx`update outbox set status = 'sent', lease_until = null, last_error = null where id = ${d.outboxId}`;
+    const [message] = await tx<MessageRow[]>`
+      update messages set status = 'sent', error = null, error_code = null, channel_msg_id = coalesce(${channelMsgId}, channel_msg_id)
+       where id = ${messageId} returning *`;
+    if (message) emit({ type: 'message.updated', message, conversation: await conversationOf(tx, message) });
+  });
+}
+
+export async function retryDeliveryLater(deps: Deps, outboxId: number, delayMs: number, error: string): Promise<void> {
+  await deps.sql`
+    update outbox set lease_until = null, last_error = ${error}, next_attempt_at = now() + ${delayMs} * interval '1 millisecond'
+     where id = ${outboxId}`;
+}
+
+/** Marks a message undeliverable with a stable code and the reason the agent reads. Idempotent. */
+export async function markUndeliverable(
+  deps: Deps,
+  target: { outboxId?: number; messageId: string },
+  failure: { code: string; reason: string },
+): Promise<MessageRow | null> {
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    await tx`update outbox set status = 'failed', lease_until = null, last_error = ${failure.reason} where message_id = ${target.messageId}`;
+    const [message] = await tx<MessageRow[]>`
+      update messages set status = 'failed', error = ${failure.reason}, error_code = ${failure.code}
+       where id = ${target.messageId} and (status <> 'failed' or error_code is distinct from ${failure.code})
+       returning *`;
+    if (message) emit({ type: 'message.updated', message, conversation: await conversationOf(tx, message) });
+    return message ?? null;
+  });
+}
+
+/** Our outbound message that a channel knows by its own id (the msgid we passed to send_msg). */
+export async function findOutboundByChannelId(deps: Deps, channel: Channel, channelMsgId: string): Promise<MessageRow | null> {
+  const [row] = await deps.sql<MessageRow[]>`
+    select * from messages where channel = ${channel} and channel_msg_id = ${channelMsgId} and sender_type <> 'customer'`;
+  return row ?? null;
+}
+
+async function conversationOf(tx: Tx, m: MessageRow): Promise<ConversationRow> {
+  const [c] = await tx<ConversationRow[]>`select * from conversations where id = ${m.conversationId}`;
+  return c;
+}

@@ -1,0 +1,100 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { ingestInbound } from '../../../core/conversations/ingest.ts';
+import type { Deps } from '../../../core/deps.ts';
+import { AppError, badRequest } from '../../../core/errors.ts';
+import { readRaw } from '../../http/body.ts';
+import type { Metrics } from '../../metrics.ts';
+import { CALLBACK_LIMIT } from '../wecom-kf/callback.ts';
+import { openEnvelope, verifyPlainSignature, type EnvelopeKeys } from '../wx/envelope.ts';
+import { parseWxXml } from '../wx/xml.ts';
+import { mapMpMessage } from './incoming.ts';
+
+export interface MpInboundConfig {
+  appId: string;
+  token: string;
+  /** absent: plain mode only */
+  aesKey?: string;
+  replayWindowS: number;
+}
+
+const q = (ctx: Context, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
+
+/** XML or JSON, whichever the push uses (the format is chosen in the mini-program's console). */
+function parseBody(text: string): { data: Record<string, unknown>; json: boolean } {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{')) {
+    try {
+      const data = JSON.parse(trimmed) as unknown;
+      if (data && typeof data === 'object' && !Array.isArray(data)) return { data: data as Record<string, unknown>, json: true };
+    } catch {
+      /* fall through */
+    }
+    throw badRequest('invalid_json', '请求体不是合法的 JSON');
+  }
+  return { data: parseWxXml(text), json: false };
+}
+
+/**
+ * `/channels/miniprogram/callback`: mini-program 客服消息 push. GET is the server check (echostr returned as is).
+ * POST in plain mode is checked by `signature`; in safe mode (encrypt_type=aes) by `msg_signature` over the
+ * ciphertext, which is then opened. The message is stored before we answer "success".
+ */
+export function miniprogramCallbackRoutes(deps: Deps, metrics: Metrics, cfg: MpInboundConfig | null): Router {
+  const r = new Router();
+  const count = (kind: string) => metrics.channelCallbacks.inc({ channel: 'miniprogram', kind });
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const notConfigured = () => new AppError(404, 'channel_not_configured', '未配置小程序客服消息：请设置 MP_APPID、MP_TOKEN');
+
+  const guard = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AppError) count(`rejected:${err.code}`);
+      throw err;
+    }
+  };
+
+  r.get('/channels/miniprogram/callback', async (ctx) => {
+    if (!cfg) throw notConfigured();
+    await guard(() =>
+      verifyPlainSignature(cfg.token, { signature: q(ctx, 'signature'), timestamp: q(ctx, 'timestamp'), nonce: q(ctx, 'nonce') }, { nowS: nowS(), windowS: cfg.replayWindowS }),
+    );
+    count('verify');
+    ctx.type = 'text/plain';
+    ctx.body = q(ctx, 'echostr');
+  });
+
+  r.post('/channels/miniprogram/callback', async (ctx) => {
+    if (!cfg) throw notConfigured();
+    const opts = { nowS: nowS(), windowS: cfg.replayWindowS };
+    const raw = (await readRaw(ctx, CALLBACK_LIMIT)).toString('utf8');
+    const message = await guard(() => {
+      const outer = parseBody(raw);
+      if (q(ctx, 'encrypt_type') !== 'aes') {
+        verifyPlainSignature(cfg.token, { signature: q(ctx, 'signature'), timestamp: q(ctx, 'timestamp'), nonce: q(ctx, 'nonce') }, opts);
+        return mapMpMessage(outer.data);
+      }
+      if (!cfg.aesKey) throw badRequest('safe_mode_not_configured', '收到安全模式消息，但未配置 MP_AES_KEY');
+      if (typeof outer.data.Encrypt !== 'string') throw badRequest('invalid_message', '安全模式消息缺少 Encrypt 字段');
+      const keys: EnvelopeKeys = { token: cfg.token, aesKey: cfg.aesKey, receiveId: cfg.appId };
+      const plain = openEnvelope(keys, { signature: q(ctx, 'msg_signature'), timestamp: q(ctx, 'timestamp'), nonce: q(ctx, 'nonce'), encrypt: outer.data.Encrypt }, opts);
+      return mapMpMessage(parseBody(plain).data);
+    });
+    if (message) {
+      await ingestInbound(deps, {
+        channel: 'miniprogram',
+        channelMsgId: `${cfg.appId}:${message.msgId}`,
+        channelAccount: cfg.appId,
+        identity: { kind: 'wx_openid', value: message.openid },
+        type: message.type,
+        text: message.text ?? undefined,
+        payload: message.payload,
+      });
+    }
+    count(message ? message.type : 'ignored');
+    ctx.type = 'text/plain';
+    ctx.body = 'success';
+  });
+  return r;
+}

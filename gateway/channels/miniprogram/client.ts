@@ -1,0 +1,34 @@
+import { apiUrl, wxRequest, type WxReply } from '../wx/api.ts';
+import type { AccessTokens, TokenSource } from '../wx/access-token.ts';
+
+export interface MpConfig {
+  apiBase: string;
+  appId: string;
+  secret: string;
+}
+
+/** Mini-program 客服消息 API (customerServiceMessage.send); base URL from MP_API_BASE. */
+export class MpClient {
+  private readonly source: TokenSource;
+
+  constructor(
+    private readonly cfg: MpConfig,
+    private readonly tokens: AccessTokens,
+  ) {
+    this.source = {
+      key: `mp:${cfg.apiBase}:${cfg.appId}`,
+      fetch: async () => {
+        const r = await wxRequest<WxReply & { access_token: string; expires_in: number }>(
+          apiUrl(cfg.apiBase, 'cgi-bin/token', { grant_type: 'client_credential', appid: cfg.appId, secret: cfg.secret }),
+        );
+        return { token: r.access_token, expiresIn: r.expires_in };
+      },
+    };
+  }
+
+  sendCustom(req: { touser: string; msgtype: string } & Record<string, unknown>): Promise<WxReply> {
+    return this.tokens.withToken(this.source, (token) =>
+      wxRequest(apiUrl(this.cfg.apiBase, 'cgi-bin/message/custom/send', { access_token: token }), req),
+    );
+  }
+}
