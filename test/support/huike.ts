@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { parseConfig } from '../../core/config.ts';
 import type { Database } from '../../core/db/client.ts';
 import { startHuike, type Huike } from '../../gateway/huike.ts';
+import type { WorkerOptions } from '../../gateway/workers/index.ts';
 import { testDatabase } from './db.ts';
 import { TEST_PASSWORD } from './factories.ts';
 
@@ -19,7 +20,7 @@ export interface TestHuike extends Huike {
 
 /** A whole gateway node on a free port over a database of its own (and the real Redis when REDIS_URL is set). */
 export async function startTestHuike(
-  opts: { database?: Database; env?: Record<string, string>; streamName?: string } = {},
+  opts: { database?: Database; env?: Record<string, string>; streamName?: string; workers?: WorkerOptions } = {},
 ): Promise<TestHuike> {
   // a database passed in belongs to the caller (several nodes share one); ours is dropped on close
   const ownsDatabase = !opts.database;
@@ -34,7 +35,7 @@ export async function startTestHuike(
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const streamName = opts.streamName ?? `huike:test:${randomBytes(4).toString('hex')}`;
-  const huike = await startHuike({ config: parsed.config, database, streamName });
+  const huike = await startHuike({ config: parsed.config, database, streamName, workers: opts.workers });
   const sockets: Socket[] = [];
 
   const connect = (nsp: string, auth: Record<string, unknown>) =>

@@ -25,7 +25,8 @@ function parseBody(text: string): { data: Record<string, unknown>; json: boolean
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {
-      const data = JSON.parse(trimmed) as unknown;
+      // MsgId is a 64-bit integer: as a JS number it would round, and two messages would share one id
+      const data = JSON.parse(trimmed.replace(/:\s*(-?\d{16,})(?=\s*[,}\]])/g, ':"$1"')) as unknown;
       if (data && typeof data === 'object' && !Array.isArray(data)) return { data: data as Record<string, unknown>, json: true };
     } catch {
       /* fall through */

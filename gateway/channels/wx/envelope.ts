@@ -27,6 +27,11 @@ export function sign(token: string, timestamp: string, nonce: string, encrypt: s
   return createHash('sha1').update([token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
 }
 
+/** Plain-mode signature: sha1 of the sorted token, timestamp and nonce. */
+export function signPlain(token: string, timestamp: string, nonce: string): string {
+  return createHash('sha1').update([token, timestamp, nonce].sort().join('')).digest('hex');
+}
+
 /** Constant-time comparison of two hex signatures; a malformed one never matches. */
 export function signatureMatches(expected: string, given: string): boolean {
   if (!/^[0-9a-f]{40}$/i.test(given)) return false;
@@ -67,6 +72,5 @@ export function verifyPlainSignature(token: string, q: { signature: string; time
   if (!/^\d{1,12}$/.test(q.timestamp)) throw reject('invalid_timestamp', 'timestamp 缺失或格式错误');
   if (!q.nonce || q.nonce.length > 64) throw reject('invalid_nonce', 'nonce 缺失或过长');
   if (Math.abs(opts.nowS - Number(q.timestamp)) > opts.windowS) throw reject('stale_timestamp', '回调时间戳超出允许窗口，疑似重放', 401);
-  const expected = createHash('sha1').update([token, q.timestamp, q.nonce].sort().join('')).digest('hex');
-  if (!signatureMatches(expected, q.signature ?? '')) throw reject('bad_signature', '签名校验失败', 401);
+  if (!signatureMatches(signPlain(token, q.timestamp, q.nonce), q.signature ?? '')) throw reject('bad_signature', '签名校验失败', 401);
 }

@@ -1,15 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { encrypt } from '@wecom/crypto';
 import { describe, expect, it } from 'vitest';
 import { openEnvelope, sign, type EnvelopeKeys } from '../../../gateway/channels/wx/envelope.ts';
+import { vectors } from '../../support/vectors.ts';
 
-// Official WXBizMsgCrypt sample vectors: ../shared/reference when the checkout has it beside, else our copy.
-const SHARED = new URL('../../../../shared/reference/wecom-crypto-vectors.json', import.meta.url);
-const COPY = new URL('../../fixtures/wecom-crypto-vectors.json', import.meta.url);
-const ref = JSON.parse(readFileSync(existsSync(SHARED) ? SHARED : COPY, 'utf8')) as {
-  keysets: Record<string, { token: string; aeskey: string; receiveid: string }>;
-  vectors: { name: string; ks: string; msg_signature: string; timestamp: string; nonce: string; encrypt: string; plaintext: string }[];
-};
+const ref = vectors;
 const keysOf = (ks: string): EnvelopeKeys => ({ token: ref.keysets[ks].token, aesKey: ref.keysets[ks].aeskey, receiveId: ref.keysets[ks].receiveid });
 // the samples are years old: open the replay window around each vector's own timestamp
 const at = (ts: string) => ({ nowS: Number(ts), windowS: 300 });
