@@ -52,7 +52,11 @@ export function startLoop(name: string, tick: () => Promise<boolean>, opts: { id
   return {
     nudge: () => wake?.(),
     async drain() {
-      for (let i = 0; i < 1000; i++) if (!(await runTick())) return;
+      try {
+        for (let i = 0; i < 1000; i++) if (!(await runTick())) return;
+      } catch (err) {
+        opts.log.warn({ err, worker: name }, 'worker tick failed while draining');
+      }
     },
     async stop() {
       stopped = true;

@@ -33,6 +33,8 @@ export interface ApiCall {
 interface Fault {
   path: string;
   times: number;
+  /** let this many calls through first */
+  after?: number;
   status?: number;
   errcode?: number;
   delayMs?: number;
@@ -202,7 +204,8 @@ export class WechatEmulator {
     if (syncing) this.maxConcurrentSync = Math.max(this.maxConcurrentSync, ++this.syncInflight);
     try {
       const fault = this.faults.find((f) => f.path === path && f.times > 0);
-      if (fault) {
+      if (fault && fault.after) fault.after--;
+      else if (fault) {
         fault.times--;
         if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
         if (fault.status) return void res.writeHead(fault.status).end('emulated failure');
