@@ -49,6 +49,14 @@ export function createEmitter(io: Server, deps: Deps) {
         if (room) customers.to(room).emit('message:new', { conversationId: payload.conversationId, seq: payload.seq, message: payload.message });
         return;
       }
+      case 'message.updated': {
+        // delivery news (sent / failed with a reason); the conversation rides along for its reply window
+        const payload = { conversationId: event.conversation.id, message: presentMessage(event.message) };
+        agents.to(rooms.forConversation(event.conversation)).emit('message:updated', { ...payload, conversation: await inboxView(event.conversation) });
+        const room = await visitorRoom(event.conversation);
+        if (room) customers.to(room).emit('message:updated', payload);
+        return;
+      }
       case 'conversation.updated': {
         const conversation = await inboxView(event.conversation);
         agents.to(rooms.forConversation(event.conversation)).emit('conversation:updated', { conversation });

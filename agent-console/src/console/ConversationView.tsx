@@ -1,9 +1,31 @@
-import { Button, Empty, Input, Space, Tag, Typography, App } from 'antd';
+import { Alert, Button, Empty, Input, Space, Tag, Typography, App } from 'antd';
 import { useEffect, useRef, useState } from 'react';
 import { time } from '../shared/format.ts';
 import { CHANNEL_LABEL, STATUS_COLOR, STATUS_LABEL } from '../shared/labels.ts';
-import type { Conversation, Message } from '../shared/types.ts';
+import type { Conversation, Message, ReplyWindow } from '../shared/types.ts';
 import { api } from './api.ts';
+
+/** WeChat's 48 h / 5-message rule, said before the agent types rather than after the send fails. */
+function WindowNotice({ w }: { w?: ReplyWindow }) {
+  if (!w?.limited) return null;
+  if (!w.open) {
+    const expired = !w.closesAt || new Date(w.closesAt) <= new Date();
+    return (
+      <Alert
+        type="warning"
+        showIcon
+        style={{ marginBottom: 8 }}
+        data-testid="reply-window"
+        message={expired ? '客户超过 48 小时未发消息，微信不允许主动发送，请等待客户再次来信' : '已连续发送 5 条消息，达到微信上限，客户回复后才能继续发送'}
+      />
+    );
+  }
+  return (
+    <Typography.Text type="secondary" style={{ display: 'block', fontSize: 12, marginBottom: 4 }} data-testid="reply-window">
+      微信规则：客户回复前还可发送 {w.remaining} 条，窗口至 {w.closesAt ? time(w.closesAt) : '-'}
+    </Typography.Text>
+  );
+}
 
 const SENDER_LABEL: Record<Message['senderType'], string> = { customer: '客户', bot: '机器人', agent: '客服', system: '系统' };
 
@@ -95,6 +117,7 @@ export function ConversationView({ conversation, messages, canReply }: { convers
         <div ref={bottom} />
       </div>
       <div style={{ padding: 12, borderTop: '1px solid #eee' }}>
+        <WindowNotice w={conversation.replyWindow} />
         <Input.TextArea
           data-testid="reply-input"
           value={draft}

@@ -49,6 +49,10 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
       }
     },
     onConversation: upsert,
+    onMessageUpdated: (e) => {
+      if (e.conversationId !== selected) return;
+      setMessages((prev) => (prev.some((m) => m.id === e.message.id) ? mergeBySeq(prev, [e.message]) : prev));
+    },
     onAssigned: (e) => {
       upsert(e.conversation);
       if (me && e.conversation.assigneeId === me.id) {

@@ -6,6 +6,8 @@ import { session } from './api.ts';
 export interface LiveHandlers {
   onMessage(e: { conversationId: string; seq: number; message: Message; conversation: Conversation }): void;
   onConversation(c: Conversation): void;
+  /** delivery status changed (sent, or failed with a reason) */
+  onMessageUpdated(e: { conversationId: string; message: Message }): void;
   onAssigned(e: { ticket: { number: number }; conversation: Conversation }): void;
   /** After a reconnect: refetch what may have been missed. */
   onReconnect(): void;
@@ -34,6 +36,7 @@ export function useAgentSocket(handlers: LiveHandlers) {
       }
     });
     s.on('message:new', (e) => ref.current.onMessage(e));
+    s.on('message:updated', (e) => ref.current.onMessageUpdated(e));
     s.on('conversation:updated', (e) => ref.current.onConversation(e.conversation));
     s.on('ticket:assigned', (e) => ref.current.onAssigned(e));
     setSocket(s);

@@ -11,13 +11,22 @@ export interface Message {
   channel: string;
   status: 'received' | 'pending' | 'sent' | 'failed';
   error: string | null;
+  errorCode?: string | null;
   createdAt: string;
+}
+
+export interface ReplyWindow {
+  limited: boolean;
+  open: boolean;
+  closesAt: string | null;
+  remaining: number | null;
 }
 
 export interface Conversation {
   id: string;
   customerId: string;
   channel: 'web' | 'wecom_kf' | 'miniprogram';
+  replyWindow?: ReplyWindow;
   status: 'bot' | 'queued' | 'open' | 'resolved';
   teamId: string | null;
   assigneeId: string | null;

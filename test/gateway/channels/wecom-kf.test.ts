@@ -3,8 +3,8 @@ import type { WechatEmulator } from '../../../gateway/channels/emulator/wechat-e
 import type { Database } from '../../../core/db/client.ts';
 import { sendOutbound } from '../../../core/conversations/outbound.ts';
 import { testDatabase } from '../../support/db.ts';
-import { buildKb } from '../../support/factories.ts';
-import { startTestHuike, type TestHuike } from '../../support/huike.ts';
+import { buildAgent, buildKb } from '../../support/factories.ts';
+import { nextEvent, startTestHuike, type TestHuike } from '../../support/huike.ts';
 import { FAST_WORKERS, startWechat } from '../../support/wechat.ts';
 
 let emulator: WechatEmulator;
@@ -235,6 +235,19 @@ describe('WeCom kf: sending', () => {
       emulator.clockOffsetMs = 0;
     }
     expect(await statusOf('窗口已过')).toEqual({ status: 'failed', errorCode: 'window_closed', error: expect.stringContaining('48 小时') });
+  });
+
+  it('the console hears about a failed delivery live, with the reason, and sees the reply window', async () => {
+    const id = await freshCustomer('wmLIVE');
+    const sup = await buildAgent(huike.deps.sql, { role: 'supervisor' });
+    const socket = await huike.agentSocket(await huike.login(sup.email));
+    emulator.fail('cgi-bin/kf/send_msg', { times: 1, errcode: 95001 });
+    const updated = nextEvent(socket, 'message:updated', (e: any) => e.conversationId === id);
+    await agentSays(id, '实时失败通知');
+    await huike.settle();
+    const e = await updated;
+    expect(e.message).toMatchObject({ text: '实时失败通知', status: 'failed', errorCode: 'quota_exhausted', error: expect.stringContaining('5 条') });
+    expect(e.conversation.replyWindow).toMatchObject({ limited: true, open: true, remaining: 3 });
   });
 
   it('an outbox row survives a restart: queued while WeChat is down, sent once by the next node', async () => {

@@ -1,0 +1,54 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessTokens } from '../../../gateway/channels/wx/access-token.ts';
+import { KfClient } from '../../../gateway/channels/wecom-kf/client.ts';
+import type { WechatEmulator } from '../../../gateway/channels/emulator/wechat-emulator.ts';
+import { startWechat } from '../../support/wechat.ts';
+
+let emulator: WechatEmulator;
+let env: Record<string, string>;
+beforeAll(async () => ({ emulator, env } = await startWechat()));
+afterAll(async () => emulator?.stop());
+
+const client = (tokens: AccessTokens) =>
+  new KfClient({ apiBase: env.WECOM_API_BASE, corpId: env.WECOM_CORP_ID, secret: env.WECOM_SECRET }, tokens);
+const gettokens = () => emulator.callCount('cgi-bin/gettoken');
+
+describe('access tokens', () => {
+  it('one process: 20 concurrent calls share one gettoken, and the token is reused', async () => {
+    const before = gettokens();
+    const kf = client(new AccessTokens());
+    await Promise.all(Array.from({ length: 20 }, () => kf.batchgetCustomers(['wmX'])));
+    await kf.batchgetCustomers(['wmX']);
+    expect(gettokens() - before).toBe(1);
+  });
+
+  it('an expired token is refreshed once for all the calls that hit 42001', async () => {
+    const kf = client(new AccessTokens());
+    await kf.batchgetCustomers(['wmX']);
+    const before = gettokens();
+    emulator.expireTokens();
+    await Promise.all(Array.from({ length: 10 }, () => kf.batchgetCustomers(['wmX'])));
+    expect(gettokens() - before).toBe(1);
+  });
+
+  it('bad credentials fail with WeChat’s errcode instead of looping', async () => {
+    const kf = new KfClient({ apiBase: env.WECOM_API_BASE, corpId: env.WECOM_CORP_ID, secret: 'wrong' }, new AccessTokens());
+    await expect(kf.batchgetCustomers(['wmX'])).rejects.toMatchObject({ errcode: 40001 });
+  });
+
+  it.skipIf(!process.env.REDIS_URL)('several processes (one Redis): one refresh between them, the others wait for it', async () => {
+    const redises = Array.from({ length: 4 }, () => new Redis(process.env.REDIS_URL!));
+    try {
+      await redises[0].del(`huike:token:wecom:${env.WECOM_API_BASE}:${env.WECOM_CORP_ID}`);
+      emulator.fail('cgi-bin/gettoken', { times: 1, delayMs: 100 }); // a slow refresh, so the others really wait
+      const before = gettokens();
+      const nodes = redises.map((r) => client(new AccessTokens(r)));
+      await Promise.all(nodes.flatMap((kf) => Array.from({ length: 5 }, () => kf.batchgetCustomers(['wmX']))));
+      expect(gettokens() - before).toBe(1);
+    } finally {
+      emulator.clearFaults();
+      for (const r of redises) r.disconnect();
+    }
+  });
+});
