@@ -3,18 +3,23 @@ import { openDatabase } from '../core/db/client.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { DEMO_LOGINS, DEMO_PASSWORD, DEMO_VISITOR_ID, isEmpty, seedDemo } from '../core/seed/demo.ts';
 import { ensureConsoleBuilt } from './console-build.ts';
+import { isDemoChannels, simulateCustomer, startDemoChannels } from './channels/emulator/demo.ts';
 import { startHuike } from './huike.ts';
 import path from 'node:path';
 
 const USAGE = `用法 / usage: huike <command>
   serve     迁移数据库、空库时写入演示数据、启动网关（npm start）
+  simulate  wecom|miniprogram "文本" [--from 昵称]：演示模式下模拟一位微信客户发消息
   migrate   只执行数据库迁移
   seed      向空数据库写入演示数据`;
 
 async function serve() {
-  const config = loadConfig();
+  let config = loadConfig();
   await ensureConsoleBuilt((m) => console.log(m));
+  const demo = isDemoChannels(config) ? await startDemoChannels(config) : null;
+  if (demo) config = demo.config;
   const huike = await startHuike({ config });
+  if (demo) demo.emulator.callbackBase = huike.url;
   let seeded = false;
   if (await isEmpty(huike.deps.sql)) {
     await seedDemo(huike.deps.sql);
@@ -31,6 +36,13 @@ async function serve() {
       `  老客户演示 / returning customer : ${base}/chat?visitorId=${DEMO_VISITOR_ID}`,
       `  健康检查 / health : ${base}/healthz    指标 / metrics : ${base}/metrics`,
       ...(seeded ? ['  已写入演示数据 / demo data seeded'] : []),
+      ...(demo
+        ? [
+            `  微信渠道演示 / WeChat channels (emulated at ${demo.emulator.url}):`,
+            '    npx huike simulate wecom "我的快递到哪了" --from 小王',
+            '    npx huike simulate miniprogram "多久发货"',
+          ]
+        : []),
       `  演示账号 / demo logins (密码 password: ${DEMO_PASSWORD}):`,
       ...DEMO_LOGINS.map((a) => `    ${a.email.padEnd(22)} ${a.name}（${a.role}，${a.teams.join('、')}）`),
       '',
@@ -39,6 +51,7 @@ async function serve() {
   const shutdown = async (signal: string) => {
     console.log(`收到 ${signal}，正在停止… / stopping`);
     await huike.stop();
+    await demo?.emulator.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -55,8 +68,23 @@ async function withDatabase(fn: (db: Awaited<ReturnType<typeof openDatabase>>) =
   }
 }
 
+async function simulate() {
+  const args = process.argv.slice(3);
+  const fromAt = args.indexOf('--from');
+  const from = fromAt >= 0 ? args.splice(fromAt, 2)[1] : undefined;
+  const [channel, ...words] = args;
+  if (!channel || !words.length) {
+    console.error('用法 / usage: huike simulate wecom|miniprogram "文本" [--from 昵称]');
+    process.exitCode = 64;
+    return;
+  }
+  const config = loadConfig();
+  console.log(await simulateCustomer(config.DATA_DIR, channel, words.join(' '), from));
+}
+
 const commands: Record<string, () => Promise<void>> = {
   serve,
+  simulate,
   migrate: () =>
     withDatabase(async (db) => {
       const applied = await migrate(db.sql);
