@@ -35,6 +35,19 @@ function start(dataDir: string, port: number): { child: ChildProcess; banner: Pr
   return { child, banner };
 }
 
+/** Runs a one-shot `huike` command against the same data dir; resolves with its output, rejects on failure. */
+function run(dataDir: string, args: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
+  delete env.DATABASE_URL;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['gateway/bin.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`huike ${args.join(' ')} exited ${code}: ${out}`))));
+  });
+}
+
 const stop = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
@@ -79,6 +92,26 @@ describe('npm start on the embedded database', () => {
     expect(ack.ok).toBe(true);
     expect((await answer).message.text).toContain('99');
     customer.disconnect();
+
+    // demo mode: a simulated WeCom customer goes through the emulator, the encrypted callback, sync and the bot
+    const sim = await run(dataDir, ['simulate', 'wecom', '满多少包邮', '--from', '测试小王']);
+    expect(sim).toContain('回调状态 200');
+    const admin = (await (
+      await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@huike.demo', password: DEMO_PASSWORD }),
+      })
+    ).json()) as { token: string };
+    let wecom: { customerName: string; lastText: string } | undefined;
+    for (let i = 0; i < 50 && !wecom?.lastText?.includes('99'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const list = (await (await fetch(`${base}/api/v1/conversations`, { headers: { authorization: `Bearer ${admin.token}` } })).json()) as {
+        conversations: { channel: string; customerName: string; lastText: string }[];
+      };
+      wecom = list.conversations.find((c) => c.channel === 'wecom_kf');
+    }
+    expect(wecom).toMatchObject({ customerName: '测试小王', lastText: expect.stringContaining('99') });
 
     expect(await stop(first.child)).toBe(0);
 
