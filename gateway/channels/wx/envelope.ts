@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { decrypt } from '@wecom/crypto';
 import { AppError } from '../../../core/errors.ts';
 
@@ -25,6 +25,20 @@ export const MAX_ENCRYPT_LENGTH = 512 * 1024;
 /** sha1 of the sorted parts, as WeCom and WeChat sign callbacks. */
 export function sign(token: string, timestamp: string, nonce: string, encrypt: string): string {
   return createHash('sha1').update([token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
+}
+
+/**
+ * The plaintext is random(16) | msg_len(4, big-endian) | msg | receiveId | PKCS#7 padding (1..32 bytes). The
+ * library trusts msg_len blindly, so we peek at the first two blocks and require that msg_len leaves exactly room
+ * for our receive id and a legal padding.
+ */
+export function msgLenWithinBounds(aesKey: string, encrypt: string, receiveIdBytes: number): boolean {
+  const key = Buffer.from(`${aesKey}=`, 'base64');
+  const cipher = Buffer.from(encrypt, 'base64');
+  if (key.length !== 32 || cipher.length < 32) return false;
+  const head = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false).update(cipher.subarray(0, 32));
+  const pad = cipher.length - (20 + head.readUInt32BE(16) + receiveIdBytes);
+  return pad >= 1 && pad <= 32;
 }
 
 /** Plain-mode signature: sha1 of the sorted token, timestamp and nonce. */
@@ -54,6 +68,8 @@ export function openEnvelope(keys: EnvelopeKeys, env: Envelope, opts: { nowS: nu
   if (!BASE64.test(env.encrypt) || env.encrypt.length % 4 !== 0) throw reject('invalid_ciphertext', '密文不是合法的 Base64');
   const bytes = (env.encrypt.length / 4) * 3 - (env.encrypt.endsWith('==') ? 2 : env.encrypt.endsWith('=') ? 1 : 0);
   if (bytes < 32 || bytes % 16 !== 0) throw reject('invalid_ciphertext', '密文长度不是 AES 块的整数倍');
+  if (!msgLenWithinBounds(keys.aesKey, env.encrypt, Buffer.byteLength(keys.receiveId)))
+    throw reject('invalid_length', '密文中的消息长度字段越界');
   let opened: { message: string; id: string };
   try {
     opened = decrypt(keys.aesKey, env.encrypt);

@@ -83,10 +83,11 @@ describe('WeCom callback rejects bad input and stores nothing', () => {
   it.each([
     ['a tampered signature', () => ({ q: { ...ok.q, msg_signature: flip(ok.q.msg_signature) }, body: ok.body }), 401, 'bad_signature'],
     ['a missing signature', () => ({ q: { ...ok.q, msg_signature: '' }, body: ok.body }), 401, 'bad_signature'],
-    ['another corp id inside the ciphertext', () => kfNews({ receiveId: 'wwSOMEONEELSE' }), 401, 'wrong_receive_id'],
+    ['another corp id inside the ciphertext', () => kfNews({ receiveId: 'wxAAAAAAAAAAAAAAAA' }), 401, 'wrong_receive_id'],
+    ['another corp id of another length', () => kfNews({ receiveId: 'wwSOMEONEELSE' }), 400, 'invalid_length'],
     ['bad base64 (correctly signed)', () => kfNews({ mangle: (e) => `!!!!${e.slice(4)}` }), 400, 'invalid_ciphertext'],
     ['a ciphertext truncated off the AES block size', () => kfNews({ mangle: (e) => e.slice(0, 40) }), 400, 'invalid_ciphertext'],
-    ['a ciphertext truncated to whole blocks', () => kfNews({ mangle: (e) => Buffer.from(e, 'base64').subarray(0, 48).toString('base64') }), 401, 'wrong_receive_id'],
+    ['a ciphertext truncated to whole blocks (msg_len now points past the end)', () => kfNews({ mangle: (e) => Buffer.from(e, 'base64').subarray(0, 48).toString('base64') }), 400, 'invalid_length'],
     ['malformed XML', () => ({ q: ok.q, body: '<xml><Encrypt>abc</xml' }), 400, 'invalid_xml'],
     ['XML without Encrypt', () => ({ q: ok.q, body: '<xml><ToUserName>x</ToUserName></xml>' }), 400, 'invalid_xml'],
     ['a DOCTYPE (entity expansion)', () => ({ q: ok.q, body: '<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>' }), 400, 'invalid_xml'],

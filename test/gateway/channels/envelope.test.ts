@@ -1,3 +1,4 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { encrypt } from '@wecom/crypto';
 import { describe, expect, it } from 'vitest';
 import { openEnvelope, sign, type EnvelopeKeys } from '../../../gateway/channels/wx/envelope.ts';
@@ -46,8 +47,32 @@ describe('WXBizMsgCrypt envelope', () => {
     expect(() => openEnvelope(keys, signed(foreign), at(v.timestamp))).toThrow(expect.objectContaining({ status: expect.any(Number) }));
   });
 
+  it.each([
+    ['past the end', 10_000, 'invalid_length'],
+    ['far short of the end', -40, 'invalid_length'],
+    ['far past the end (uint32 max)', 0xffffffff - 6, 'invalid_length'],
+    // within the padding's slack the length check cannot tell; the receive id then no longer matches
+    ['a little short, into the receive id', -4, 'wrong_receive_id'],
+  ])('rejects a well-signed ciphertext whose msg_len points %s', (_, delta, code) => {
+    const forged = forge(keys.aesKey, '<xml><Content>hi</Content></xml>', keys.receiveId, delta);
+    expect(() => openEnvelope(keys, signed(forged), at(v.timestamp))).toThrow(expect.objectContaining({ code }));
+  });
+
   it('round-trips our own encryption', () => {
     const text = '<xml><Content><![CDATA[你好，退货怎么弄]]></Content></xml>';
     expect(openEnvelope(keys, signed(encrypt(keys.aesKey, text, keys.receiveId)), at(v.timestamp))).toBe(text);
   });
 });
+
+/** WXBizMsgCrypt plaintext with msg_len off by `delta`, encrypted correctly: only the length field lies. */
+function forge(aesKey: string, message: string, receiveId: string, delta: number): string {
+  const key = Buffer.from(`${aesKey}=`, 'base64');
+  const msg = Buffer.from(message);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE((msg.length + delta) >>> 0);
+  const body = Buffer.concat([randomBytes(16), len, msg, Buffer.from(receiveId)]);
+  const pad = 32 - (body.length % 32);
+  const plain = Buffer.concat([body, Buffer.alloc(pad, pad)]);
+  const c = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
+  return Buffer.concat([c.update(plain), c.final()]).toString('base64');
+}
