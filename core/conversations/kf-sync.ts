@@ -45,6 +45,10 @@ export async function saveKfCursor(sql: Sql, openKfid: string, owner: string, cu
 }
 
 export async function finishKfSync(sql: Sql, openKfid: string, owner: string, upto: number | null): Promise<void> {
-  if (upto !== null) await sql`update kf_sync_requests set done_at = now() where open_kfid = ${openKfid} and id <= ${upto} and done_at is null`;
+  if (upto !== null) {
+    await sql`update kf_sync_requests set done_at = now() where open_kfid = ${openKfid} and id <= ${upto} and done_at is null`;
+    // done requests only matter while debugging a sync; keep a day of them
+    await sql`delete from kf_sync_requests where open_kfid = ${openKfid} and done_at < now() - interval '1 day'`;
+  }
   await sql`update kf_accounts set lease_owner = null, lease_until = null where open_kfid = ${openKfid} and lease_owner = ${owner}`;
 }

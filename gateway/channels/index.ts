@@ -70,7 +70,8 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
     mp,
     kfNews,
     async close() {
-      redis?.disconnect();
+      if (redis?.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis?.disconnect();
     },
   };
 }

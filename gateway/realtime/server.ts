@@ -42,7 +42,8 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      redis?.disconnect();
+      // QUIT after the adapters' last writes (they publish on close); a hard disconnect rejects those unhandled
+      await redis?.quit().catch(() => redis?.disconnect());
     },
   };
 }

@@ -9,8 +9,9 @@ let emulator: WechatEmulator;
 let huike: TestHuike;
 
 beforeAll(async () => {
-  let env: Record<string, string>;
-  ({ emulator, env } = await startWechat());
+  const started = await startWechat();
+  emulator = started.emulator;
+  const env = started.env;
   huike = await startTestHuike({ env, workers: FAST_WORKERS });
   emulator.callbackBase = huike.url;
   await buildKb(huike.deps.sql, [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }]);
@@ -34,6 +35,16 @@ describe('mini-program 客服消息', () => {
       { senderType: 'customer', status: 'received' },
       { senderType: 'bot', status: 'sent' },
     ]);
+  });
+
+  it('entering the chat (user_enter_tempsession) opens the window and gets a welcome, not a "did not understand"', async () => {
+    expect(await emulator.mpPush('oENTER01', { MsgType: 'event', Event: 'user_enter_tempsession', SessionFrom: 'goods-123' })).toBe(200);
+    await huike.settle();
+    const sent = emulator.mpSent.filter((m) => m.touser === 'oENTER01');
+    expect(sent).toHaveLength(1);
+    expect(sent[0].text.content).toContain('欢迎');
+    const [m] = await huike.deps.sql`select type, payload from messages where sender_type = 'customer' and channel_msg_id like ${'%oENTER01%'}`;
+    expect(m).toEqual({ type: 'event', payload: { event: 'user_enter_tempsession', sessionFrom: 'goods-123' } });
   });
 
   it('45015 (window over on WeChat’s side) fails the message with window_closed', async () => {

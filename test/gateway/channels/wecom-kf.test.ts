@@ -3,7 +3,7 @@ import type { WechatEmulator } from '../../../gateway/channels/emulator/wechat-e
 import type { Database } from '../../../core/db/client.ts';
 import { sendOutbound } from '../../../core/conversations/outbound.ts';
 import { testDatabase } from '../../support/db.ts';
-import { buildAgent, buildKb } from '../../support/factories.ts';
+import { buildAgent, buildKb, buildTeam } from '../../support/factories.ts';
 import { nextEvent, startTestHuike, type TestHuike } from '../../support/huike.ts';
 import { FAST_WORKERS, startWechat } from '../../support/wechat.ts';
 
@@ -155,6 +155,23 @@ describe('WeCom kf: a customer message end to end', () => {
     await huike.settle();
     const rows = await customerMessages('wmWANG');
     expect(rows[0].customerId).toBe(known.id);
+  });
+});
+
+describe('WeCom kf: takeover', () => {
+  it('a handoff assigned to an agent with a WeCom account moves the session to 人工接待 (service_state 3)', async () => {
+    const team = await buildTeam(huike.deps.sql, { name: '企微组', isDefault: true });
+    const agent = await buildAgent(huike.deps.sql, { teamIds: [team.id], status: 'online' });
+    await huike.deps.sql`update agents set wecom_userid = 'lisi' where id = ${agent.id}`;
+    emulator.kfText(KF, 'wmTAKE', '转人工');
+    await emulator.notifyKf(KF);
+    await huike.settle();
+    const [ticket] = await huike.deps.sql`select t.assignee_id from tickets t join conversations c on c.id = t.conversation_id
+      join identities i on i.id = c.identity_id where i.value = 'wmTAKE'`;
+    expect(ticket.assigneeId).toBe(agent.id);
+    expect(emulator.kfTrans).toEqual([{ open_kfid: KF, external_userid: 'wmTAKE', service_state: 3, servicer_userid: 'lisi' }]);
+    // agents stay busy with this conversation: take them offline so later tests are not routed here
+    await huike.deps.sql`update agents set status = 'offline' where id = ${agent.id}`;
   });
 });
 
