@@ -1,0 +1,74 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../core/db/client.ts';
+import type { Deps } from '../../core/deps.ts';
+import { EventBus } from '../../core/events.ts';
+import { ingestInbound } from '../../core/conversations/ingest.ts';
+import { sendOutbound } from '../../core/conversations/outbound.ts';
+import { claimDueDeliveries, markDelivered, markUndeliverable } from '../../core/conversations/delivery.ts';
+import { replyWindow } from '../../core/conversations/channel-rules.ts';
+import { testDatabase } from '../support/db.ts';
+
+describe('outbox claims', () => {
+  let db: Database;
+  let deps: Deps;
+  let conversationId: string;
+  beforeAll(async () => {
+    db = await testDatabase();
+    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    const r = await ingestInbound(deps, {
+      channel: 'wecom_kf',
+      channelMsgId: 'kf-1',
+      channelAccount: 'wkA',
+      identity: { kind: 'wecom_external_userid', value: 'wmOUTBOX' },
+      type: 'text',
+      text: '你好',
+    });
+    conversationId = r.conversation.id;
+    for (let i = 1; i <= 4; i++) await sendOutbound(deps, { conversationId, senderType: 'agent', text: `回复${i}` });
+  });
+  afterAll(() => db.close());
+
+  it('hands each due row to exactly one of several concurrent claimers, with recipient and account', async () => {
+    const claims = await Promise.all(Array.from({ length: 6 }, () => claimDueDeliveries(deps, 2, 60_000)));
+    const ids = claims.flat().map((d) => d.outboxId);
+    expect(ids).toHaveLength(4);
+    expect(new Set(ids).size).toBe(4);
+    const one = claims.flat()[0];
+    expect(one).toMatchObject({ recipient: 'wmOUTBOX', attempts: 1, conversation: { channelAccount: 'wkA' } });
+    // leased rows are invisible until their lease ends
+    expect(await claimDueDeliveries(deps, 10, 60_000)).toEqual([]);
+  });
+
+  it('a lease that ran out (the node died mid-send) brings the row back, counting the attempt', async () => {
+    await deps.sql`update outbox set lease_until = now() - interval '1 second'`;
+    const again = await claimDueDeliveries(deps, 10, 60_000);
+    expect(again).toHaveLength(4);
+    expect(again.every((d) => d.attempts === 2)).toBe(true);
+  });
+
+  it('delivered and undeliverable rows are never claimed again', async () => {
+    const rows = await deps.sql<{ id: number; messageId: string }[]>`select id, message_id from outbox order by id`;
+    await markDelivered(deps, { outboxId: rows[0].id }, rows[0].messageId, 'wx-1');
+    await markUndeliverable(deps, { outboxId: rows[1].id, messageId: rows[1].messageId }, { code: 'user_refused', reason: '客户拒收了消息' });
+    await deps.sql`update outbox set lease_until = null`;
+    const left = await claimDueDeliveries(deps, 10, 60_000);
+    expect(left.map((d) => d.outboxId).sort()).toEqual([rows[2].id, rows[3].id]);
+    const [failed] = await deps.sql`select status, error, error_code from messages where id = ${rows[1].messageId}`;
+    expect(failed).toEqual({ status: 'failed', error: '客户拒收了消息', errorCode: 'user_refused' });
+  });
+});
+
+describe('reply window', () => {
+  const now = new Date('2026-11-22T12:00:00Z');
+  const ago = (h: number) => new Date(now.getTime() - h * 3600_000);
+  it.each([
+    ['web chat has no rule', { channel: 'web', lastCustomerMessageAt: null, repliesSinceCustomer: 99 }, { limited: false, open: true }],
+    ['never wrote', { channel: 'wecom_kf', lastCustomerMessageAt: null, repliesSinceCustomer: 0 }, { limited: true, open: false }],
+    ['wrote 47 h ago, 4 sent', { channel: 'wecom_kf', lastCustomerMessageAt: ago(47), repliesSinceCustomer: 4 }, { open: true, remaining: 1 }],
+    ['wrote 1 h ago, 5 sent', { channel: 'miniprogram', lastCustomerMessageAt: ago(1), repliesSinceCustomer: 5 }, { open: false, remaining: 0 }],
+    ['wrote 48 h ago exactly', { channel: 'miniprogram', lastCustomerMessageAt: ago(48), repliesSinceCustomer: 0 }, { open: false }],
+  ] as const)('%s', (_, c, expected) => {
+    expect(replyWindow(c as never, now)).toMatchObject(expected);
+  });
+});
