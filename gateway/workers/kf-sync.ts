@@ -13,6 +13,35 @@ export interface KfSyncOptions {
 // sync_msg's callback token is valid for 10 minutes; past that, pull without it (allowed, just rate-limited harder)
 const BAD_SYNC_TOKEN = new Set([95007, 95008]);
 
+const PAGE_CONCURRENCY = 8;
+
+/**
+ * Handles a page with customers in parallel, each customer's messages in their order (a reply must not overtake
+ * the question it answers). Resolves when all are stored, so the cursor is saved only after the whole page.
+ */
+async function handlePage(list: KfSyncedMessage[], handle: (msg: KfSyncedMessage) => Promise<void>): Promise<void> {
+  const lanes = new Map<string, KfSyncedMessage[]>();
+  for (const msg of list) {
+    const who = msg.external_userid ?? String((msg.event as Record<string, unknown> | undefined)?.external_userid ?? '');
+    const lane = lanes.get(who);
+    if (lane) lane.push(msg);
+    else lanes.set(who, [msg]);
+  }
+  const queue = [...lanes.values()];
+  const errors: unknown[] = [];
+  const worker = async () => {
+    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      try {
+        for (const msg of lane) await handle(msg);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PAGE_CONCURRENCY, queue.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
 /**
  * Pulls kf messages for every account WeCom told us about: pages sync_msg while has_more, stores each page, and
  * only then saves next_cursor. A crash between the two replays the page, and msgid dedupe makes that harmless.
@@ -44,7 +73,7 @@ export function createKfSync(
           }
           throw err;
         }
-        for (const msg of result.msg_list ?? []) await handle(msg);
+        await handlePage(result.msg_list ?? [], handle);
         if (result.next_cursor) {
           if (!(await saveKfCursor(deps.sql, openKfid, owner, result.next_cursor, leaseMs)))
             throw new Error(`lost the sync lease of kf account ${openKfid}`);
