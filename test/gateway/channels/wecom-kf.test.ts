@@ -313,6 +313,11 @@ describe('WeCom kf: sync_msg paging', () => {
     expect(Buffer.from(resumed!.body.cursor, 'base64url').toString()).toBe('20');
     const [left] = await huike.deps.sql`select count(*)::int as n from kf_sync_requests where done_at is null`;
     expect(left.n).toBe(0);
+    // customers are handled in parallel, but each one's messages keep their order
+    const ordered = await huike.deps.sql<{ text: string }[]>`
+      select m.text from messages m join conversations c on c.id = m.conversation_id join identities i on i.id = c.identity_id
+       where i.value = 'wmPAGE1' and m.sender_type = 'customer' order by m.seq`;
+    expect(ordered.map((r) => r.text)).toEqual(['分页消息1', '分页消息6', '分页消息11', '分页消息16', '分页消息21']);
   });
 
   it('two nodes never page one account at the same time', async () => {
