@@ -68,6 +68,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const http = createServer(koa.callback());
   http.requestTimeout = 30_000;
   const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });
+  await realtime.ready;
 
   bus.subscribe(realtime.emit);
   bus.subscribe(bot.onEvent);

@@ -18,7 +18,25 @@ export interface RealtimeOptions {
 export interface Realtime {
   io: Server;
   emit: ReturnType<typeof createEmitter>;
+  /** Resolves once the Redis adapter's subscriptions are live (at once without Redis). */
+  ready: Promise<void>;
   close(): Promise<void>;
+}
+
+const NAMESPACES = ['/', '/agent', '/customer'];
+
+/**
+ * The adapter subscribes on its own Redis connection without awaiting or catching it; closing before those
+ * SUBSCRIBEs ran rejects them unhandled. So a node counts as started only when Redis reports a subscriber on
+ * every namespace channel.
+ */
+async function adapterSubscribed(redis: Redis): Promise<void> {
+  const channels = NAMESPACES.map((n) => `socket.io#${n}#`);
+  for (let i = 0; i < 500; i++) {
+    const counts = (await redis.pubsub('NUMSUB', ...channels)) as (string | number)[];
+    if (counts.filter((_, j) => j % 2 === 1).every((n) => Number(n) > 0)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenService, metrics: Metrics, opts: RealtimeOptions): Realtime {
@@ -39,6 +57,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
   return {
     io,
     emit: createEmitter(io, deps),
+    ready: redis ? adapterSubscribed(redis) : Promise.resolve(),
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
