@@ -1,5 +1,5 @@
 import { apiUrl, wxRequest, type WxReply } from '../wx/api.ts';
-import type { AccessTokens, TokenSource } from '../wx/access-token.ts';
+import { tokenEndpoint, type AccessTokens, type TokenSource } from '../wx/access-token.ts';
 
 export interface MpConfig {
   apiBase: string;
@@ -15,15 +15,10 @@ export class MpClient {
     private readonly cfg: MpConfig,
     private readonly tokens: AccessTokens,
   ) {
-    this.source = {
-      key: `mp:${cfg.apiBase}:${cfg.appId}`,
-      fetch: async () => {
-        const r = await wxRequest<WxReply & { access_token: string; expires_in: number }>(
-          apiUrl(cfg.apiBase, 'cgi-bin/token', { grant_type: 'client_credential', appid: cfg.appId, secret: cfg.secret }),
-        );
-        return { token: r.access_token, expiresIn: r.expires_in };
-      },
-    };
+    this.source = tokenEndpoint(
+      `mp:${cfg.apiBase}:${cfg.appId}`,
+      apiUrl(cfg.apiBase, 'cgi-bin/token', { grant_type: 'client_credential', appid: cfg.appId, secret: cfg.secret }),
+    );
   }
 
   sendCustom(req: { touser: string; msgtype: string } & Record<string, unknown>): Promise<WxReply> {

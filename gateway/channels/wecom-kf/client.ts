@@ -1,5 +1,5 @@
 import { apiUrl, wxRequest, type WxReply } from '../wx/api.ts';
-import type { AccessTokens, TokenSource } from '../wx/access-token.ts';
+import { tokenEndpoint, type AccessTokens, type TokenSource } from '../wx/access-token.ts';
 
 export interface KfConfig {
   apiBase: string;
@@ -43,15 +43,10 @@ export class KfClient {
     private readonly cfg: KfConfig,
     private readonly tokens: AccessTokens,
   ) {
-    this.source = {
-      key: `wecom:${cfg.apiBase}:${cfg.corpId}`,
-      fetch: async () => {
-        const r = await wxRequest<WxReply & { access_token: string; expires_in: number }>(
-          apiUrl(cfg.apiBase, 'cgi-bin/gettoken', { corpid: cfg.corpId, corpsecret: cfg.secret }),
-        );
-        return { token: r.access_token, expiresIn: r.expires_in };
-      },
-    };
+    this.source = tokenEndpoint(
+      `wecom:${cfg.apiBase}:${cfg.corpId}`,
+      apiUrl(cfg.apiBase, 'cgi-bin/gettoken', { corpid: cfg.corpId, corpsecret: cfg.secret }),
+    );
   }
 
   private post<T extends WxReply>(path: string, body: unknown): Promise<T> {

@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { WxApiError } from './api.ts';
+import { WxApiError, wxRequest, type WxReply } from './api.ts';
 
 export interface TokenSource {
   /** Unique per credential, e.g. `wecom:<corpid>` or `mp:<appid>`. */
   key: string;
   fetch(): Promise<{ token: string; expiresIn: number }>;
+}
+
+/** A token source that GETs `url` and reads WeChat's `{access_token, expires_in}`. */
+export function tokenEndpoint(key: string, url: string): TokenSource {
+  return {
+    key,
+    fetch: async () => {
+      const r = await wxRequest<WxReply & { access_token: string; expires_in: number }>(url);
+      return { token: r.access_token, expiresIn: r.expires_in };
+    },
+  };
 }
 
 interface Cached {
