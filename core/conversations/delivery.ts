@@ -2,6 +2,9 @@ import type { Deps } from '../deps.ts';
 import { inTransaction } from '../events.ts';
 import type { Tx } from '../db/client.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
+import { MAX_REPLIES_PER_CUSTOMER_MESSAGE } from './channel-rules.ts';
+
+const WINDOW_SHUT = new Set(['quota_exhausted', 'window_closed']);
 
 export interface DueDelivery {
   outboxId: number;
@@ -70,8 +73,13 @@ export async function markUndeliverable(
       update messages set status = 'failed', error = ${failure.reason}, error_code = ${failure.code}
        where id = ${target.messageId} and (status <> 'failed' or error_code is distinct from ${failure.code})
        returning *`;
-    if (message) emit({ type: 'message.updated', message, conversation: await conversationOf(tx, message) });
-    return message ?? null;
+    if (!message) return null;
+    // WeChat says the window is shut: close ours too, so the next reply is refused up front with the reason
+    if (WINDOW_SHUT.has(failure.code))
+      await tx`update conversations set replies_since_customer = greatest(replies_since_customer, ${MAX_REPLIES_PER_CUSTOMER_MESSAGE})
+                where id = ${message.conversationId}`;
+    emit({ type: 'message.updated', message, conversation: await conversationOf(tx, message) });
+    return message;
   });
 }
 

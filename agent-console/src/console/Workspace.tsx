@@ -50,6 +50,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
     },
     onConversation: upsert,
     onMessageUpdated: (e) => {
+      upsert(e.conversation);
       if (e.conversationId !== selected) return;
       setMessages((prev) => (prev.some((m) => m.id === e.message.id) ? mergeBySeq(prev, [e.message]) : prev));
     },

@@ -7,7 +7,7 @@ export interface LiveHandlers {
   onMessage(e: { conversationId: string; seq: number; message: Message; conversation: Conversation }): void;
   onConversation(c: Conversation): void;
   /** delivery status changed (sent, or failed with a reason) */
-  onMessageUpdated(e: { conversationId: string; message: Message }): void;
+  onMessageUpdated(e: { conversationId: string; message: Message; conversation: Conversation }): void;
   onAssigned(e: { ticket: { number: number }; conversation: Conversation }): void;
   /** After a reconnect: refetch what may have been missed. */
   onReconnect(): void;
