@@ -21,6 +21,7 @@ export interface IdentityRow {
   kind: IdentityKind;
   value: string;
   displayName: string | null;
+  verified: boolean;
   createdAt: Date;
 }
 
@@ -28,6 +29,13 @@ export interface IdentityInput {
   kind: IdentityKind;
   value: string;
   displayName?: string;
+  /** the platform vouches for it (a phone confirmed by SMS); only verified phones may merge customers */
+  verified?: boolean;
+}
+
+/** Identities strong enough to say two customers are one person. */
+export function isStrong(i: Pick<IdentityInput, 'kind' | 'verified'>): boolean {
+  return i.kind === 'wx_unionid' || (i.kind === 'phone' && !!i.verified);
 }
 
 /**
@@ -59,7 +67,7 @@ export async function addIdentity(tx: Tx, customerId: string, raw: IdentityInput
 }
 
 /** Validates an identity and stores phones as their 11 digits, so "+86 138-1234-5678" and "13812345678" meet. */
-function canonical(input: IdentityInput): IdentityInput {
+export function canonical(input: IdentityInput): IdentityInput {
   if (!IDENTITY_KINDS.includes(input.kind)) throw badRequest('invalid_identity', `未知的身份类型 ${input.kind}`);
   if (!input.value || input.value.length > 256) throw badRequest('invalid_identity', '身份标识为空或过长');
   if (input.kind !== 'phone') return input;

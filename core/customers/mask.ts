@@ -11,3 +11,10 @@ export function maskPhone(phone: string | null): string | null {
   if (phone.length <= 2) return '*'.repeat(phone.length);
   return `${phone[0]}${'*'.repeat(phone.length - 2)}${phone[phone.length - 1]}`;
 }
+
+/** Keeps the region (省/市/区 prefix) and hides the street: 广东省广州市天河区体育西路1号 -> 广东省广州市天河区****. */
+export function maskAddress(address: string | null): string | null {
+  if (!address) return address;
+  const region = /^(.+?(省|自治区|市))?(.+?(市|自治州|地区|盟))?(.+?(区|县|旗|市))?/.exec(address)?.[0] ?? '';
+  return `${region}****`;
+}
