@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../events.ts';
+import { mergeByStrongIdentity } from './merge.ts';
 import { addIdentity, resolveIdentity, type IdentityKind, type IdentityRow } from './identities.ts';
 
 export interface WechatProfile {
@@ -13,8 +14,7 @@ export interface WechatProfile {
 /**
  * Files a WeChat identity under the right customer. A unionid is the same WeChat user across every surface of
  * the shop (kf, mini-program, official account), so a known unionid attaches this identity to that customer
- * instead of creating a stranger. An identity already filed elsewhere is never moved here: merging people is a
- * separate, reviewable step.
+ * instead of creating a stranger, and two customers found to share one merge (recorded, and reversible).
  */
 export async function linkWechatIdentity(deps: Deps, p: WechatProfile): Promise<IdentityRow> {
   const identity = await inTransaction(deps.sql, deps.bus, async (tx) => {
@@ -23,6 +23,8 @@ export async function linkWechatIdentity(deps: Deps, p: WechatProfile): Promise<
     const union = p.unionid ? (await tx<IdentityRow[]>`select * from identities where kind = 'wx_unionid' and value = ${p.unionid}`)[0] : undefined;
     if (existing) {
       if (p.unionid && !union) await addIdentity(tx, existing.customerId, { kind: 'wx_unionid', value: p.unionid, displayName: p.nickname });
+      // the same unionid on two customers: one person, so they merge (unless a supervisor split them before)
+      if (union && union.customerId !== existing.customerId) await mergeByStrongIdentity(tx, [existing.customerId, union.customerId], 'shared:wx_unionid');
       return existing;
     }
     if (union) return addIdentity(tx, union.customerId, { kind: p.kind, value: p.value, displayName: p.nickname });

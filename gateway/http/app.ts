@@ -8,6 +8,7 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { agentRoutes } from './routes/agents/index.ts';
 import { authRoutes } from './routes/auth/index.ts';
 import { conversationRoutes } from './routes/conversations/index.ts';
+import { commerceRoutes } from './routes/commerce/index.ts';
 import { customerRoutes } from './routes/customers/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
@@ -26,6 +27,7 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     agentRoutes(app),
     conversationRoutes(app),
     customerRoutes(app),
+    commerceRoutes(app),
     ...(opts.channelRoutes ?? []),
   ]) {
     koa.use(router.routes());

@@ -75,6 +75,7 @@ create table customer_merges (
   order_ids uuid[] not null default '{}',
   ticket_ids uuid[] not null default '{}',
   cart_ids uuid[] not null default '{}',
+  event_ids bigint[] not null default '{}',
   tags_added text[] not null default '{}',
   points_moved int not null default 0,
   created_by uuid references agents(id),
