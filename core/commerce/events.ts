@@ -146,8 +146,9 @@ export async function ingestCommerceBatch(deps: Deps, events: CommerceEvent[]): 
       fresh.map((e, i) => ({ platform: e.platform, eventId: e.id, type: e.type, customerId: customerOf[i], occurredAt: e.occurredAt, payload: tx.json(e as never) })),
       'platform', 'eventId', 'type', 'customerId', 'occurredAt', 'payload',
     )}`;
-    await upsertOrders(tx, fresh, customerOf);
+    // carts first: an order paid in the same batch then finds its cart and closes it
     await upsertCarts(tx, fresh, customerOf);
+    await upsertOrders(tx, fresh, customerOf);
     const logistics = fresh.filter((e) => e.type === 'logistics.update' && e.logistics);
     if (logistics.length)
       await tx`insert into logistics_events ${tx(
