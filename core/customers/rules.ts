@@ -69,15 +69,17 @@ export const DEFAULT_RULES: CustomerRules = {
 
 const KEY = 'customer_rules';
 const TTL_MS = 5000;
-let cache: { rules: CustomerRules; at: number } | null = null;
+// per database handle, so two databases in one process (tests, tools) never share rules
+const cache = new WeakMap<object, { rules: CustomerRules; at: number }>();
 
 /** The shop's rules, cached for a few seconds (profiles are read far more often than rules change). */
 export async function loadRules(q: Queryable): Promise<CustomerRules> {
-  if (cache && Date.now() - cache.at < TTL_MS) return cache.rules;
+  const hit = cache.get(q);
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.rules;
   const [row] = await q<{ value: unknown }[]>`select value from settings where key = ${KEY}`;
   const parsed = row ? customerRulesSchema.safeParse(row.value) : null;
   const rules = parsed?.success ? parsed.data : DEFAULT_RULES;
-  cache = { rules, at: Date.now() };
+  cache.set(q, { rules, at: Date.now() });
   return rules;
 }
 
@@ -87,7 +89,7 @@ export async function saveRules(q: Queryable, input: unknown, actorId: string | 
   await q`
     insert into settings (key, value, updated_by) values (${KEY}, ${q.json(parsed.data as never)}, ${actorId})
     on conflict (key) do update set value = excluded.value, updated_by = excluded.updated_by, updated_at = now()`;
-  cache = null;
+  cache.delete(q);
   return parsed.data;
 }
 
