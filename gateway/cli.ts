@@ -5,11 +5,15 @@ import { DEMO_LOGINS, DEMO_PASSWORD, DEMO_VISITOR_ID, isEmpty, seedDemo } from '
 import { ensureConsoleBuilt } from './console-build.ts';
 import { isDemoChannels, simulateCustomer, startDemoChannels } from './channels/emulator/demo.ts';
 import { startHuike } from './huike.ts';
+import { importCsv, printSummary } from './import-cli.ts';
+import { createLogger } from './logger.ts';
+import { EventBus } from '../core/events.ts';
 import path from 'node:path';
 
 const USAGE = `用法 / usage: huike <command>
   serve     迁移数据库、空库时写入演示数据、启动网关（npm start）
   simulate  wecom|miniprogram "文本" [--from 昵称]：演示模式下模拟一位微信客户发消息
+  import    customers|orders FILE.csv：导入客户或订单（可重复执行，坏行单独列出）
   migrate   只执行数据库迁移
   seed      向空数据库写入演示数据`;
 
@@ -82,9 +86,35 @@ async function simulate() {
   console.log(await simulateCustomer(config.DATA_DIR, channel, words.join(' '), from));
 }
 
+async function importCommand() {
+  const [what, file] = process.argv.slice(3);
+  if ((what !== 'customers' && what !== 'orders') || !file) {
+    console.error('用法 / usage: huike import customers|orders FILE.csv');
+    process.exitCode = 64;
+    return;
+  }
+  await withDatabase(async (db) => {
+    await migrate(db.sql);
+    const deps = { sql: db.sql, bus: new EventBus(), log: createLogger('warn') };
+    let summary;
+    try {
+      summary = await importCsv(deps, what, file);
+    } catch (err) {
+      // a missing file or a wrong header is the user's to fix: say so without a stack trace
+      console.error(`导入失败 / import failed: ${(err as Error).message}`);
+      process.exitCode = 1;
+      return;
+    }
+    printSummary(summary);
+    // 2 = imported, but some rows were refused: scripts can tell a partial import from a clean one
+    if (summary.bad.length) process.exitCode = 2;
+  });
+}
+
 const commands: Record<string, () => Promise<void>> = {
   serve,
   simulate,
+  import: importCommand,
   migrate: () =>
     withDatabase(async (db) => {
       const applied = await migrate(db.sql);

@@ -179,7 +179,11 @@ async function lockKeys(tx: Tx, keys: string[]): Promise<void> {
  * to several customers and one of them is strong (unionid, verified phone), those customers merge; weak links
  * never merge anyone.
  */
-async function resolveCustomers(tx: Tx, events: CommerceEvent[], result: BatchResult): Promise<string[]> {
+export async function resolveCustomers(
+  tx: Tx,
+  events: { customer: { name?: string; identities: IdentityInput[] } }[],
+  result: Pick<BatchResult, 'customersCreated' | 'merged'>,
+): Promise<string[]> {
   const idsOf = events.map((e) => {
     const m = new Map<string, IdentityInput>();
     for (const raw of e.customer.identities) {
