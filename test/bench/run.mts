@@ -1,0 +1,127 @@
+// `npm run bench`: measures on this machine and prints one table. Real Postgres when DATABASE_URL is set
+// (the targets are stated for it), embedded PGlite otherwise. Benchmarks are measurements, not tests.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { assembleProfile } from '../../core/customers/profile.ts';
+import { EventBus } from '../../core/events.ts';
+import { parseConfig } from '../../core/config.ts';
+import { startHuike } from '../../gateway/huike.ts';
+import { commerceSignature } from '../../gateway/http/routes/commerce/index.ts';
+import { importCsv } from '../../gateway/import-cli.ts';
+import { benchDatabase, quantile } from './database.ts';
+
+const rows: { name: string; value: string; target: string }[] = [];
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+const log = pino({ level: 'silent' });
+const only = process.argv.slice(2);
+const want = (k: string) => !only.length || only.includes(k);
+
+async function profileBench() {
+  const db = await benchDatabase();
+  try {
+    const [c] = await db.sql<{ id: string }[]>`insert into customers (display_name, phone) values ('压测客户', '13800000000') returning id`;
+    const kinds = ['phone', 'taobao_nick', 'jd_pin', 'douyin_openid', 'wx_unionid', 'wx_openid', 'wecom_external_userid', 'email', 'web_visitor', 'taobao_nick'];
+    for (const [i, kind] of kinds.entries()) await db.sql`insert into identities (customer_id, kind, value) values (${c.id}, ${kind}, ${kind === 'phone' ? '13800000000' : `bench-${kind}-${i}`})`;
+    await db.sql`
+      insert into orders (customer_id, platform, platform_order_id, status, total_fen, discount_fen, items, ordered_at, paid_at, status_at, address)
+      select ${c.id}, (array['taobao','jd','douyin','pdd'])[1 + g % 4], 'B' || g, (array['paid','shipped','delivered','completed','refunded'])[1 + g % 5],
+             1000 + (g * 37) % 50000, case when g % 3 = 0 then 500 else 0 end,
+             jsonb_build_array(jsonb_build_object('sku', 'S' || g % 20, 'name', '商品', 'category', (array['连衣裙','半身裙','T恤','外套'])[1 + g % 4], 'qty', 1 + g % 2, 'priceFen', 1000)),
+             now() - (g || ' hours')::interval, now() - (g || ' hours')::interval, now() - (g || ' hours')::interval, '广东省深圳市南山区科技园' || g || '号'
+        from generate_series(1, 1000) g`;
+    await db.sql`analyze`;
+    for (let i = 0; i < 50; i++) await assembleProfile(db.sql, c.id, { reveal: false });
+    const times: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const t = performance.now();
+      await assembleProfile(db.sql, c.id, { reveal: false });
+      times.push(performance.now() - t);
+    }
+    rows.push({ name: 'profile, 1,000 orders + 10 identities (core) p50 / p99', value: `${ms(quantile(times, 50))} / ${ms(quantile(times, 99))}`, target: 'p99 < 15 ms (Postgres)' });
+  } finally {
+    await db.close();
+  }
+}
+
+async function commerceBench() {
+  const db = await benchDatabase();
+  const secret = 'bench-secret';
+  const parsed = parseConfig({ PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'huike-bench-')), JWT_SECRET: 'bench-secret-bench-secret-bench-secret-1', LOG_LEVEL: 'silent', COMMERCE_WEBHOOK_SECRET: secret, SERVICES: 'web' });
+  if (!parsed.ok) throw new Error(parsed.problems.join());
+  const huike = await startHuike({ config: parsed.config, database: db, log });
+  try {
+    const BATCHES = 50;
+    const SIZE = 1000;
+    const types = ['order.created', 'order.paid', 'cart.updated', 'browse', 'logistics.update'];
+    const batch = (b: number) =>
+      JSON.stringify({
+        events: Array.from({ length: SIZE }, (_, i) => {
+          const n = b * SIZE + i;
+          const type = types[n % types.length];
+          const order = { id: `O${Math.floor(n / 2)}`, totalFen: 9900, items: [{ name: '连衣裙', category: '连衣裙', priceFen: 9900 }] };
+          return {
+            id: `bench-${n}`,
+            platform: 'taobao',
+            type,
+            occurredAt: new Date(Date.now() - (BATCHES * SIZE - n) * 1000).toISOString(),
+            customer: { identities: [{ kind: 'taobao_nick', value: `tb_bench_${n % 10_000}` }] },
+            ...(type.startsWith('order.') ? { order } : {}),
+            ...(type === 'cart.updated' ? { cart: { id: `C${n % 10_000}`, totalFen: 9900 } } : {}),
+            ...(type === 'browse' ? { browse: { sku: 'S1', name: '连衣裙' } } : {}),
+            ...(type === 'logistics.update' ? { logistics: { orderId: order.id, status: 'in_transit' } } : {}),
+          };
+        }),
+      });
+    const bodies = Array.from({ length: BATCHES }, (_, b) => batch(b));
+    const send = (body: string) =>
+      fetch(`${huike.url}/api/v1/commerce/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-huike-signature': commerceSignature(secret, body) }, body }).then(async (r) => {
+        if (r.status !== 200) throw new Error(`commerce ${r.status} ${await r.text()}`);
+      });
+    const t = performance.now();
+    for (let i = 0; i < bodies.length; i += 2) await Promise.all(bodies.slice(i, i + 2).map(send));
+    const s = (performance.now() - t) / 1000;
+    const [n] = await db.sql`select count(*)::int as n from commerce_events`;
+    rows.push({ name: `commerce events over HTTP, ${BATCHES} batches of ${SIZE} (2 in flight)`, value: `${Math.round(n.n / s).toLocaleString()} events/s`, target: '≥ 5,000 events/s' });
+  } finally {
+    await huike.stop();
+    await db.close();
+  }
+}
+
+async function importBench() {
+  const db = await benchDatabase();
+  try {
+    const N = 100_000;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'huike-bench-import-')), 'orders.csv');
+    const lines = ['platform,order_id,buyer_id,buyer_phone,status,total_yuan,discount_yuan,ordered_at,paid_at,items,address'];
+    for (let i = 0; i < N; i++)
+      lines.push(`taobao,IMP${i},tb_imp_${i % 20_000},,${i % 7 === 0 ? 'refunded' : 'completed'},${(50 + (i % 500)).toFixed(2)},,2026-0${1 + (i % 9)}-1${i % 10} 10:00,,连衣裙:碎花连衣裙:${(50 + (i % 500)).toFixed(2)}:1,浙江省杭州市西湖区${i}号`);
+    writeFileSync(file, lines.join('\n'));
+    const progress: string[] = [];
+    const out = new Writable({ write: (c, _e, cb) => (progress.push(String(c)), cb()) });
+    const summary = await importCsv({ sql: db.sql, bus: new EventBus(), log }, 'orders', file, out);
+    rows.push({
+      name: `import ${N.toLocaleString()} orders from CSV (20,000 buyers)`,
+      value: `${summary.seconds.toFixed(1)} s, ${Math.round(summary.imported / summary.seconds).toLocaleString()} rows/s, ${summary.bad.length} bad`,
+      target: 'completes with progress',
+    });
+  } finally {
+    await db.close();
+  }
+}
+
+const database = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for the real targets)';
+if (want('profile')) await profileBench();
+if (want('commerce')) await commerceBench();
+if (want('import')) await importBench();
+console.log(`\nHuike bench on ${database}, ${new Date().toISOString().slice(0, 10)}`);
+const w = Math.max(...rows.map((r) => r.name.length));
+const v = Math.max(...rows.map((r) => r.value.length));
+console.log(`${'measure'.padEnd(w)} | ${'result'.padEnd(v)} | target`);
+console.log(`${'-'.repeat(w)}-|-${'-'.repeat(v)}-|-------`);
+for (const r of rows) console.log(`${r.name.padEnd(w)} | ${r.value.padEnd(v)} | ${r.target}`);
+process.exit(0);
