@@ -64,6 +64,13 @@ describe('the whole loop in two browser pages', () => {
       select coalesce(sum(o.total_fen), 0)::bigint as spent from orders o join identities i on i.customer_id = o.customer_id
        where i.value = ${DEMO_VISITOR_ID} and o.status in ('paid', 'shipped', 'delivered', 'completed')`;
     expect(await agentPage.getByTestId('profile-spent').textContent()).toContain((spent / 100).toFixed(2));
+    // who she is in one glance: tier, RFM segment, LTV; and the agent tags her
+    expect(await text(agentPage.getByTestId('profile-tier'))).toMatch(/会员/);
+    expect(await text(agentPage.getByTestId('profile-segment'))).not.toBe('');
+    expect(await text(agentPage.getByTestId('profile-ltv'))).toContain('¥');
+    await agentPage.getByTestId('profile-tag-input').fill('物流投诉');
+    await agentPage.getByTestId('profile-tag-input').press('Enter');
+    await expect.poll(() => text(agentPage.getByTestId('profile-tags'))).toContain('物流投诉');
 
     // The customer writes again: the agent sees it live.
     await customerPage.getByTestId('chat-input').fill('我的裙子三天没更新物流了');

@@ -171,7 +171,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
           <ConversationView conversation={current} messages={messages} canReply={canReply} />
         </Layout.Content>
         <Layout.Sider width={360} theme="light" style={{ borderLeft: '1px solid #eee', overflowY: 'auto' }}>
-          <ProfilePanel customerId={current?.customerId ?? null} />
+          <ProfilePanel customerId={current?.customerId ?? null} canReveal={me?.role === 'supervisor' || me?.role === 'admin'} />
         </Layout.Sider>
       </Layout>
     </Layout>

@@ -50,9 +50,29 @@ export interface Profile {
   id: string;
   displayName: string;
   phone: string | null;
+  revealed: boolean;
   tier: string;
+  tierName: string;
+  tierSource: 'spend' | 'member';
   points: number;
-  identities: { kind: string; value: string; displayName: string | null }[];
-  orders: { id: string; platform: string; platformOrderId: string; status: string; totalFen: number; items: { name: string; qty: number }[]; orderedAt: string }[];
-  totals: { orderCount: number; spentFen: number; aovFen: number; firstOrderAt: string | null; lastOrderAt: string | null };
+  identities: { kind: string; value: string; displayName: string | null; verified: boolean }[];
+  orders: {
+    id: string;
+    platform: string;
+    platformOrderId: string;
+    status: string;
+    totalFen: number;
+    items: { name: string; qty: number }[];
+    address: string | null;
+    orderedAt: string;
+  }[];
+  totals: { orderCount: number; paidOrderCount: number; spentFen: number; aovFen: number; firstOrderAt: string | null; lastOrderAt: string | null };
+  rfm: { recencyDays: number | null; frequency: number; monetaryFen: number; windowDays: number; segment: string };
+  ltvFen: number;
+  tags: { tag: string; source: 'manual' | 'import' | 'auto' }[];
+  carts: { platform: string; cartId: string; status: string; totalFen: number; updatedAt: string }[];
+  browsing: { platform: string; name?: string; at: string }[];
+  openTickets: { id: string; number: number; status: string; category: string | null }[];
+  csat: { ticketNumber: number; score: number; comment: string | null; at: string }[];
+  conversations: { id: string; channel: string; status: string; lastMessageAt: string }[];
 }
