@@ -4,7 +4,7 @@ import type { Deps } from '../deps.ts';
 import type { Tx } from '../db/client.ts';
 import { inTransaction } from '../events.ts';
 import { badRequest } from '../errors.ts';
-import { canonical, IDENTITY_KINDS, isStrong, type IdentityInput } from '../customers/identities.ts';
+import { canonical, IDENTITY_KINDS, isStrong, phoneHash, type IdentityInput } from '../customers/identities.ts';
 import { mergeByStrongIdentity } from '../customers/merge.ts';
 import { PLATFORMS } from './orders.ts';
 
@@ -105,7 +105,12 @@ export interface BatchResult {
   merged: number;
 }
 
-const keyOf = (i: { kind: string; value: string }) => `${i.kind}:${i.value}`;
+// a phone and its sha256 are one key, so a platform that only sends hashed phones still meets the customer
+const keyOf = (i: { kind: string; value: string }) => {
+  const h = phoneHash(i as IdentityInput);
+  return h ? `ph:${h}` : `${i.kind}:${i.value}`;
+};
+const kvOf = (i: { kind: string; value: string }) => `${i.kind}:${i.value}`;
 
 const ORDER_STATUS: Partial<Record<CommerceEventType, string>> = {
   'order.created': 'created',
@@ -193,21 +198,24 @@ export async function resolveCustomers(
     return [...m.values()];
   });
   const all = new Map<string, IdentityInput>();
-  for (const ids of idsOf) for (const i of ids) all.set(keyOf(i), { ...all.get(keyOf(i)), ...i, verified: all.get(keyOf(i))?.verified || i.verified });
+  for (const ids of idsOf) for (const i of ids) all.set(kvOf(i), { ...all.get(kvOf(i)), ...i, verified: all.get(kvOf(i))?.verified || i.verified });
   // the same lock key as resolveIdentity, so a chat message and an order for a new identity make one customer
   await lockKeys(tx, [...all.values()].map((i) => `identity:${i.kind}:${i.value}`));
   const list = [...all.values()];
+  const hashes = list.map(phoneHash).filter((h): h is string => !!h);
   const known = await tx<{ kind: string; value: string; customerId: string }[]>`
     select kind, value, customer_id from identities
-     where (kind, value) in (select * from unnest(${list.map((i) => i.kind)}::text[], ${list.map((i) => i.value)}::text[]))`;
+     where (kind, value) in (select * from unnest(${list.map((i) => i.kind)}::text[], ${list.map((i) => i.value)}::text[]))
+        or (value_hash is not null and value_hash = any(${hashes}::text[]))`;
   const owner = new Map(known.map((r) => [keyOf(r), r.customerId]));
+  const stored = new Set(known.map(kvOf));
 
   const newCustomers: { id: string; displayName: string }[] = [];
-  const newIdentities = new Map<string, { customerId: string; kind: string; value: string; displayName: string | null; verified: boolean }>();
+  const newIdentities = new Map<string, { customerId: string; kind: string; value: string; displayName: string | null; verified: boolean; valueHash: string | null }>();
   const flush = async () => {
     if (newCustomers.length) await tx`insert into customers ${tx(newCustomers.splice(0), 'id', 'displayName')}`;
     if (newIdentities.size) {
-      await tx`insert into identities ${tx([...newIdentities.values()], 'customerId', 'kind', 'value', 'displayName', 'verified')}
+      await tx`insert into identities ${tx([...newIdentities.values()], 'customerId', 'kind', 'value', 'displayName', 'verified', 'valueHash')}
                on conflict (kind, value) do nothing`;
       newIdentities.clear();
     }
@@ -232,9 +240,10 @@ export async function resolveCustomers(
       customerId = owner.get(keyOf(ids.find((i) => owner.has(keyOf(i)))!))!;
     }
     for (const i of ids) {
-      if (owner.has(keyOf(i))) continue;
-      owner.set(keyOf(i), customerId);
-      newIdentities.set(keyOf(i), { customerId, kind: i.kind, value: i.value, displayName: e.customer.name ?? null, verified: !!i.verified });
+      if (!owner.has(keyOf(i))) owner.set(keyOf(i), customerId);
+      // an identity held by someone else (a weak link) stays where it is
+      if (stored.has(kvOf(i)) || newIdentities.has(kvOf(i)) || owner.get(keyOf(i)) !== customerId) continue;
+      newIdentities.set(kvOf(i), { customerId, kind: i.kind, value: i.value, displayName: e.customer.name ?? null, verified: !!i.verified, valueHash: phoneHash(i) });
     }
     customerOf.push(customerId);
   }

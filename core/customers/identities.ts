@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Tx } from '../db/client.ts';
 import { badRequest } from '../errors.ts';
 import { normalizePhone } from './mask.ts';
@@ -8,6 +9,7 @@ export const IDENTITY_KINDS = [
   'wx_openid',
   'wx_unionid',
   'phone',
+  'phone_sha256',
   'taobao_nick',
   'jd_pin',
   'douyin_openid',
@@ -33,6 +35,13 @@ export interface IdentityInput {
   verified?: boolean;
 }
 
+/** The hash a phone is found by: sha256 hex of its 11 digits; a phone_sha256 identity is that hash already. */
+export function phoneHash(i: Pick<IdentityInput, 'kind' | 'value'>): string | null {
+  if (i.kind === 'phone') return createHash('sha256').update(i.value).digest('hex');
+  if (i.kind === 'phone_sha256') return i.value;
+  return null;
+}
+
 /** Identities strong enough to say two customers are one person. */
 export function isStrong(i: Pick<IdentityInput, 'kind' | 'verified'>): boolean {
   return i.kind === 'wx_unionid' || (i.kind === 'phone' && !!i.verified);
@@ -50,8 +59,8 @@ export async function resolveIdentity(tx: Tx, raw: IdentityInput): Promise<Ident
   const name = input.displayName?.trim() || defaultName(input);
   const [customer] = await tx<{ id: string }[]>`insert into customers (display_name) values (${name}) returning id`;
   const [identity] = await tx<IdentityRow[]>`
-    insert into identities (customer_id, kind, value, display_name)
-    values (${customer.id}, ${input.kind}, ${input.value}, ${input.displayName ?? null})
+    insert into identities (customer_id, kind, value, display_name, value_hash)
+    values (${customer.id}, ${input.kind}, ${input.value}, ${input.displayName ?? null}, ${phoneHash(input)})
     returning *`;
   return identity;
 }
@@ -59,8 +68,8 @@ export async function resolveIdentity(tx: Tx, raw: IdentityInput): Promise<Ident
 export async function addIdentity(tx: Tx, customerId: string, raw: IdentityInput): Promise<IdentityRow> {
   const input = canonical(raw);
   const [row] = await tx<IdentityRow[]>`
-    insert into identities (customer_id, kind, value, display_name)
-    values (${customerId}, ${input.kind}, ${input.value}, ${input.displayName ?? null})
+    insert into identities (customer_id, kind, value, display_name, verified, value_hash)
+    values (${customerId}, ${input.kind}, ${input.value}, ${input.displayName ?? null}, ${!!input.verified}, ${phoneHash(input)})
     on conflict (kind, value) do update set display_name = coalesce(excluded.display_name, identities.display_name)
     returning *`;
   return row;
@@ -70,6 +79,11 @@ export async function addIdentity(tx: Tx, customerId: string, raw: IdentityInput
 export function canonical(input: IdentityInput): IdentityInput {
   if (!IDENTITY_KINDS.includes(input.kind)) throw badRequest('invalid_identity', `未知的身份类型 ${input.kind}`);
   if (!input.value || input.value.length > 256) throw badRequest('invalid_identity', '身份标识为空或过长');
+  if (input.kind === 'phone_sha256') {
+    const hex = input.value.trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw badRequest('invalid_identity', 'phone_sha256 必须是 64 位十六进制（手机号 11 位数字的 SHA-256）');
+    return { ...input, value: hex };
+  }
   if (input.kind !== 'phone') return input;
   const phone = normalizePhone(input.value);
   if (!phone) throw badRequest('invalid_identity', `不是有效的手机号：${input.value}`);

@@ -108,7 +108,7 @@ export async function assembleProfile(q: Queryable, id: string, opts: { reveal: 
     identities: identities.map((i) => ({
       kind: i.kind,
       // a phone is a phone whether it sits on the customer or on an identity
-      value: i.kind === 'phone' && !opts.reveal ? maskPhone(i.value) : i.value,
+      value: i.kind === 'phone' && !opts.reveal ? maskPhone(i.value) : i.kind === 'phone_sha256' ? `${i.value.slice(0, 8)}…` : i.value,
       displayName: i.displayName,
       verified: i.verified,
     })),

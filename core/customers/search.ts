@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/client.ts';
+import { phoneHash } from './identities.ts';
 import { maskPhone, normalizePhone } from './mask.ts';
 
 export interface CustomerHit {
@@ -17,10 +18,12 @@ export async function searchCustomers(q: Queryable, term: string, limit = 20): P
   const t = term.trim();
   if (!t) return [];
   const phone = normalizePhone(t);
+  // a phone finds its hashed twin too (phone_sha256 from platforms that hide numbers), and a hash finds the phone
+  const hash = phone ? phoneHash({ kind: 'phone', value: phone }) : /^[0-9a-fA-F]{64}$/.test(t) ? t.toLowerCase() : null;
   const rows = await q<(CustomerHit & { rank: number })[]>`
     select distinct on (c.id) c.id, c.display_name, c.phone, c.tier, m.matched_by, m.rank
       from (
-        select customer_id, 'phone' as matched_by, 0 as rank from identities where ${phone !== null} and kind = 'phone' and value = ${phone ?? ''}
+        select customer_id, 'phone' as matched_by, 0 as rank from identities where ${hash !== null} and value_hash = ${hash ?? ''}
         union all select id, 'phone', 0 from customers where ${phone !== null} and phone = ${phone ?? ''}
         union all select customer_id, 'platform_id', 1 from identities where kind <> 'phone' and value = ${t}
         union all select customer_id, 'order', 2 from orders where platform_order_id = ${t}

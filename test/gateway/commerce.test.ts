@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commerceSignature } from '../../gateway/http/routes/commerce/index.ts';
 import { startTestHuike, type TestHuike } from '../support/huike.ts';
@@ -148,6 +149,24 @@ describe('POST /api/v1/commerce/events: storing', () => {
     expect(o.get('tb_merge_a')).toBe(o.get('jd_merge_b'));
     const [n] = await h.deps.sql`select count(*)::int as n from orders where customer_id = ${o.get('tb_merge_a')!}`;
     expect(n.n).toBe(2);
+  });
+
+  it('a hashed phone (phone_sha256) finds the customer with that phone, and the other way round', async () => {
+    const sha = (p: string) => createHash('sha256').update(p).digest('hex');
+    await post({ events: [ev('order.created', { order: { id: 'H1', totalFen: 100 } }, [{ kind: 'taobao_nick', value: 'tb_hash' }, { kind: 'phone', value: '13600001234' }])] });
+    // Douyin only gives the sha256 of the buyer's phone
+    const r = await post({ events: [{ ...ev('order.paid', { order: { id: 'DYH1', totalFen: 300 } }, [{ kind: 'douyin_openid', value: 'dy_hash' }, { kind: 'phone_sha256', value: sha('13600001234').toUpperCase() }]), platform: 'douyin' }] });
+    expect(r.body.customersCreated).toBe(0);
+    const owners = await h.deps.sql`select distinct customer_id from identities where value in ('tb_hash', 'dy_hash')`;
+    expect(owners).toHaveLength(1);
+    // a customer first known by hash alone meets the plaintext phone later
+    await post({ events: [{ ...ev('browse', { browse: { sku: 'X' } }, [{ kind: 'phone_sha256', value: sha('13600009999') }]), platform: 'douyin' }] });
+    const later = await post({ events: [ev('order.created', { order: { id: 'H2', totalFen: 100 } }, [{ kind: 'phone', value: '136 0000 9999' }])] });
+    expect(later.body.customersCreated).toBe(0);
+    const [both] = await h.deps.sql`select count(distinct customer_id)::int as n from identities where value in (${sha('13600009999')}, '13600009999')`;
+    expect(both.n).toBe(1);
+    const bad = await post({ events: [ev('browse', { browse: {} }, [{ kind: 'phone_sha256', value: 'not-a-hash' }])] });
+    expect(bad.status).toBe(400);
   });
 
   it('concurrent batches naming the same new buyer make one customer', async () => {

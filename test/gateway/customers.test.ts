@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../core/customers/rules.ts';
 import { buildAgent, buildCustomer, buildTeam } from '../support/factories.ts';
@@ -73,6 +74,7 @@ describe('profile masking by role', () => {
 describe('search', () => {
   it.each([
     ['phone in any format', '+86 138-1234-5678', 'phone'],
+    ['the sha256 of the phone', createHash('sha256').update('13812345678').digest('hex'), 'phone'],
     ['platform id', 'tb_zhaomin', 'platform_id'],
     ['order number', 'TB-ORDER-42', 'order'],
     ['part of the name', '赵', 'name'],

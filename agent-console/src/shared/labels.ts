@@ -8,6 +8,7 @@ export const IDENTITY_LABEL: Record<string, string> = {
   wx_openid: '微信 OpenID',
   wx_unionid: '微信 UnionID',
   phone: '手机号',
+  phone_sha256: '手机号(加密)',
   taobao_nick: '淘宝',
   jd_pin: '京东',
   douyin_openid: '抖音',

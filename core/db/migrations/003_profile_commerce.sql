@@ -6,6 +6,10 @@ create index customers_name on customers(display_name);
 
 -- how sure we are that an identity belongs to this person: a verified phone or a unionid can merge customers
 alter table identities add column verified boolean not null default false;
+-- sha256 of a phone (hex): platforms that only hand out hashed phones (phone_sha256) still find the customer
+alter table identities add column value_hash text;
+update identities set value_hash = encode(sha256(convert_to(value, 'UTF8')), 'hex') where kind = 'phone';
+create index identities_value_hash on identities(value_hash) where value_hash is not null;
 
 -- status_at orders out-of-order events: an older event never overwrites a newer status
 alter table orders add column status_at timestamptz;
