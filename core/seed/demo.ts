@@ -66,7 +66,7 @@ export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers:
       const tier = i % 7 === 0 ? 'diamond' : i % 4 === 0 ? 'gold' : i % 3 === 0 ? 'silver' : 'normal';
       const [c] = await tx<{ id: string }[]>`
         insert into customers (display_name, phone, tier, points) values (${name}, ${phone}, ${tier}, ${i * 137 % 2000}) returning id`;
-      await addIdentity(tx, c.id, { kind: 'phone', value: phone });
+      await addIdentity(tx, c.id, { kind: 'phone', value: phone, verified: i % 2 === 0 });
       await addIdentity(tx, c.id, { kind: 'wx_unionid', value: `demo-union-${i}`, displayName: name });
       if (i === 0) await addIdentity(tx, c.id, { kind: 'web_visitor', value: DEMO_VISITOR_ID, displayName: name });
       const nOrders = 1 + (i % 5);
@@ -88,6 +88,13 @@ export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers:
         });
         orders++;
       }
+      // something for the profile and, later, the recovery playbooks to work with
+      if (i % 4 === 0) {
+        const item = PRODUCTS[i % PRODUCTS.length];
+        await tx`insert into carts (customer_id, platform, platform_cart_id, status, items, total_fen, updated_at)
+                 values (${c.id}, 'taobao', ${`CART-${i}`}, 'abandoned', ${tx.json([item] as never)}, ${item.priceFen * item.qty}, ${new Date(now.getTime() - 5 * 3600_000)})`;
+      }
+      if (i % 5 === 0) await tx`insert into customer_tags (customer_id, tag, source) values (${c.id}, ${i === 0 ? '老客户' : '重要客户'}, 'import')`;
     }
   });
   return { customers: 20, orders, kb: kb.length };
