@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { badRequest } from '../../core/errors.ts';
+import type { KbEntry } from '../../core/knowledge/entries.ts';
+import { decide, type Decision } from '../policy.ts';
+import { Retriever } from '../retriever.ts';
+
+export interface EvalCase {
+  text: string;
+  expect: string | null;
+}
+
+const caseLine = z.object({ text: z.string().min(1).max(500), expect: z.string().min(1).max(64).nullable() });
+
+/** Parses eval cases (JSONL); bad lines and ids missing from the KB are reported with their line numbers. */
+export function parseCases(text: string, kbIds: Set<string>): EvalCase[] {
+  const out: EvalCase[] = [];
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    if (!raw.trim()) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return void problems.push(`第 ${i + 1} 行：不是合法的 JSON`);
+    }
+    const p = caseLine.safeParse(json);
+    if (!p.success) return void problems.push(`第 ${i + 1} 行：需要 {"text": 文本, "expect": 知识库 id 或 null}`);
+    if (p.data.expect !== null && !kbIds.has(p.data.expect)) return void problems.push(`第 ${i + 1} 行：知识库里没有 id「${p.data.expect}」`);
+    out.push(p.data);
+  });
+  if (problems.length) throw badRequest('invalid_cases', `测试用例文件有 ${problems.length} 处错误`, problems);
+  if (!out.length) throw badRequest('invalid_cases', '测试用例文件是空的');
+  return out;
+}
+
+export interface EvalReport {
+  top1: number;
+  answered_precision: number;
+  oos_rejection: number;
+  p50_ms: number;
+  p99_ms: number;
+  n: number;
+}
+
+export interface EvalMistake {
+  text: string;
+  expect: string | null;
+  got: string;
+  kind: Decision['kind'];
+  score: number | null;
+}
+
+const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
+const quantile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
+
+/**
+ * Runs every case through the same decision the live bot makes for a first message (no earlier misses).
+ * top1: in-scope cases whose best candidate is the expected entry. answered_precision: of the cases the bot
+ * answered outright, the share answered with the right entry (answering an out-of-scope case is wrong).
+ * oos_rejection: out-of-scope cases the bot did not answer.
+ */
+export function evaluate(entries: KbEntry[], cases: EvalCase[], retriever = new Retriever(entries)): { report: EvalReport; mistakes: EvalMistake[] } {
+  // warm up the segmenter and the JIT so the latency is the steady state a live node sees
+  for (const c of cases.slice(0, 20)) decide(retriever, c.text, 0);
+  let inScope = 0;
+  let top1 = 0;
+  let answered = 0;
+  let answeredRight = 0;
+  let oos = 0;
+  let rejected = 0;
+  const times: number[] = [];
+  const mistakes: EvalMistake[] = [];
+  for (const c of cases) {
+    const t = performance.now();
+    const d = decide(retriever, c.text, 0);
+    times.push(performance.now() - t);
+    const best = d.kind === 'answer' ? d.candidate : d.kind === 'handoff' ? null : (d.candidates[0] ?? null);
+    if (c.expect !== null) {
+      inScope++;
+      if (best?.entry.id === c.expect) top1++;
+    } else {
+      oos++;
+      if (d.kind !== 'answer') rejected++;
+    }
+    if (d.kind === 'answer') {
+      answered++;
+      if (d.candidate.entry.id === c.expect) answeredRight++;
+    }
+    const wrong = c.expect === null ? d.kind === 'answer' : best?.entry.id !== c.expect || d.kind !== 'answer';
+    if (wrong) mistakes.push({ text: c.text, expect: c.expect, got: best?.entry.id ?? '-', kind: d.kind, score: best ? round(best.score, 3) : null });
+  }
+  return {
+    report: {
+      top1: round(inScope ? top1 / inScope : 0),
+      answered_precision: round(answered ? answeredRight / answered : 0),
+      oos_rejection: round(oos ? rejected / oos : 0),
+      p50_ms: round(quantile(times, 0.5), 3),
+      p99_ms: round(quantile(times, 0.99), 3),
+      n: cases.length,
+    },
+    mistakes,
+  };
+}
