@@ -7,6 +7,7 @@ export type Decision =
   | { kind: 'miss'; candidates: Candidate[] }
   | { kind: 'handoff'; reason: 'customer_request' | 'bot_miss'; category: string | null };
 
+// Tuned on bot/eval/dev-cases.jsonl for answered precision first: a wrong answer costs more than a question.
 export const THRESHOLDS = { answer: 0.6, clarify: 0.35, margin: 0.08 };
 export const MAX_MISSES = 2;
 

@@ -1,16 +1,21 @@
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
 import { normalize } from './normalize.ts';
+import { Synonyms } from './synonyms.ts';
+import { toSimplified } from './traditional.ts';
 
 // Shop words the general dictionary splits wrongly; each line "word freq tag" as jieba expects.
 const SHOP_WORDS = [
   '七天无理由', '退货', '换货', '退款', '运费险', '优惠券', '满减', '发票', '电子发票', '尺码', '会员', '积分',
   '包邮', '顺丰', '到货', '签收', '拒收', '售后', '退换货', '开发票', '专票', '普票', '会员等级', '预售', '定金', '尾款',
   '转人工', '人工客服', '物流', '快递', '改地址', '催发货', '发货',
+  '到账', '运费', '邮费', '尺码表', '差价', '退差价', '补货', '现货', '断码', '面料', '起球', '正品', '花呗', '货到付款',
+  '取消订单', '绑定', '手机号', '发错', '少发', '漏发', '质量问题', '瑕疵', '开线', '代签', '抬头', '税号', '增值税',
+  '清零', '入会', '会员卡', '下单', '付款', '支付', '缩水', '偏大', '偏小', '色差', '污渍', '退货地址', '收货地址',
 ];
 
 const STOPWORDS = new Set(
-  '的 了 吗 呢 吧 啊 呀 哦 嘛 么 谁 我 你 您 他 她 它 我们 你们 我要 我想 想要 是 在 有 和 与 就 都 也 还 要 会 能 可以 想 请问 请 一下 这个 那个 这 那 怎么 如何 什么 多少 哪 哪里 哪儿 为什么 么 个 啦 哈 嗯 喔 亲 你好 您好 谢谢 ? ! , . 。 ， ？ ！ 、 ~ ～ …'.split(
+  '的 了 吗 呢 吧 啊 呀 哦 嘛 么 谁 我 你 您 他 她 它 我们 你们 我要 我想 想要 是 在 有 和 与 就 都 也 还 要 会 能 可以 想 请问 请 一下 这个 那个 这 那 怎么 如何 什么 多少 哪 哪里 哪儿 为什么 么 个 啦 哈 嗯 喔 亲 你好 您好 谢谢 嘞 弄 搞 个 有个 这件 一件 给 咯 哇 呐 不 没 吗吗 ? ! , . 。 ， ？ ！ 、 ~ ～ …'.split(
     ' ',
   ),
 );
@@ -26,22 +31,43 @@ function instance(): Jieba {
 
 const isPunct = (t: string) => /^[\p{P}\p{S}\s]+$/u.test(t);
 
-/** Words of the text without stop words and punctuation. */
-export function words(text: string): string[] {
+const DEFAULT = new Synonyms();
+
+// The question word says what is asked: 退款多久到账 (when) and 退款怎么申请 (how) share every other word.
+// They become light features of their own instead of being thrown away as stop words.
+const ASKS: [RegExp, string][] = [
+  [/^(怎么|怎么弄|怎么办|如何|怎样|咋|咋办|怎么操作|怎么样)$/, '@how'],
+  [/^(多久|几天|多长时间|什么时候|啥时候|何时|几点|多快)$/, '@when'],
+  [/^(哪里|哪儿|在哪|在哪里|哪|哪边)$/, '@where'],
+  [/^(哪家|哪个|哪些|哪种)$/, '@which'],
+  [/^(可以|能|能不能|可不可以|行吗|行不行|是否|支持|允许)$/, '@can'],
+  [/^(多少|几|多少钱)$/, '@howmuch'],
+  [/^(为什么|为啥|怎么回事|咋回事)$/, '@why'],
+];
+const askOf = (w: string) => ASKS.find(([re]) => re.test(w))?.[1];
+
+/**
+ * Words of the text without stop words and punctuation: normalized (width, case), traditional characters
+ * simplified, synonyms folded to one word.
+ */
+export function words(text: string, synonyms: Synonyms = DEFAULT): string[] {
   return instance()
-    .cut(normalize(text), true)
-    .filter((w) => !isPunct(w) && !STOPWORDS.has(w));
+    // without HMM: unknown runs fall apart into known words and characters ("有券" -> 有 券) instead of new words
+    .cut(synonyms.text(toSimplified(normalize(text))), false)
+    .map((w) => askOf(w) ?? w)
+    .filter((w) => !isPunct(w) && !STOPWORDS.has(w))
+    .map((w) => synonyms.word(w));
 }
 
 /**
  * Features for retrieval: words plus character bigrams of the Chinese runs. Bigrams keep a typo
  * ("退欵") or an unknown product name from losing the whole match.
  */
-export function features(text: string): string[] {
-  const ws = words(text);
+export function features(text: string, synonyms: Synonyms = DEFAULT): string[] {
+  const ws = words(text, synonyms);
   const grams: string[] = [];
   // bigrams over the text with stop words taken out, so "我要" never links "我要退货" to "我要开发票"
-  for (const run of ws.join(' ').match(/[\p{Script=Han}]+/gu) ?? []) {
+  for (const run of ws.filter((w) => !w.startsWith('@')).join(' ').match(/[\p{Script=Han}]+/gu) ?? []) {
     for (let i = 0; i + 1 < run.length; i++) grams.push(`#${run.slice(i, i + 2)}`);
   }
   return [...ws, ...grams];
