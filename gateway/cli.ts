@@ -5,6 +5,7 @@ import { DEMO_LOGINS, DEMO_PASSWORD, DEMO_VISITOR_ID, isEmpty, seedDemo } from '
 import { ensureConsoleBuilt } from './console-build.ts';
 import { isDemoChannels, simulateCustomer, startDemoChannels } from './channels/emulator/demo.ts';
 import { startHuike } from './huike.ts';
+import { botEval } from '../bot/eval/cli.ts';
 import { importCsv, printSummary } from './import-cli.ts';
 import { createLogger } from './logger.ts';
 import { EventBus } from '../core/events.ts';
@@ -14,6 +15,7 @@ const USAGE = `用法 / usage: huike <command>
   serve     迁移数据库、空库时写入演示数据、启动网关（npm start）
   simulate  wecom|miniprogram "文本" [--from 昵称]：演示模式下模拟一位微信客户发消息
   import    customers|orders FILE.csv：导入客户或订单（可重复执行，坏行单独列出）
+  bot-eval  --kb KB.jsonl --cases CASES.jsonl [--mistakes]：评测机器人准确率（同 npm run bot:eval）
   migrate   只执行数据库迁移
   seed      向空数据库写入演示数据`;
 
@@ -115,6 +117,9 @@ const commands: Record<string, () => Promise<void>> = {
   serve,
   simulate,
   import: importCommand,
+  'bot-eval': async () => {
+    process.exitCode = botEval(process.argv.slice(3));
+  },
   migrate: () =>
     withDatabase(async (db) => {
       const applied = await migrate(db.sql);
