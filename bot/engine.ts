@@ -1,13 +1,21 @@
 import type { Deps } from '../core/deps.ts';
 import type { DomainEvent } from '../core/events.ts';
-import { listEnabledEntries, recordHit } from '../core/knowledge/entries.ts';
+import { listEnabledEntries, recordHit, type KbEntry } from '../core/knowledge/entries.ts';
+import { logUnanswered } from '../core/knowledge/unanswered.ts';
 import { recordBotMiss, resetBotMisses } from '../core/conversations/bot-state.ts';
 import { sendOutbound } from '../core/conversations/outbound.ts';
+import { isVip } from '../core/customers/rules.ts';
 import { handoff } from '../core/tickets/tickets.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
-import { decide, type Decision } from './policy.ts';
+import { IntentClassifier } from './intents.ts';
+import { decide, HUMAN_WORDS, type Candidate, type Decision } from './policy.ts';
 import { REPLIES } from './replies.ts';
 import { Retriever } from './retriever.ts';
+import { selfService } from './self-service.ts';
+import { loadSynonyms } from './synonym-store.ts';
+
+/** The classifier's category is used on handoff when it is at least this sure. */
+const INTENT_CONFIDENCE = 0.5;
 
 /**
  * Answers customer messages while a conversation is with the bot. Messages of one conversation are handled
@@ -15,16 +23,46 @@ import { Retriever } from './retriever.ts';
  */
 export class Bot {
   private retriever = new Retriever([]);
+  private intents = new IntentClassifier([]);
   private chains = new Map<string, Promise<void>>();
+  private building: Promise<void> | null = null;
 
   constructor(private deps: Deps) {}
 
+  /**
+   * Rebuilds the index from the KB. The new index is built in slices that yield to the event loop, and swapped
+   * in only when complete: live answers keep using the old one meanwhile.
+   */
   async reload(): Promise<void> {
-    this.retriever = new Retriever(await listEnabledEntries(this.deps.sql));
+    const run = async () => {
+      const [entries, synonyms] = await Promise.all([listEnabledEntries(this.deps.sql), loadSynonyms(this.deps.sql)]);
+      const retriever = await Retriever.build(entries, { synonyms });
+      this.intents = new IntentClassifier(entries, synonyms);
+      this.retriever = retriever;
+    };
+    // a reload asked for during a build starts after it, so the last KB change always wins
+    const next = (this.building ?? Promise.resolve()).then(run, run);
+    this.building = next;
+    await next.finally(() => {
+      if (this.building === next) this.building = null;
+    });
   }
 
-  decide(text: string, misses = 0): Decision {
-    return decide(this.retriever, text, misses);
+  decide(text: string, misses = 0, vip = false): Decision {
+    return decide(this.retriever, text, misses, { vip });
+  }
+
+  /** Top KB answers for a message, for the agent's suggestions beside the conversation. */
+  suggest(text: string, k = 3): Candidate[] {
+    return this.retriever.search(text, k).filter((c) => c.score >= 0.2);
+  }
+
+  get entries(): number {
+    return this.retriever.size;
+  }
+
+  classify(text: string) {
+    return this.intents.classify(text);
   }
 
   /** Subscribe with `bus.subscribe(bot.onEvent)`. */
@@ -49,7 +87,25 @@ export class Bot {
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
     const text = message.text ?? '';
-    const decision = this.decide(text, fresh.botMisses);
+
+    // the customer's own order beats a generic FAQ: "我的快递到哪了" gets their parcel, not "how to track"
+    const own = await selfService(this.deps.sql, fresh.customerId, text);
+    if (own) {
+      await resetBotMisses(this.deps.sql, conversation.id);
+      return void (await say(own.text, { ...own.payload, quickReplies: ['转人工'] }));
+    }
+
+    const vip = await isVip(this.deps.sql, fresh.customerId);
+    const decision = this.decide(text, fresh.botMisses, vip);
+    const unanswered = (kind: 'miss' | 'handoff', reason?: string, candidates: Candidate[] = []) =>
+      logUnanswered(this.deps.sql, {
+        conversationId: conversation.id,
+        messageId: message.id,
+        text,
+        decision: kind,
+        reason,
+        candidates: candidates.map((c) => ({ id: c.entry.id, question: c.entry.question, score: round(c.score) })),
+      });
     switch (decision.kind) {
       case 'answer':
         await resetBotMisses(this.deps.sql, conversation.id);
@@ -61,16 +117,30 @@ export class Bot {
         return;
       case 'miss':
         await recordBotMiss(this.deps.sql, conversation.id);
+        await unanswered('miss', undefined, decision.candidates);
         await say(REPLIES.miss, { quickReplies: ['转人工'] });
         return;
       case 'handoff': {
-        await say(REPLIES.handoff);
-        const category = decision.category ?? (await this.lastAnsweredCategory(conversation.id));
+        if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
+        await say(decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff);
+        const category = await this.handoffCategory(text, decision, conversation.id);
         const ticket = await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason });
         if (ticket.status === 'new') await say(REPLIES.queued);
         return;
       }
     }
+  }
+
+  /**
+   * The ticket's category: the intent classifier on what the customer said (without the "转人工" words), then
+   * the category the decision carried, then the last FAQ answered in this conversation.
+   */
+  private async handoffCategory(text: string, decision: Extract<Decision, { kind: 'handoff' }>, conversationId: string): Promise<string | null> {
+    if (decision.reason === 'negative_sentiment') return '投诉';
+    const rest = text.replace(HUMAN_WORDS, '').trim();
+    const intent = rest ? this.intents.classify(rest) : null;
+    if (intent && intent.confidence >= INTENT_CONFIDENCE) return intent.category;
+    return decision.category ?? (await this.lastAnsweredCategory(conversationId));
   }
 
   /** A bare "转人工" after the bot answered about 物流 is most likely about 物流 too. */
@@ -92,4 +162,5 @@ export class Bot {
   }
 }
 
+export type { KbEntry };
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -1,11 +1,18 @@
 import type { Candidate, Retriever } from './retriever.ts';
+export type { Candidate };
 import { normalize } from './normalize.ts';
+import { isAngry } from './sentiment.ts';
 
 export type Decision =
   | { kind: 'answer'; candidate: Candidate }
   | { kind: 'clarify'; candidates: Candidate[] }
   | { kind: 'miss'; candidates: Candidate[] }
-  | { kind: 'handoff'; reason: 'customer_request' | 'bot_miss'; category: string | null };
+  | { kind: 'handoff'; reason: 'customer_request' | 'bot_miss' | 'negative_sentiment' | 'vip'; category: string | null };
+
+export interface DecideOptions {
+  /** a VIP customer gets a person at the first miss instead of the second */
+  vip?: boolean;
+}
 
 // Tuned on bot/eval/dev-cases.jsonl for answered precision first: a wrong answer costs more than a question.
 export const THRESHOLDS = { answer: 0.6, clarify: 0.35, margin: 0.08 };
@@ -16,7 +23,7 @@ export const MAX_MISSES = 2;
 const HUMAN_ASK_ANYWHERE = /转人工|找人工|要人工|接人工|人工服务|真人/;
 const HUMAN_ASK_WHOLE = /^(我要|我想找|找|叫|联系|转接?)?(人工|客服|人工客服|在线客服)(吧|啊|呢|吗|谢谢)?$/;
 
-const HUMAN_WORDS = /(我要|我想找|帮我|请)?(转接?|找|要|接|联系|叫)?(人工|真人)(客服|服务)?|在线客服|客服|谢谢/g;
+export const HUMAN_WORDS = /(我要|我想找|帮我|请)?(转接?|找|要|接|联系|叫)?(人工|真人)(客服|服务)?|在线客服|客服|谢谢/g;
 
 export function asksForHuman(text: string): boolean {
   const t = normalize(text).replace(/[\p{P}\p{S}\s]/gu, '');
@@ -28,7 +35,9 @@ export function asksForHuman(text: string): boolean {
  * Confident and clearly ahead of the runner-up: answer. Plausible: ask which one they mean. Else a miss,
  * and the second miss in a row goes to a human.
  */
-export function decide(retriever: Retriever, text: string, misses: number): Decision {
+export function decide(retriever: Retriever, text: string, misses: number, opts: DecideOptions = {}): Decision {
+  // an angry customer is not helped by another FAQ answer, whatever it matches
+  if (isAngry(text)) return { kind: 'handoff', reason: 'negative_sentiment', category: '投诉' };
   if (asksForHuman(text)) {
     // "退款一直没到账，转人工": the rest of the message says what it is about
     const rest = normalize(text).replace(HUMAN_WORDS, '');
@@ -44,6 +53,7 @@ export function decide(retriever: Retriever, text: string, misses: number): Deci
   }
   if (top && top.score >= THRESHOLDS.clarify)
     return { kind: 'clarify', candidates: candidates.filter((c) => c.score >= THRESHOLDS.clarify) };
+  if (opts.vip) return { kind: 'handoff', reason: 'vip', category: categoryOf(candidates) };
   if (misses + 1 >= MAX_MISSES) return { kind: 'handoff', reason: 'bot_miss', category: categoryOf(candidates) };
   return { kind: 'miss', candidates };
 }

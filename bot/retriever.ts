@@ -15,6 +15,12 @@ export interface Candidate {
   matched: string;
 }
 
+interface Prepared {
+  entry: KbEntry;
+  text: string;
+  feats: string[];
+}
+
 interface Doc {
   entry: KbEntry;
   text: string;
@@ -34,12 +40,9 @@ export class Retriever {
   private unknownIdf = 1;
   readonly synonyms: Synonyms;
 
-  constructor(entries: KbEntry[], opts: { synonyms?: Synonyms } = {}) {
+  constructor(entries: KbEntry[], opts: { synonyms?: Synonyms; prepared?: Prepared[] } = {}) {
     this.synonyms = opts.synonyms ?? new Synonyms();
-    const raw: { entry: KbEntry; text: string; feats: string[] }[] = [];
-    for (const entry of entries) {
-      for (const text of [entry.question, ...entry.similar]) raw.push({ entry, text, feats: features(text, this.synonyms) });
-    }
+    const raw = opts.prepared ?? entries.flatMap((entry) => [entry.question, ...entry.similar].map((text) => ({ entry, text, feats: features(text, this.synonyms) })));
     const df = new Map<string, number>();
     for (const d of raw) for (const f of new Set(d.feats)) df.set(f, (df.get(f) ?? 0) + 1);
     for (const [f, n] of df) this.idf.set(f, Math.log(1 + raw.length / n));
@@ -54,6 +57,22 @@ export class Retriever {
       const n = Math.sqrt([...c.values()].reduce((a, w) => a + w * w, 0)) || 1;
       for (const [f, w] of c) c.set(f, w / n);
     }
+  }
+
+  /**
+   * Builds an index without holding the event loop: segmentation (the slow part) runs in slices of `slice`
+   * texts with a yield between them, so answers from the current index go on while the new one is built.
+   */
+  static async build(entries: KbEntry[], opts: { synonyms?: Synonyms; slice?: number } = {}): Promise<Retriever> {
+    const synonyms = opts.synonyms ?? new Synonyms();
+    const texts = entries.flatMap((entry) => [entry.question, ...entry.similar].map((text) => ({ entry, text })));
+    const prepared: Prepared[] = [];
+    const slice = opts.slice ?? 200;
+    for (let i = 0; i < texts.length; i += slice) {
+      for (const t of texts.slice(i, i + slice)) prepared.push({ ...t, feats: features(t.text, synonyms) });
+      await new Promise((r) => setImmediate(r));
+    }
+    return new Retriever(entries, { synonyms, prepared });
   }
 
   get size(): number {

@@ -36,6 +36,8 @@ export const customerRulesSchema = z.object({
     categoryGroups: z.record(z.string(), z.array(z.string())),
   }),
   ltv: z.object({ horizonYears: z.number().min(0).max(10) }),
+  /** tiers whose customers the bot hands to a person sooner (first miss instead of second) */
+  vipTiers: z.array(z.string()).default(['gold', 'diamond']),
 });
 export type CustomerRules = z.infer<typeof customerRulesSchema>;
 
@@ -65,6 +67,7 @@ export const DEFAULT_RULES: CustomerRules = {
     categoryGroups: { 裙装: ['连衣裙', '半身裙'], 上装: ['T恤', '衬衫', '针织', '外套'], 裤装: ['裤装', '牛仔裤'] },
   },
   ltv: { horizonYears: 2 },
+  vipTiers: ['gold', 'diamond'],
 };
 
 const KEY = 'customer_rules';
@@ -91,6 +94,15 @@ export async function saveRules(q: Queryable, input: unknown, actorId: string | 
     on conflict (key) do update set value = excluded.value, updated_by = excluded.updated_by, updated_at = now()`;
   cache.delete(q);
   return parsed.data;
+}
+
+/** Whether the customer's tier (member tier or earned by spend) is one the shop treats as VIP. */
+export async function isVip(q: Queryable, customerId: string): Promise<boolean> {
+  const rules = await loadRules(q);
+  const [row] = await q<{ tier: string; spentFen: number }[]>`
+    select c.tier, coalesce((select sum(total_fen) from orders where customer_id = c.id and status in ('paid', 'shipped', 'delivered', 'completed')), 0)::bigint as spent_fen
+      from customers c where c.id = ${customerId}`;
+  return !!row && rules.vipTiers.includes(tierOf(row.spentFen, row.tier, rules).code);
 }
 
 export interface Rfm {

@@ -161,6 +161,7 @@ describe('mini-program callback', () => {
     ]);
     await huike.settle();
     await huike.deps.sql`delete from outbox`;
+    await huike.deps.sql`delete from kb_unanswered`;
     await huike.deps.sql`delete from messages`;
   });
 
