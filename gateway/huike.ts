@@ -64,7 +64,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   await bot.reload();
 
   const channels = createChannels(config, deps, metrics);
-  const koa = createHttpApp({ deps, tokens, metrics, config }, { log, consoleDir: CONSOLE_DIST, channelRoutes: channels.routers });
+  const koa = createHttpApp({ deps, tokens, metrics, config, bot }, { log, consoleDir: CONSOLE_DIST, channelRoutes: channels.routers });
   const http = createServer(koa.callback());
   http.requestTimeout = 30_000;
   const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });

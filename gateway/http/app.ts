@@ -10,6 +10,7 @@ import { authRoutes } from './routes/auth/index.ts';
 import { conversationRoutes } from './routes/conversations/index.ts';
 import { commerceRoutes } from './routes/commerce/index.ts';
 import { customerRoutes } from './routes/customers/index.ts';
+import { kbRoutes } from './routes/kb/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
 import { serveConsole } from './static.ts';
@@ -28,6 +29,7 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     conversationRoutes(app),
     customerRoutes(app),
     commerceRoutes(app),
+    kbRoutes(app),
     ...(opts.channelRoutes ?? []),
   ]) {
     koa.use(router.routes());

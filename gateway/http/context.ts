@@ -2,6 +2,7 @@ import type { Deps } from '../../core/deps.ts';
 import type { TokenService } from '../../core/agents/tokens.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Config } from '../../core/config.ts';
+import type { Bot } from '../../bot/engine.ts';
 
 /** What route handlers may use. Handlers validate, authorize, call core and present; nothing else. */
 export interface HttpContext {
@@ -9,4 +10,5 @@ export interface HttpContext {
   tokens: TokenService;
   metrics: Metrics;
   config: Config;
+  bot: Bot;
 }

@@ -49,6 +49,19 @@ export function conversationRoutes(app: HttpContext): Router {
     ctx.body = { messages: messages.map(presentMessage), lastSeq: c.lastSeq };
   });
 
+  // agent assist: the KB answers that fit the customer's latest message, for one-click insert
+  r.get('/:id/suggestions', async (ctx) => {
+    const c = await getConversation(app.deps.sql, ctx.params.id);
+    authorize(canViewConversation(actorOf(ctx), c));
+    const [last] = await app.deps.sql<{ text: string | null }[]>`
+      select text from messages where conversation_id = ${c.id} and sender_type = 'customer' and type = 'text' order by seq desc limit 1`;
+    const suggestions = last?.text ? app.bot.suggest(last.text) : [];
+    ctx.body = {
+      forText: last?.text ?? null,
+      suggestions: suggestions.map((s) => ({ entryId: s.entry.id, question: s.entry.question, answer: s.entry.answer, score: Math.round(s.score * 1000) / 1000 })),
+    };
+  });
+
   r.post('/:id/messages', async (ctx) => {
     const body = await readJson(ctx, replySchema);
     const actor = actorOf(ctx);
