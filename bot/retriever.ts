@@ -40,15 +40,45 @@ export class Retriever {
   private unknownIdf = 1;
   readonly synonyms: Synonyms;
 
-  constructor(entries: KbEntry[], opts: { synonyms?: Synonyms; prepared?: Prepared[] } = {}) {
+  constructor(entries: KbEntry[], opts: { synonyms?: Synonyms } = {}) {
     this.synonyms = opts.synonyms ?? new Synonyms();
-    const raw = opts.prepared ?? entries.flatMap((entry) => [entry.question, ...entry.similar].map((text) => ({ entry, text, feats: features(text, this.synonyms) })));
+    const steps = this.steps(entries.flatMap((entry) => [entry.question, ...entry.similar].map((text) => ({ entry, text, feats: features(text, this.synonyms) }))));
+    for (let s = steps.next(); !s.done; s = steps.next());
+  }
+
+  /**
+   * Builds an index without holding the event loop: segmentation runs in slices of `slice` texts, and the
+   * vectors, pooled vectors and inverted lists in steps, each followed by a yield. Answers from the current
+   * index go on in between; the caller swaps the new one in when it is complete.
+   */
+  static async build(entries: KbEntry[], opts: { synonyms?: Synonyms; slice?: number } = {}): Promise<Retriever> {
+    const r = new Retriever([], { synonyms: opts.synonyms });
+    const texts = entries.flatMap((entry) => [entry.question, ...entry.similar].map((text) => ({ entry, text })));
+    const prepared: Prepared[] = [];
+    const slice = opts.slice ?? 200;
+    const pause = () => new Promise((res) => setImmediate(res));
+    for (let i = 0; i < texts.length; i += slice) {
+      for (const t of texts.slice(i, i + slice)) prepared.push({ ...t, feats: features(t.text, r.synonyms) });
+      await pause();
+    }
+    for (const _ of r.steps(prepared)) await pause();
+    return r;
+  }
+
+  /** The build after segmentation, as resumable steps (a generator yields between slices of work). */
+  private *steps(raw: Prepared[], slice = 2000): Generator<void> {
     const df = new Map<string, number>();
     for (const d of raw) for (const f of new Set(d.feats)) df.set(f, (df.get(f) ?? 0) + 1);
     for (const [f, n] of df) this.idf.set(f, Math.log(1 + raw.length / n));
     this.unknownIdf = Math.log(1 + raw.length / 0.5);
-    this.docs = raw.map((d) => ({ entry: d.entry, text: d.text, vec: this.vectorize(d.feats, false) }));
-    for (const d of this.docs) {
+    yield;
+    const docs: Doc[] = [];
+    for (let i = 0; i < raw.length; i += slice) {
+      for (const d of raw.slice(i, i + slice)) docs.push({ entry: d.entry, text: d.text, vec: this.vectorize(d.feats, false) });
+      yield;
+    }
+    this.docs = docs;
+    for (const d of docs) {
       const c = this.centroids.get(d.entry.id) ?? new Map<string, number>();
       for (const [f, w] of d.vec) c.set(f, (c.get(f) ?? 0) + w);
       this.centroids.set(d.entry.id, c);
@@ -57,22 +87,8 @@ export class Retriever {
       const n = Math.sqrt([...c.values()].reduce((a, w) => a + w * w, 0)) || 1;
       for (const [f, w] of c) c.set(f, w / n);
     }
-  }
-
-  /**
-   * Builds an index without holding the event loop: segmentation (the slow part) runs in slices of `slice`
-   * texts with a yield between them, so answers from the current index go on while the new one is built.
-   */
-  static async build(entries: KbEntry[], opts: { synonyms?: Synonyms; slice?: number } = {}): Promise<Retriever> {
-    const synonyms = opts.synonyms ?? new Synonyms();
-    const texts = entries.flatMap((entry) => [entry.question, ...entry.similar].map((text) => ({ entry, text })));
-    const prepared: Prepared[] = [];
-    const slice = opts.slice ?? 200;
-    for (let i = 0; i < texts.length; i += slice) {
-      for (const t of texts.slice(i, i + slice)) prepared.push({ ...t, feats: features(t.text, synonyms) });
-      await new Promise((r) => setImmediate(r));
-    }
-    return new Retriever(entries, { synonyms, prepared });
+    yield;
+    this.index = this.buildIndex(); // now, not on the first customer's question
   }
 
   get size(): number {
@@ -105,28 +121,96 @@ export class Retriever {
     return [...f].length === 1 ? this.unknownIdf * 0.3 : this.unknownIdf;
   }
 
-  /** Best entries first, one candidate per entry. */
+  /**
+   * Best entries first, one candidate per entry. Scores are accumulated through inverted lists, so a query
+   * touches only the questions that share a feature with it: cost grows with the overlap, not the KB size.
+   */
   search(text: string, k = 3): Candidate[] {
     const q = this.vectorize(features(text, this.synonyms));
     if (q.size === 0) return [];
-    const best = new Map<string, Candidate>();
-    for (const d of this.docs) {
-      let score = 0;
-      for (const [f, w] of q) {
-        const dw = d.vec.get(f);
-        if (dw) score += w * dw;
+    this.index ??= this.buildIndex();
+    const { postings, centroidPostings, docScore, entryBest, entryDoc, entryCentroid, entryOfDoc, entries } = this.index;
+    const touchedDocs: number[] = [];
+    const touchedEntries: number[] = [];
+    for (const [f, w] of q) {
+      const p = postings.get(f);
+      if (p) for (let i = 0; i < p.doc.length; i++) {
+        const d = p.doc[i];
+        if (docScore[d] === 0) touchedDocs.push(d);
+        docScore[d] += w * p.w[i];
       }
-      if (score <= 0) continue;
-      const prev = best.get(d.entry.id);
-      if (!prev || score > prev.score) best.set(d.entry.id, { entry: d.entry, score, matched: d.text });
+      // a paraphrase often borrows words from several of an entry's questions: the pooled vector sees that
+      const c = centroidPostings.get(f);
+      if (c) for (let i = 0; i < c.entry.length; i++) entryCentroid[c.entry[i]] += w * c.w[i];
     }
-    // a paraphrase often borrows words from several of an entry's questions: the pooled vector sees that
-    for (const c of best.values()) {
-      const cen = this.centroids.get(c.entry.id)!;
-      let s = 0;
-      for (const [f, w] of q) s += w * (cen.get(f) ?? 0);
-      c.score = (1 - CENTROID_MIX) * c.score + CENTROID_MIX * s;
+    for (const d of touchedDocs) {
+      const e = entryOfDoc[d];
+      if (entryBest[e] === 0 && entryDoc[e] === -1) touchedEntries.push(e);
+      if (docScore[d] > entryBest[e]) {
+        entryBest[e] = docScore[d];
+        entryDoc[e] = d;
+      }
     }
-    return [...best.values()].sort((a, b) => b.score - a.score).slice(0, k);
+    const out: Candidate[] = [];
+    for (const e of touchedEntries) {
+      const score = (1 - CENTROID_MIX) * entryBest[e] + CENTROID_MIX * entryCentroid[e];
+      if (score > 0) out.push({ entry: entries[e], score, matched: this.docs[entryDoc[e]].text });
+    }
+    // reset the scratch buffers for the next query
+    for (const d of touchedDocs) docScore[d] = 0;
+    for (const e of touchedEntries) {
+      entryBest[e] = 0;
+      entryDoc[e] = -1;
+    }
+    entryCentroid.fill(0);
+    return out.sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  private index: ReturnType<Retriever['buildIndex']> | undefined;
+
+  private buildIndex() {
+    const entryIndex = new Map<string, number>();
+    const entries: KbEntry[] = [];
+    const entryOfDoc = new Int32Array(this.docs.length);
+    this.docs.forEach((d, i) => {
+      let e = entryIndex.get(d.entry.id);
+      if (e === undefined) {
+        e = entries.length;
+        entryIndex.set(d.entry.id, e);
+        entries.push(d.entry);
+      }
+      entryOfDoc[i] = e;
+    });
+    const lists = new Map<string, { doc: number[]; w: number[] }>();
+    this.docs.forEach((d, i) => {
+      for (const [f, w] of d.vec) {
+        const l = lists.get(f) ?? { doc: [], w: [] };
+        l.doc.push(i);
+        l.w.push(w);
+        lists.set(f, l);
+      }
+    });
+    const centroidLists = new Map<string, { entry: number[]; w: number[] }>();
+    for (const [id, vec] of this.centroids) {
+      const e = entryIndex.get(id)!;
+      for (const [f, w] of vec) {
+        const l = centroidLists.get(f) ?? { entry: [], w: [] };
+        l.entry.push(e);
+        l.w.push(w);
+        centroidLists.set(f, l);
+      }
+    }
+    const postings = new Map([...lists].map(([f, l]) => [f, { doc: Int32Array.from(l.doc), w: Float64Array.from(l.w) }]));
+    const centroidPostings = new Map([...centroidLists].map(([f, l]) => [f, { entry: Int32Array.from(l.entry), w: Float64Array.from(l.w) }]));
+    return {
+      postings,
+      centroidPostings,
+      entries,
+      entryOfDoc,
+      docScore: new Float64Array(this.docs.length),
+      entryBest: new Float64Array(entries.length),
+      entryDoc: new Int32Array(entries.length).fill(-1),
+      entryCentroid: new Float64Array(entries.length),
+    };
   }
 }

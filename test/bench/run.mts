@@ -114,7 +114,39 @@ async function importBench() {
   }
 }
 
+async function botBench() {
+  const { Retriever } = await import('../../bot/retriever.ts');
+  const { decide } = await import('../../bot/policy.ts');
+  const { parseKbJsonl } = await import('../../core/knowledge/jsonl.ts');
+  const { readFileSync } = await import('node:fs');
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  // 2,000 entries: the demo KB's 52 entries, and variants of them about 39 other products, so the vocabulary and
+  // the near-duplicates grow like a real catalog's FAQ
+  const demo = parseKbJsonl(readFileSync(new URL('../../core/seed/demo-kb.jsonl', import.meta.url), 'utf8'));
+  const products = ['连衣裙', '衬衫', '牛仔裤', '羽绒服', '运动鞋', '卫衣', '风衣', '半身裙', '西装', '毛衣', '羊绒衫', '短裤', '睡衣', '内衣', '袜子', '帽子', '围巾', '手套', '背包', '钱包', '皮带', '墨镜', '手表', '项链', '耳环', '戒指', '手链', '发夹', '口红', '面霜', '精华', '面膜', '洗发水', '沐浴露', '香水', '防晒霜', '眼影', '粉底', '卸妆水'];
+  const entries: { id: string; category: string; question: string; similar: string[]; answer: string; enabled: boolean }[] = demo.map((e) => ({ ...e, enabled: true }));
+  for (const p of products) for (const e of demo) if (entries.length < 2000) entries.push({ ...e, id: `${e.id}-${p}`, question: `${p}${e.question}`, similar: e.similar.map((x) => `${p}${x}`), enabled: true });
+  const cases = readFileSync(new URL('../../bot/eval/heldout-cases.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string);
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  const t0 = performance.now();
+  const r = await Retriever.build(entries);
+  const buildMs = performance.now() - t0;
+  lag.disable();
+  for (let i = 0; i < 200; i++) decide(r, cases[i % cases.length], 0);
+  const times: number[] = [];
+  for (let round = 0; round < 10; round++)
+    for (const c of cases) {
+      const t = performance.now();
+      decide(r, c, 0);
+      times.push(performance.now() - t);
+    }
+  rows.push({ name: `bot answer latency, ${entries.length}-entry KB (${r.size} questions) p50 / p99`, value: `${ms(quantile(times, 50))} / ${ms(quantile(times, 99))}`, target: 'p99 ≤ 2 ms' });
+  rows.push({ name: `bot index rebuild, ${entries.length} entries; longest event-loop stall`, value: `${buildMs.toFixed(0)} ms; ${(lag.max / 1e6).toFixed(1)} ms`, target: '< 1 s, live answers not blocked' });
+}
+
 const database = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for the real targets)';
+if (want('bot')) await botBench();
 if (want('profile')) await profileBench();
 if (want('commerce')) await commerceBench();
 if (want('import')) await importBench();

@@ -57,3 +57,16 @@ describe('asksForHuman', () => {
     expect(asksForHuman(t)).toBe(false);
   });
 });
+
+describe('index rebuild', () => {
+  it('builds in slices that let other work run, and answers exactly like the one-shot build', async () => {
+    const entries = demoKb().map((e) => ({ ...e, enabled: true }));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const built = await Retriever.build(entries, { slice: 20 });
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(0);
+    for (const t of ['快递到哪了', '退款多久到账', '能开专票吗', '今天天气怎么样'])
+      expect(built.search(t, 3).map((c) => [c.entry.id, c.score.toFixed(6)])).toEqual(retriever.search(t, 3).map((c) => [c.entry.id, c.score.toFixed(6)]));
+  });
+});
