@@ -77,6 +77,11 @@ describe('the whole loop in two browser pages', () => {
     await customerPage.getByTestId('chat-send').click();
     await expect.poll(() => text(agentPage.getByTestId('messages')), { timeout: 10_000 }).toContain('三天没更新物流');
 
+    // Agent assist offers the KB answer for the customer's message; one click puts it in the reply box.
+    await expect.poll(() => agentPage.getByTestId('suggestion').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await agentPage.getByTestId('suggestion').first().click();
+    expect(await agentPage.getByTestId('reply-input').inputValue()).not.toBe('');
+
     // The agent replies with Enter; the customer sees it live.
     await agentPage.getByTestId('reply-input').fill('您好，我是阿杰，马上帮您查询物流～');
     await agentPage.getByTestId('reply-input').press('Enter');

@@ -1,9 +1,16 @@
-import { Alert, Button, Empty, Input, Space, Tag, Typography, App } from 'antd';
+import { Alert, Button, Empty, Input, Space, Tag, Tooltip, Typography, App } from 'antd';
 import { useEffect, useRef, useState } from 'react';
 import { time } from '../shared/format.ts';
 import { CHANNEL_LABEL, STATUS_COLOR, STATUS_LABEL } from '../shared/labels.ts';
 import type { Conversation, Message, ReplyWindow } from '../shared/types.ts';
 import { api } from './api.ts';
+
+interface Suggestion {
+  entryId: string;
+  question: string;
+  answer: string;
+  score: number;
+}
 
 /** WeChat's 48 h / 5-message rule, said before the agent types rather than after the send fails. */
 function WindowNotice({ w }: { w?: ReplyWindow }) {
@@ -72,6 +79,21 @@ export function ConversationView({ conversation, messages, canReply }: { convers
     bottom.current?.scrollIntoView({ block: 'end' });
   }, [messages.length, conversation?.id]);
 
+  // agent assist: KB answers for the customer's latest message, refreshed when the customer writes again
+  const lastCustomerSeq = [...messages].reverse().find((m) => m.senderType === 'customer')?.seq ?? 0;
+  const [suggestions, setSuggestions] = useState<Suggestion[]>([]);
+  useEffect(() => {
+    setSuggestions([]);
+    if (!conversation || !lastCustomerSeq) return;
+    let live = true;
+    api<{ suggestions: Suggestion[] }>(`/api/v1/conversations/${conversation.id}/suggestions`)
+      .then((r) => live && setSuggestions(r.suggestions))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [conversation?.id, lastCustomerSeq]);
+
   if (!conversation) return <Empty description="从左侧选择一个会话" style={{ marginTop: 120 }} />;
 
   const send = async () => {
@@ -118,6 +140,20 @@ export function ConversationView({ conversation, messages, canReply }: { convers
       </div>
       <div style={{ padding: 12, borderTop: '1px solid #eee' }}>
         <WindowNotice w={conversation.replyWindow} />
+        {canReply && suggestions.length > 0 && (
+          <div style={{ marginBottom: 8 }} data-testid="suggestions">
+            <Typography.Text type="secondary" style={{ fontSize: 12, marginRight: 8 }}>
+              推荐回复：
+            </Typography.Text>
+            {suggestions.map((s) => (
+              <Tooltip key={s.entryId} title={s.answer}>
+                <Button size="small" style={{ marginRight: 6, marginBottom: 4 }} data-testid="suggestion" onClick={() => setDraft(s.answer)}>
+                  {s.question}
+                </Button>
+              </Tooltip>
+            ))}
+          </div>
+        )}
         <Input.TextArea
           data-testid="reply-input"
           value={draft}
