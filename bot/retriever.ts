@@ -7,6 +7,8 @@ const BIGRAM_WEIGHT = 0.4;
 const ASK_WEIGHT = 0.5;
 /** share of an entry's score that comes from all its questions pooled, the rest from its best single question */
 const CENTROID_MIX = 0.5;
+const RERANK_WEIGHT = 1;
+const RERANK_POOL = 10;
 
 export interface Candidate {
   entry: KbEntry;
@@ -34,6 +36,8 @@ interface Doc {
 export class Retriever {
   private docs: Doc[] = [];
   private idf = new Map<string, number>();
+  /** per entry: feature counts over all its questions, for the naive Bayes re-ranking */
+  private nb = new Map<string, { total: number; f: Map<string, number> }>();
   /** per entry: all its questions pooled into one normalized vector */
   private centroids = new Map<string, Map<string, number>>();
   /** the weight of a word the KB has never seen: as rare as can be */
@@ -87,8 +91,37 @@ export class Retriever {
       const n = Math.sqrt([...c.values()].reduce((a, w) => a + w * w, 0)) || 1;
       for (const [f, w] of c) c.set(f, w / n);
     }
+    for (const d of raw) {
+      const counts = this.nb.get(d.entry.id) ?? { total: 0, f: new Map<string, number>() };
+      for (const f of d.feats) {
+        counts.f.set(f, (counts.f.get(f) ?? 0) + 1);
+        counts.total++;
+      }
+      this.nb.set(d.entry.id, counts);
+    }
     yield;
     this.index = this.buildIndex(); // now, not on the first customer's question
+  }
+
+  /**
+   * Naive Bayes over each entry's questions, as probabilities across the candidates only. Retrieval finds the
+   * candidates and sets the confidence; this only reorders them when the entry's whole wording fits better.
+   */
+  private rerank(feats: string[], cands: Candidate[]): Candidate[] {
+    if (cands.length < 2) return cands;
+    const v = this.idf.size + 1;
+    const logp = cands.map((c) => {
+      const n = this.nb.get(c.entry.id)!;
+      let lp = 0;
+      for (const f of feats) if (this.idf.has(f)) lp += Math.log(((n.f.get(f) ?? 0) + 1) / (n.total + v));
+      return lp;
+    });
+    const max = Math.max(...logp);
+    const z = logp.reduce((a, l) => a + Math.exp(l - max), 0);
+    return cands
+      .map((c, i) => ({ c, key: c.score + RERANK_WEIGHT * (Math.exp(logp[i] - max) / z) }))
+      .sort((a, b) => b.key - a.key)
+      .map((x) => x.c);
   }
 
   get size(): number {
@@ -126,7 +159,8 @@ export class Retriever {
    * touches only the questions that share a feature with it: cost grows with the overlap, not the KB size.
    */
   search(text: string, k = 3): Candidate[] {
-    const q = this.vectorize(features(text, this.synonyms));
+    const feats = features(text, this.synonyms);
+    const q = this.vectorize(feats);
     if (q.size === 0) return [];
     this.index ??= this.buildIndex();
     const { postings, centroidPostings, docScore, entryBest, entryDoc, entryCentroid, entryOfDoc, entries } = this.index;
@@ -163,7 +197,7 @@ export class Retriever {
       entryDoc[e] = -1;
     }
     entryCentroid.fill(0);
-    return out.sort((a, b) => b.score - a.score).slice(0, k);
+    return this.rerank(feats, out.sort((a, b) => b.score - a.score).slice(0, RERANK_POOL)).slice(0, k);
   }
 
   private index: ReturnType<Retriever['buildIndex']> | undefined;
