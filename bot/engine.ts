@@ -5,6 +5,7 @@ import { logUnanswered } from '../core/knowledge/unanswered.ts';
 import { recordBotMiss, resetBotMisses } from '../core/conversations/bot-state.ts';
 import { sendOutbound } from '../core/conversations/outbound.ts';
 import { isVip } from '../core/customers/rules.ts';
+import { queuePosition } from '../core/tickets/queue.ts';
 import { handoff } from '../core/tickets/tickets.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
 import { IntentClassifier } from './intents.ts';
@@ -125,7 +126,10 @@ export class Bot {
         await say(decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff);
         const category = await this.handoffCategory(text, decision, conversation.id);
         const ticket = await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason });
-        if (ticket.status === 'new') await say(REPLIES.queued);
+        if (ticket.status === 'new') {
+          const pos = await queuePosition(this.deps.sql, ticket.id);
+          await say(pos ? REPLIES.queuedAt(pos.ahead, pos.waitMinutes) : REPLIES.queued, pos ? { queue: pos } : undefined);
+        }
         return;
       }
     }

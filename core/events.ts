@@ -8,7 +8,9 @@ export type DomainEvent =
   | { type: 'conversation.updated'; conversation: ConversationRow }
   | { type: 'ticket.opened'; ticket: TicketRow }
   | { type: 'ticket.assigned'; ticket: TicketRow; conversation: ConversationRow }
-  | { type: 'agent.status'; agentId: string; status: string };
+  | { type: 'agent.status'; agentId: string; status: string }
+  | { type: 'ticket.note'; ticketId: string; authorId: string; text: string; mentions: string[] }
+  | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' };
 
 type Handler = (event: DomainEvent) => void | Promise<void>;
 

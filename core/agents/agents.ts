@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/client.ts';
 import type { Deps } from '../deps.ts';
+import { requeueUnanswered } from '../tickets/actions.ts';
 import { inTransaction } from '../events.ts';
 import { notFound, unauthorized } from '../errors.ts';
 import { isUuid } from '../ids.ts';
@@ -67,8 +68,11 @@ export async function listAgents(q: Queryable): Promise<(AgentRow & { teamIds: s
 }
 
 export async function setAgentStatus(deps: Deps, agentId: string, status: AgentStatus): Promise<void> {
-  await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+  const changed = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     const [row] = await tx`update agents set status = ${status} where id = ${agentId} and status <> ${status} returning id`;
     if (row) emit({ type: 'agent.status', agentId, status });
+    return !!row;
   });
+  // nobody should wait for a first reply from someone who left
+  if (changed && status === 'offline') await requeueUnanswered(deps, agentId);
 }

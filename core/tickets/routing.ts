@@ -2,14 +2,16 @@ import type { Tx } from '../db/client.ts';
 import type { Deps } from '../deps.ts';
 import { inTransaction, type DomainEvent } from '../events.ts';
 import type { ConversationRow } from '../conversations/rows.ts';
+import { recordTicketEvent } from './history.ts';
 import type { TicketRow } from './rows.ts';
 
 type Emit = (e: DomainEvent) => void;
 
 /**
- * Assigns the ticket to the least-loaded online agent of its team who is under capacity; ties go to whoever
- * waited longest since their last assignment. Locks the team's online agents (in id order, so two routers never
- * deadlock) before counting load, so concurrent routing can neither double-assign nor exceed capacity.
+ * Assigns the ticket to an online agent of its team who is under capacity: the agent who last served this
+ * customer if possible (they know the story), else the least loaded, ties to whoever has waited longest since
+ * their last assignment. Locks the team's online agents (in id order, so two routers never deadlock) before
+ * counting load, so concurrent routing can neither double-assign nor exceed capacity.
  */
 export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<TicketRow | null> {
   if (!ticket.teamId || ticket.status !== 'new') return null;
@@ -23,7 +25,10 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
            lateral (select count(*)::int as load from tickets k
                      where k.assignee_id = a.id and k.status in ('assigned', 'pending')) l
      where a.id = any(${locked.map((r) => r.id)}::uuid[]) and l.load < a.max_concurrent
-     order by l.load, a.last_assigned_at nulls first, a.id
+     order by (a.id = (select k.assignee_id from tickets k
+                        where k.customer_id = ${ticket.customerId} and k.assignee_id is not null and k.id <> ${ticket.id}
+                        order by k.created_at desc limit 1)) desc nulls last,
+              l.load, a.last_assigned_at nulls first, a.id
      limit 1`;
   if (!pick) return null;
   const [assigned] = await tx<TicketRow[]>`
@@ -31,6 +36,7 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
      where id = ${ticket.id} and status = 'new' returning *`;
   if (!assigned) return null;
   await tx`update agents set last_assigned_at = now() where id = ${pick.id}`;
+  await recordTicketEvent(tx, assigned.id, 'assigned', null, { assigneeId: pick.id });
   const [conversation] = await tx<ConversationRow[]>`
     update conversations set status = 'open', assignee_id = ${pick.id} where id = ${ticket.conversationId} returning *`;
   emit({ type: 'ticket.assigned', ticket: assigned, conversation });

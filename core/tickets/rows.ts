@@ -14,5 +14,11 @@ export interface TicketRow {
   assignedAt: Date | null;
   firstResponseAt: Date | null;
   solvedAt: Date | null;
+  firstResponseDueAt: Date | null;
+  resolutionDueAt: Date | null;
+  slaWarnedAt: Date | null;
+  escalatedAt: Date | null;
+  csatScore?: number | null;
+  csatRequestedAt?: Date | null;
   createdAt: Date;
 }

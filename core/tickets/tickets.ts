@@ -4,6 +4,9 @@ import { inTransaction, type DomainEvent } from '../events.ts';
 import type { ConversationRow } from '../conversations/rows.ts';
 import { lockConversation } from '../conversations/queries.ts';
 import type { TicketRow } from './rows.ts';
+import { addBusinessMinutes, type BusinessHours } from './business-hours.ts';
+import { recordTicketEvent } from './history.ts';
+import { computePriority } from './priority.ts';
 import { tryAssign } from './routing.ts';
 
 export interface HandoffInput {
@@ -12,13 +15,20 @@ export interface HandoffInput {
   reason: string;
 }
 
+interface TeamSla {
+  id: string;
+  firstResponseMinutes: number;
+  resolutionMinutes: number;
+  businessHours: BusinessHours | null;
+}
+
 /** The team whose categories include this one, else the default team. */
-async function teamFor(tx: Tx, category: string | null): Promise<string | null> {
-  const [team] = await tx<{ id: string }[]>`
-    select id from teams
+async function teamFor(tx: Tx, category: string | null): Promise<TeamSla | null> {
+  const [team] = await tx<TeamSla[]>`
+    select id, first_response_minutes, resolution_minutes, business_hours from teams
      order by (${category}::text is not null and ${category}::text = any(categories)) desc, is_default desc, created_at
      limit 1`;
-  return team?.id ?? null;
+  return team ?? null;
 }
 
 /**
@@ -41,11 +51,17 @@ async function openTicket(
   conversation: ConversationRow,
   input: HandoffInput,
 ): Promise<TicketRow> {
-  const teamId = await teamFor(tx, input.category);
+  const team = await teamFor(tx, input.category);
+  const teamId = team?.id ?? null;
+  const { priority, factors } = await computePriority(tx, { customerId: conversation.customerId, reason: input.reason });
+  const now = new Date();
   const [ticket] = await tx<TicketRow[]>`
-    insert into tickets (conversation_id, customer_id, category, reason, team_id)
-    values (${conversation.id}, ${conversation.customerId}, ${input.category}, ${input.reason}, ${teamId})
+    insert into tickets (conversation_id, customer_id, category, reason, team_id, priority, first_response_due_at, resolution_due_at)
+    values (${conversation.id}, ${conversation.customerId}, ${input.category}, ${input.reason}, ${teamId}, ${priority},
+            ${team ? addBusinessMinutes(now, team.firstResponseMinutes, team.businessHours) : null},
+            ${team ? addBusinessMinutes(now, team.resolutionMinutes, team.businessHours) : null})
     returning *`;
+  await recordTicketEvent(tx, ticket.id, 'opened', null, { reason: input.reason, category: input.category, priority, factors });
   const [queued] = await tx<ConversationRow[]>`
     update conversations set status = 'queued', team_id = ${teamId}, bot_misses = 0 where id = ${conversation.id} returning *`;
   emit({ type: 'ticket.opened', ticket });
@@ -56,11 +72,12 @@ async function openTicket(
 }
 
 /** Solves the open ticket and closes the conversation; the customer's next message starts a new one with the bot. */
-export async function resolveConversation(deps: Deps, conversationId: string): Promise<ConversationRow> {
+export async function resolveConversation(deps: Deps, conversationId: string, actorId?: string | null): Promise<ConversationRow> {
   return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     await lockConversation(tx, conversationId);
-    await tx`update tickets set status = 'solved', solved_at = now()
-              where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending')`;
+    const solved = await tx<{ id: string }[]>`update tickets set status = 'solved', solved_at = now()
+              where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending') returning id`;
+    for (const t of solved) await recordTicketEvent(tx, t.id, 'solved', actorId ?? null);
     const [conversation] = await tx<ConversationRow[]>`
       update conversations set status = 'resolved' where id = ${conversationId} returning *`;
     emit({ type: 'conversation.updated', conversation });

@@ -70,6 +70,17 @@ export function createEmitter(io: Server, deps: Deps) {
           .emit('ticket:assigned', { ticket: presentTicket(event.ticket), conversation: await inboxView(event.conversation) });
         return;
       }
+      case 'ticket.note':
+        // a mention reaches the colleague wherever they are in the console
+        for (const id of event.mentions)
+          agents.to(rooms.agent(id)).emit('mention', { ticketId: event.ticketId, authorId: event.authorId, text: event.text });
+        return;
+      case 'ticket.sla': {
+        const payload = { ticket: presentTicket(event.ticket), level: event.level };
+        const to = [rooms.supervisors, ...(event.ticket.assigneeId ? [rooms.agent(event.ticket.assigneeId)] : [])];
+        agents.to(to).emit('ticket:sla', payload);
+        return;
+      }
       case 'agent.status':
         agents.to(rooms.supervisors).emit('agent:status', { agentId: event.agentId, status: event.status });
         return;

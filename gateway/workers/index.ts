@@ -5,15 +5,18 @@ import { handleSyncedMessage } from '../channels/wecom-kf/handle-synced.ts';
 import { createKfSync, type KfSyncOptions } from './kf-sync.ts';
 import { startLoop, type WorkLoop } from './loop.ts';
 import { sendDueMessages, type OutboxOptions } from './outbox.ts';
+import { checkSla } from '../../core/tickets/sla.ts';
 
 export interface WorkerOptions {
   idleMs?: number;
+  slaIdleMs?: number;
   outbox?: OutboxOptions;
   kfSync?: KfSyncOptions;
 }
 
 export interface Workers {
   outbox: WorkLoop;
+  sla: WorkLoop;
   kfSync: WorkLoop | null;
   /** Runs each loop until it finds nothing due (tests); Huike.settle repeats it until the whole node is quiet. */
   drain(): Promise<void>;
@@ -24,6 +27,15 @@ export interface Workers {
 export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}): Workers {
   const idleMs = opts.idleMs ?? 1000;
   const outbox = startLoop('outbox', () => sendDueMessages(deps, channels.senders, opts.outbox), { idleMs, log: deps.log });
+  // the SLA clock is a pass every 15 s, never back to back: reporting "no work" makes the loop wait
+  const sla = startLoop(
+    'sla',
+    async () => {
+      await checkSla(deps);
+      return false;
+    },
+    { idleMs: opts.slaIdleMs ?? 15_000, log: deps.log },
+  );
   const kf = channels.kf;
   const kfSync = kf
     ? startLoop('kf-sync', createKfSync(deps, kf, (msg) => handleSyncedMessage({ deps, client: kf }, msg), opts.kfSync).tick, { idleMs, log: deps.log })
@@ -34,6 +46,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
   });
   return {
     outbox,
+    sla,
     kfSync,
     async drain() {
       await kfSync?.drain();
@@ -43,7 +56,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     async stop() {
       unsubscribe();
       channels.kfNews.notify = () => {};
-      await Promise.all([outbox.stop(), kfSync?.stop()]);
+      await Promise.all([outbox.stop(), sla.stop(), kfSync?.stop()]);
     },
   };
 }

@@ -76,7 +76,7 @@ export function conversationRoutes(app: HttpContext): Router {
     const actor = actorOf(ctx);
     const c = await getConversation(app.deps.sql, ctx.params.id);
     authorize(canReply(actor, c), '只有接待该会话的客服或主管可以结束会话');
-    ctx.body = { conversation: presentConversation(await resolveConversation(app.deps, c.id)) };
+    ctx.body = { conversation: presentConversation(await resolveConversation(app.deps, c.id, actorOf(ctx).id)) };
   });
 
   return r;
