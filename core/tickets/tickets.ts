@@ -54,7 +54,8 @@ async function openTicket(
   const team = await teamFor(tx, input.category);
   const teamId = team?.id ?? null;
   const { priority, factors } = await computePriority(tx, { customerId: conversation.customerId, reason: input.reason });
-  const now = new Date();
+  // the transaction's clock, the same one created_at gets: due times are exact offsets from it
+  const [{ now }] = await tx<{ now: Date }[]>`select now() as now`;
   const [ticket] = await tx<TicketRow[]>`
     insert into tickets (conversation_id, customer_id, category, reason, team_id, priority, first_response_due_at, resolution_due_at)
     values (${conversation.id}, ${conversation.customerId}, ${input.category}, ${input.reason}, ${teamId}, ${priority},
