@@ -9,7 +9,7 @@ import { templateName } from './template.ts';
  * A database of its own for one test file: a clone of the migrated template on real Postgres (DATABASE_URL),
  * a fresh in-memory PGlite otherwise. close() drops it.
  */
-export async function testDatabase(): Promise<Database> {
+export async function testDatabase(): Promise<Database & { url?: string }> {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openDatabase({ pgliteDir: null });
@@ -34,6 +34,7 @@ export async function testDatabase(): Promise<Database> {
   const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
   return {
     ...db,
+    url: withDatabase(url, name),
     async close() {
       await db.close();
       await admin.unsafe(`drop database if exists "${name}" with (force)`);

@@ -1,0 +1,23 @@
+// A separate process that hands off its share of conversations all at once (the multi-process routing proof).
+// usage: node --import tsx test/support/handoff-burst.mts DATABASE_URL IDS_FILE
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { openDatabase } from '../../core/db/client.ts';
+import { EventBus } from '../../core/events.ts';
+import { handoff } from '../../core/tickets/tickets.ts';
+
+const [url, file] = process.argv.slice(2);
+const ids = JSON.parse(readFileSync(file, 'utf8')) as string[];
+const db = await openDatabase({ databaseUrl: url });
+const deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+let failed = 0;
+await Promise.all(
+  ids.map((conversationId) =>
+    handoff(deps, { conversationId, category: '并发', reason: 'customer_request' }).catch((err) => {
+      failed++;
+      console.error(String(err));
+    }),
+  ),
+);
+await db.close();
+process.exit(failed ? 1 : 0);
