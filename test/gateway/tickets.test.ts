@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestInbound } from '../../core/conversations/ingest.ts';
+import { buildAgent, buildTeam } from '../support/factories.ts';
+import { nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+
+let h: TestHuike;
+let team: { id: string };
+let agentA: { id: string; email: string };
+let agentB: { id: string; email: string; name: string };
+let sup: { id: string; email: string };
+let tokens: Record<string, string> = {};
+let n = 0;
+
+const api = (token: string, path: string, init: RequestInit = {}) =>
+  fetch(`${h.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }).then(async (r) => ({
+    status: r.status,
+    body: (await r.json().catch(() => null)) as any,
+  }));
+
+async function customerAsksForAPerson(text = '转人工') {
+  const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `tg-${++n}`, identity: { kind: 'web_visitor', value: `tg-visitor-${n}` }, type: 'text', text });
+  await h.settle();
+  const [t] = await h.deps.sql<{ id: string; assigneeId: string | null }[]>`select id, assignee_id from tickets where conversation_id = ${r.conversation.id}`;
+  return { conversationId: r.conversation.id, ticket: t };
+}
+
+beforeAll(async () => {
+  h = await startTestHuike();
+  team = await buildTeam(h.deps.sql, { name: '工单组', isDefault: true });
+  agentA = await buildAgent(h.deps.sql, { teamIds: [team.id], status: 'online', maxConcurrent: 1 });
+  agentB = await buildAgent(h.deps.sql, { name: '小B', teamIds: [team.id], status: 'offline' });
+  sup = await buildAgent(h.deps.sql, { role: 'supervisor' });
+  tokens = { a: await h.login(agentA.email), b: await h.login(agentB.email), sup: await h.login(sup.email) };
+});
+afterAll(() => h?.close());
+
+describe('tickets over HTTP and sockets', () => {
+  it('a queued customer is told how many are ahead and roughly how long', async () => {
+    await customerAsksForAPerson(); // takes A's only slot
+    const queued = await customerAsksForAPerson();
+    expect(queued.ticket.assigneeId).toBeNull();
+    const [msg] = await h.deps.sql<{ text: string; payload: any }[]>`
+      select text, payload from messages where conversation_id = ${queued.conversationId} and sender_type = 'bot' order by seq desc limit 1`;
+    expect(msg.text).toMatch(/排在第一位|您前面还有 \d+ 位/);
+    expect(msg.payload.queue).toMatchObject({ ahead: expect.any(Number), waitMinutes: expect.any(Number) });
+  });
+
+  it('lists tickets with SLA due times, and shows one with its history', async () => {
+    const list = await api(tokens.a, '/tickets');
+    expect(list.status).toBe(200);
+    expect(list.body.tickets.length).toBeGreaterThanOrEqual(2);
+    expect(list.body.tickets[0].sla.firstResponseDueAt).not.toBeNull();
+    const one = await api(tokens.a, `/tickets/${list.body.tickets[0].id}`);
+    expect(one.body.history.map((e: any) => e.type)[0]).toBe('opened');
+    expect((await api(tokens.a, '/tickets/not-a-uuid')).status).toBe(404);
+  });
+
+  it('only the ticket’s agent or a supervisor may transfer; a note @mentions reach the colleague live', async () => {
+    const bSocket = await h.agentSocket(tokens.b); // B comes online (and picks up the queue)
+    await h.settle();
+    const [ticket] = await h.deps.sql<{ id: string }[]>`select id from tickets where assignee_id = ${agentA.id} and status = 'assigned' limit 1`;
+    const mention = nextEvent(bSocket, 'mention');
+    expect((await api(tokens.b, `/tickets/${ticket.id}/transfer`, { method: 'POST', body: JSON.stringify({ toAgentId: agentB.id }) })).status).toBe(403);
+    const moved = await api(tokens.sup, `/tickets/${ticket.id}/transfer`, { method: 'POST', body: JSON.stringify({ toAgentId: agentB.id, note: '@小B 这位客户第二次来问了' }) });
+    expect(moved.body.ticket).toMatchObject({ assigneeId: agentB.id, status: 'assigned' });
+    expect(await mention).toMatchObject({ ticketId: ticket.id, text: '@小B 这位客户第二次来问了' });
+    expect((await api(tokens.b, `/tickets/${ticket.id}/status`, { method: 'PUT', body: JSON.stringify({ status: 'pending' }) })).body.ticket.status).toBe('pending');
+    expect((await api(tokens.b, `/tickets/${ticket.id}/status`, { method: 'PUT', body: JSON.stringify({ status: 'bogus' }) })).status).toBe(400);
+    const detail = await api(tokens.sup, `/tickets/${ticket.id}`);
+    expect(detail.body.notes[0]).toMatchObject({ text: '@小B 这位客户第二次来问了', mentions: [agentB.id] });
+    expect(detail.body.history.map((e: any) => e.type)).toEqual(expect.arrayContaining(['transferred', 'note', 'status']));
+  });
+});
