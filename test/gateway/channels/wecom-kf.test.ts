@@ -272,7 +272,12 @@ describe('WeCom kf: sending', () => {
     const id = await freshCustomer('wmRESTART');
     emulator.fail('cgi-bin/kf/send_msg', { times: 1000, status: 503 });
     await agentSays(id, '重启后送达');
-    await huike.settle();
+    // wait for a failed attempt, not for settle(): with fast test backoff, a busy machine could burn all retries
+    for (let i = 0; i < 100; i++) {
+      const [o] = await huike.deps.sql`select o.attempts from outbox o join messages m on m.id = o.message_id where m.text = '重启后送达'`;
+      if (o?.attempts >= 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(await statusOf('重启后送达')).toMatchObject({ status: 'pending' });
     await huike.close();
     emulator.clearFaults();
