@@ -6,7 +6,8 @@ import { recordBotMiss, resetBotMisses } from '../core/conversations/bot-state.t
 import { sendOutbound } from '../core/conversations/outbound.ts';
 import { isVip } from '../core/customers/rules.ts';
 import { queuePosition } from '../core/tickets/queue.ts';
-import { handoff } from '../core/tickets/tickets.ts';
+import { recordCsatReply } from '../core/tickets/csat.ts';
+import { handoff, resolveConversation } from '../core/tickets/tickets.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
 import { IntentClassifier } from './intents.ts';
 import { decide, HUMAN_WORDS, type Candidate, type Decision } from './policy.ts';
@@ -88,6 +89,13 @@ export class Bot {
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
     const text = message.text ?? '';
+
+    // "5" after a rating request is a rating, not a question
+    if (await recordCsatReply(this.deps, fresh.customerId, text)) {
+      await say(REPLIES.thanksForRating);
+      await resolveConversation(this.deps, conversation.id);
+      return;
+    }
 
     // the customer's own order beats a generic FAQ: "我的快递到哪了" gets their parcel, not "how to track"
     const own = await selfService(this.deps.sql, fresh.customerId, text);

@@ -28,7 +28,7 @@ export async function appendMessage(
            last_message_at = now(),
            last_customer_message_at = case when ${fromCustomer} then now() else last_customer_message_at end,
            replies_since_customer = case when ${fromCustomer} then 0
-                                         when ${msg.senderType} in ('bot', 'agent') then replies_since_customer + 1
+                                         when ${msg.senderType} in ('bot', 'agent', 'system') then replies_since_customer + 1
                                          else replies_since_customer end
      where id = ${conversationId}
      returning *`;

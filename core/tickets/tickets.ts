@@ -5,6 +5,7 @@ import type { ConversationRow } from '../conversations/rows.ts';
 import { lockConversation } from '../conversations/queries.ts';
 import type { TicketRow } from './rows.ts';
 import { addBusinessMinutes, type BusinessHours } from './business-hours.ts';
+import { requestCsat } from './csat.ts';
 import { recordTicketEvent } from './history.ts';
 import { computePriority } from './priority.ts';
 import { tryAssign } from './routing.ts';
@@ -74,14 +75,19 @@ async function openTicket(
 
 /** Solves the open ticket and closes the conversation; the customer's next message starts a new one with the bot. */
 export async function resolveConversation(deps: Deps, conversationId: string, actorId?: string | null): Promise<ConversationRow> {
-  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+  let solvedIds: string[] = [];
+  const resolved = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     await lockConversation(tx, conversationId);
     const solved = await tx<{ id: string }[]>`update tickets set status = 'solved', solved_at = now()
               where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending') returning id`;
     for (const t of solved) await recordTicketEvent(tx, t.id, 'solved', actorId ?? null);
+    solvedIds = solved.map((t) => t.id);
     const [conversation] = await tx<ConversationRow[]>`
       update conversations set status = 'resolved' where id = ${conversationId} returning *`;
     emit({ type: 'conversation.updated', conversation });
     return conversation;
   });
+  // a human solved it: ask the customer how it went
+  for (const id of solvedIds) await requestCsat(deps, id, conversationId);
+  return resolved;
 }

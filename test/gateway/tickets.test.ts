@@ -71,3 +71,35 @@ describe('tickets over HTTP and sockets', () => {
     expect(detail.body.history.map((e: any) => e.type)).toEqual(expect.arrayContaining(['transferred', 'note', 'status']));
   });
 });
+
+describe('CSAT', () => {
+  it('solving asks the customer to rate; a bare 1-5 is stored on the ticket and the profile', async () => {
+    const visitor = `tg-csat-${Date.now()}`;
+    const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `${visitor}:1`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text: '转人工' });
+    await h.settle();
+    const [t] = await h.deps.sql<{ id: string }[]>`select id from tickets where conversation_id = ${r.conversation.id}`;
+    expect((await api(tokens.sup, `/conversations/${r.conversation.id}/resolve`, { method: 'POST' })).status).toBe(200);
+    await h.settle();
+    const [ask] = await h.deps.sql<{ text: string; payload: any }[]>`
+      select text, payload from messages where conversation_id = ${r.conversation.id} order by seq desc limit 1`;
+    expect(ask.text).toContain('1-5');
+    expect(ask.payload).toMatchObject({ csat: { ticketId: t.id }, quickReplies: ['5', '4', '3', '2', '1'] });
+
+    const reply = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `${visitor}:2`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text: '4分' });
+    await h.settle();
+    const [rated] = await h.deps.sql`select csat_score from tickets where id = ${t.id}`;
+    expect(rated.csatScore).toBe(4);
+    const [thanks] = await h.deps.sql<{ text: string }[]>`select text from messages where conversation_id = ${reply.conversation.id} and sender_type = 'bot'`;
+    expect(thanks.text).toContain('感谢您的评价');
+    const profile = await api(tokens.sup, `/customers/${r.conversation.customerId}/profile`);
+    expect(profile.body.profile.csat).toEqual([expect.objectContaining({ score: 4 })]);
+
+    // a second "5" is a message again, not a second rating
+    const again = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `${visitor}:3`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text: '5' });
+    await h.settle();
+    const [still] = await h.deps.sql`select csat_score from tickets where id = ${t.id}`;
+    expect(still.csatScore).toBe(4);
+    const [after] = await h.deps.sql<{ text: string }[]>`select text from messages where conversation_id = ${again.conversation.id} and sender_type = 'bot' order by seq limit 1`;
+    expect(after.text).not.toContain('感谢您的评价');
+  });
+});
