@@ -1,4 +1,4 @@
-import type { Sql, Tx } from './db/client.ts';
+import { transaction, type Sql, type Tx } from './db/client.ts';
 import type { MessageRow, ConversationRow } from './conversations/rows.ts';
 import type { TicketRow } from './tickets/rows.ts';
 
@@ -59,7 +59,7 @@ export async function inTransaction<T>(
   fn: (tx: Tx, emit: (e: DomainEvent) => void) => Promise<T>,
 ): Promise<T> {
   const events: DomainEvent[] = [];
-  const result = (await sql.begin((tx) => fn(tx, (e) => events.push(e)))) as T;
+  const result = await transaction(sql, (tx) => fn(tx, (e) => events.push(e)));
   bus.publish(events);
   return result;
 }

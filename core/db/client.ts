@@ -47,3 +47,27 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     },
   };
 }
+
+/**
+ * Runs `fn` in a transaction on a reserved connection. postgres.js 3.4's `sql.begin()` can send BEGIN without
+ * marking its connection reserved when BEGIN fills the connection's pipeline (porsager/postgres#823, #1189):
+ * the call fails with UNSAFE_TRANSACTION, and the open transaction can swallow unrelated pooled queries.
+ * Reserving first, then BEGIN, never takes that path.
+ */
+export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const conn = await sql.reserve();
+  try {
+    await conn`begin`;
+    let result: T;
+    try {
+      result = await fn(conn as unknown as Tx);
+    } catch (err) {
+      await conn`rollback`.catch(() => {});
+      throw err;
+    }
+    await conn`commit`;
+    return result;
+  } finally {
+    conn.release();
+  }
+}

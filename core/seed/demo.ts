@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Sql } from '../db/client.ts';
+import { transaction, type Sql } from '../db/client.ts';
 import { createAgent } from '../agents/agents.ts';
 import { addIdentity, type IdentityInput } from '../customers/identities.ts';
 import { upsertOrder, type OrderItem, type Platform } from '../commerce/orders.ts';
@@ -49,7 +49,7 @@ export function demoKb() {
 export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers: number; orders: number; kb: number }> {
   let orders = 0;
   const kb = demoKb();
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     const teamIds = new Map<string, string>();
     for (const t of TEAMS) {
       const [row] = await tx<{ id: string }[]>`

@@ -20,15 +20,17 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
      where t.team_id = ${ticket.teamId} and a.status = 'online' and a.disabled_at is null
      order by a.id for update of a`;
   if (locked.length === 0) return null;
+  const [last] = await tx<{ assigneeId: string }[]>`
+    select assignee_id from tickets
+     where customer_id = ${ticket.customerId} and assignee_id is not null and id <> ${ticket.id}
+     order by created_at desc limit 1`;
+  const sticky = last?.assigneeId ?? null;
   const [pick] = await tx<{ id: string }[]>`
     select a.id from agents a,
            lateral (select count(*)::int as load from tickets k
                      where k.assignee_id = a.id and k.status in ('assigned', 'pending')) l
      where a.id = any(${locked.map((r) => r.id)}::uuid[]) and l.load < a.max_concurrent
-     order by (a.id = (select k.assignee_id from tickets k
-                        where k.customer_id = ${ticket.customerId} and k.assignee_id is not null and k.id <> ${ticket.id}
-                        order by k.created_at desc limit 1)) desc nulls last,
-              l.load, a.last_assigned_at nulls first, a.id
+     order by (a.id = ${sticky}::uuid) desc nulls last, l.load, a.last_assigned_at nulls first, a.id
      limit 1`;
   if (!pick) return null;
   const [assigned] = await tx<TicketRow[]>`
@@ -44,21 +46,40 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
   return assigned;
 }
 
-/** When an agent comes online (or frees capacity), hand them queued tickets of their teams, oldest first. */
-export async function drainQueue(deps: Deps, agentId: string): Promise<number> {
+/**
+ * When an agent comes online (or frees capacity), hands them queued tickets of their teams, highest priority and
+ * then oldest first, up to their free capacity. Only this agent's row is locked (that is what guards their
+ * capacity), and tickets are claimed with SKIP LOCKED, so many agents can drain one queue at the same time.
+ */
+export async function drainQueue(deps: Deps, agentId: string, batch = 10): Promise<number> {
   let assigned = 0;
   for (;;) {
-    const done = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-      const [next] = await tx<TicketRow[]>`
-        select k.* from tickets k join agent_teams t on t.team_id = k.team_id and t.agent_id = ${agentId}
-         where k.status = 'new'
+    const n = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+      const [agent] = await tx<{ maxConcurrent: number; status: string; disabledAt: Date | null }[]>`
+        select max_concurrent, status, disabled_at from agents where id = ${agentId} for update`;
+      if (!agent || agent.status !== 'online' || agent.disabledAt) return 0;
+      const [{ load }] = await tx<{ load: number }[]>`
+        select count(*)::int as load from tickets where assignee_id = ${agentId} and status in ('assigned', 'pending')`;
+      const free = Math.min(batch, agent.maxConcurrent - load);
+      if (free <= 0) return 0;
+      const picked = await tx<TicketRow[]>`
+        select k.* from tickets k
+         where k.status = 'new' and k.team_id in (select team_id from agent_teams where agent_id = ${agentId})
          order by k.priority desc, k.created_at
-         limit 1 for update of k skip locked`;
-      if (!next) return true;
-      const result = await tryAssign(tx, emit, next);
-      return result === null;
+         limit ${free} for update of k skip locked`;
+      for (const t of picked) {
+        const [ticket] = await tx<TicketRow[]>`
+          update tickets set status = 'assigned', assignee_id = ${agentId}, assigned_at = now() where id = ${t.id} returning *`;
+        await recordTicketEvent(tx, ticket.id, 'assigned', null, { assigneeId: agentId, via: 'queue' });
+        const [conversation] = await tx<ConversationRow[]>`
+          update conversations set status = 'open', assignee_id = ${agentId} where id = ${ticket.conversationId} returning *`;
+        emit({ type: 'ticket.assigned', ticket, conversation });
+        emit({ type: 'conversation.updated', conversation });
+      }
+      if (picked.length) await tx`update agents set last_assigned_at = now() where id = ${agentId}`;
+      return picked.length;
     });
-    if (done) return assigned;
-    assigned++;
+    assigned += n;
+    if (n === 0) return assigned;
   }
 }

@@ -145,8 +145,78 @@ async function botBench() {
   rows.push({ name: `bot index rebuild, ${entries.length} entries; longest event-loop stall`, value: `${buildMs.toFixed(0)} ms; ${(lag.max / 1e6).toFixed(1)} ms`, target: '< 1 s, live answers not blocked' });
 }
 
+async function routingBench() {
+  const { drainQueue } = await import('../../core/tickets/routing.ts');
+  const { handoff } = await import('../../core/tickets/tickets.ts');
+  const { createAgent } = await import('../../core/agents/agents.ts');
+  const { io } = await import('socket.io-client');
+  const db = await benchDatabase();
+  const parsed = parseConfig({ PORT: '0', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'huike-bench-')), JWT_SECRET: 'bench-secret-bench-secret-bench-secret-1', LOG_LEVEL: 'silent', SERVICES: 'web' });
+  if (!parsed.ok) throw new Error(parsed.problems.join());
+  const huike = await startHuike({ config: parsed.config, database: db, log });
+  try {
+    const deps = huike.deps;
+    const [team] = await db.sql<{ id: string }[]>`insert into teams (name, is_default) values ('压测组', true) returning id`;
+    // 200 agents, offline for now
+    const agentIds: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const a = await createAgent(db.sql, { email: `bench-${i}@huike.bench`, name: `压测客服${i}`, password: 'bench-password-1', role: 'agent', teamIds: [team.id], maxConcurrent: 50 });
+      agentIds.push(a.id);
+    }
+    // 10,000 queued tickets on 10,000 conversations
+    await db.sql`
+      with c as (insert into customers (display_name) select '排队客户' || g from generate_series(1, 10000) g returning id),
+           i as (insert into identities (customer_id, kind, value) select id, 'web_visitor', 'bench-' || id from c returning id, customer_id),
+           v as (insert into conversations (customer_id, identity_id, channel, status, team_id) select customer_id, id, 'web', 'queued', ${team.id} from i returning id, customer_id)
+      insert into tickets (conversation_id, customer_id, category, reason, team_id, priority, created_at)
+      select id, customer_id, null, 'customer_request', ${team.id}, (random() * 3)::int * 10, now() - random() * interval '1 hour' from v`;
+    await db.sql`update agents set status = 'online'`;
+    await db.sql`analyze`;
+    const t0 = performance.now();
+    const counts = await Promise.all(agentIds.map((id) => drainQueue(deps, id)));
+    const s = (performance.now() - t0) / 1000;
+    const assigned = counts.reduce((a, b) => a + b, 0);
+    rows.push({ name: 'routing: drain 10,000 queued tickets to 200 agents', value: `${Math.round(assigned / s).toLocaleString()} assignments/s (${assigned} in ${s.toFixed(1)} s)`, target: 'measure' });
+
+    // handoff -> ticket:assigned on the agent's console socket, with 20 agents connected
+    await db.sql`update tickets set status = 'solved', solved_at = now() where status = 'assigned'`;
+    await db.sql`update agents set status = 'offline'`;
+    const sockets = [];
+    const waiting = new Map<string, (t: number) => void>();
+    for (let i = 0; i < 20; i++) {
+      const login = await fetch(`${huike.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `bench-${i}@huike.bench`, password: 'bench-password-1' }) });
+      const { token } = (await login.json()) as { token: string };
+      const sock = io(`${huike.url}/agent`, { auth: { token }, transports: ['websocket'], forceNew: true });
+      await new Promise((r) => sock.once('ready', r));
+      sock.on('ticket:assigned', (e: { ticket: { conversationId: string } }) => waiting.get(e.ticket.conversationId)?.(performance.now()));
+      sockets.push(sock);
+    }
+    const convs = await db.sql<{ id: string }[]>`
+      with c as (insert into customers (display_name) select '新客户' || g from generate_series(1, 500) g returning id),
+           i as (insert into identities (customer_id, kind, value) select id, 'web_visitor', 'bench2-' || id from c returning id, customer_id)
+      insert into conversations (customer_id, identity_id, channel) select customer_id, id, 'web' from i returning id`;
+    const lat: number[] = [];
+    for (let k = 0; k < convs.length; k += 10) {
+      await Promise.all(
+        convs.slice(k, k + 10).map(async (c) => {
+          const got = new Promise<number>((resolve) => waiting.set(c.id, resolve));
+          const t = performance.now();
+          await handoff(deps, { conversationId: c.id, category: null, reason: 'customer_request' });
+          lat.push((await got) - t);
+        }),
+      );
+    }
+    rows.push({ name: 'handoff -> ticket:assigned on the agent socket (20 agents online), p50 / p99', value: `${ms(quantile(lat, 50))} / ${ms(quantile(lat, 99))}`, target: 'measure' });
+    for (const s of sockets) s.disconnect();
+  } finally {
+    await huike.stop();
+    await db.close();
+  }
+}
+
 const database = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for the real targets)';
 if (want('bot')) await botBench();
+if (want('routing')) await routingBench();
 if (want('profile')) await profileBench();
 if (want('commerce')) await commerceBench();
 if (want('import')) await importBench();

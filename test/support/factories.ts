@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Sql } from '../../core/db/client.ts';
+import { transaction, type Sql } from '../../core/db/client.ts';
 import { createAgent } from '../../core/agents/agents.ts';
 import type { AgentRow, Role } from '../../core/agents/rows.ts';
 import { addIdentity, type IdentityInput } from '../../core/customers/identities.ts';
@@ -42,7 +42,7 @@ export async function buildCustomer(
     insert into customers (display_name, phone, tier)
     values (${o.name ?? `客户${uid()}`}, ${o.phone === undefined ? '13812345678' : o.phone}, ${o.tier ?? 'normal'})
     returning id, display_name`;
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     for (const i of o.identities ?? [{ kind: 'web_visitor' as const, value: `visitor-${uid()}` }]) await addIdentity(tx, c.id, i);
   });
   for (const [k, order] of (o.orders ?? []).entries()) {

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { transaction } from '../../../../core/db/client.ts';
 import { audit } from '../../../../core/audit.ts';
 import { authorize, isSupervisor } from '../../../../core/agents/policies.ts';
 import { badRequest } from '../../../../core/errors.ts';
@@ -110,7 +111,7 @@ export function kbRoutes(app: HttpContext): Router {
     const text = (await readRaw(ctx, IMPORT_LIMIT)).toString('utf8');
     if (!text.trim()) throw badRequest('empty_file', '文件是空的');
     const entries = format === 'csv' ? parseKbCsv(text) : parseKbJsonl(text).map((e) => ({ ...e, enabled: (e as { enabled?: boolean }).enabled ?? true }));
-    await sql.begin((tx) => upsertEntries(tx, entries));
+    await transaction(sql, (tx) => upsertEntries(tx, entries));
     await changed(actor.id, 'kb.import', `${entries.length}`);
     ctx.body = { imported: entries.length };
   });
@@ -128,7 +129,7 @@ export function kbRoutes(app: HttpContext): Router {
     const text = row?.text ?? '';
     let entryId: string | null = null;
     // KB change and closing the question in one transaction: never one without the other
-    const done = await sql.begin(async (tx) => {
+    const done = await transaction(sql, async (tx) => {
       if (body.action === 'add_similar') entryId = (await addSimilar(tx, body.entryId, body.question ?? text)).id;
       if (body.action === 'new_entry') {
         const entry = entryInput.parse({ ...body.entry, question: body.entry.question ?? text });
