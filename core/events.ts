@@ -7,6 +7,7 @@ export type DomainEvent =
   | { type: 'message.updated'; message: MessageRow; conversation: ConversationRow }
   | { type: 'conversation.updated'; conversation: ConversationRow }
   | { type: 'ticket.opened'; ticket: TicketRow }
+  | { type: 'ticket.updated'; ticket: TicketRow }
   | { type: 'ticket.assigned'; ticket: TicketRow; conversation: ConversationRow }
   | { type: 'agent.status'; agentId: string; status: string }
   | { type: 'ticket.note'; ticketId: string; authorId: string; text: string; mentions: string[] }

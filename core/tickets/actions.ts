@@ -37,6 +37,7 @@ export async function requeueUnanswered(deps: Deps, agentId: string): Promise<Ti
       returning *`;
     for (const t of rows) {
       await recordTicketEvent(tx, t.id, 'requeued', null, { from: agentId, why: 'agent_offline' });
+      emit({ type: 'ticket.updated', ticket: t });
       const [c] = await tx<ConversationRow[]>`
         update conversations set status = 'queued', assignee_id = null where id = ${t.conversationId} returning *`;
       emit({ type: 'conversation.updated', conversation: c });
@@ -84,6 +85,7 @@ export async function transferTicket(
         update conversations set team_id = ${teamId}, assignee_id = null, status = 'queued' where id = ${t.conversationId} returning *`;
     }
     emit({ type: 'conversation.updated', conversation });
+    emit({ type: 'ticket.updated', ticket: updated });
     await recordTicketEvent(tx, t.id, 'transferred', input.actor.id, { fromAgentId: t.assigneeId, toAgentId: input.toAgentId ?? null, fromTeamId: t.teamId, toTeamId: teamId });
     if (input.note?.trim()) await insertNote(tx, t.id, input.actor.id, input.note.trim(), emit);
     return updated;
@@ -94,7 +96,7 @@ export async function transferTicket(
 
 /** Status an agent sets: waiting for the customer, solved, closed. */
 export async function setTicketStatus(deps: Deps, input: { ticketId: string; actor: Actor; status: 'pending' | 'assigned' | 'solved' | 'closed' }): Promise<TicketRow> {
-  return inTransaction(deps.sql, deps.bus, async (tx) => {
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     const t = await lockTicket(tx, input.ticketId);
     if (t.status === 'closed') throw conflict('ticket_closed', '工单已关闭');
     if (input.status === 'pending' || input.status === 'assigned') {
@@ -104,6 +106,7 @@ export async function setTicketStatus(deps: Deps, input: { ticketId: string; act
       update tickets set status = ${input.status}, solved_at = case when ${input.status} in ('solved', 'closed') then coalesce(solved_at, now()) else solved_at end
        where id = ${t.id} returning *`;
     await recordTicketEvent(tx, t.id, 'status', input.actor.id, { from: t.status, to: input.status });
+    emit({ type: 'ticket.updated', ticket: u });
     return u;
   });
 }

@@ -70,6 +70,11 @@ export function createEmitter(io: Server, deps: Deps) {
           .emit('ticket:assigned', { ticket: presentTicket(event.ticket), conversation: await inboxView(event.conversation) });
         return;
       }
+      case 'ticket.opened':
+      case 'ticket.updated':
+        // the queue view and the ticket list follow every change without a reload
+        agents.to(rooms.forConversation(event.ticket)).emit('ticket:updated', { ticket: presentTicket(event.ticket) });
+        return;
       case 'ticket.note':
         // a mention reaches the colleague wherever they are in the console
         for (const id of event.mentions)

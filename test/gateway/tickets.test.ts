@@ -64,7 +64,9 @@ describe('tickets over HTTP and sockets', () => {
     const moved = await api(tokens.sup, `/tickets/${ticket.id}/transfer`, { method: 'POST', body: JSON.stringify({ toAgentId: agentB.id, note: '@小B 这位客户第二次来问了' }) });
     expect(moved.body.ticket).toMatchObject({ assigneeId: agentB.id, status: 'assigned' });
     expect(await mention).toMatchObject({ ticketId: ticket.id, text: '@小B 这位客户第二次来问了' });
+    const live = nextEvent(bSocket, 'ticket:updated', (e: any) => e.ticket.id === ticket.id && e.ticket.status === 'pending');
     expect((await api(tokens.b, `/tickets/${ticket.id}/status`, { method: 'PUT', body: JSON.stringify({ status: 'pending' }) })).body.ticket.status).toBe('pending');
+    await live; // the change reaches the consoles as one event
     expect((await api(tokens.b, `/tickets/${ticket.id}/status`, { method: 'PUT', body: JSON.stringify({ status: 'bogus' }) })).status).toBe(400);
     const detail = await api(tokens.sup, `/tickets/${ticket.id}`);
     expect(detail.body.notes[0]).toMatchObject({ text: '@小B 这位客户第二次来问了', mentions: [agentB.id] });
