@@ -2,6 +2,7 @@ import type { Tx } from '../db/client.ts';
 import type { Deps } from '../deps.ts';
 import { inTransaction, type DomainEvent } from '../events.ts';
 import type { ConversationRow } from '../conversations/rows.ts';
+import { policyOf } from '../agents/teams.ts';
 import { recordTicketEvent } from './history.ts';
 import type { TicketRow } from './rows.ts';
 
@@ -20,17 +21,20 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
      where t.team_id = ${ticket.teamId} and a.status = 'online' and a.disabled_at is null
      order by a.id for update of a`;
   if (locked.length === 0) return null;
+  const [team] = await tx<{ routing: Record<string, unknown> }[]>`select routing from teams where id = ${ticket.teamId}`;
+  const policy = policyOf({ routing: team?.routing ?? {} });
   const [last] = await tx<{ assigneeId: string }[]>`
     select assignee_id from tickets
      where customer_id = ${ticket.customerId} and assignee_id is not null and id <> ${ticket.id}
      order by created_at desc limit 1`;
-  const sticky = last?.assigneeId ?? null;
+  const sticky = policy.sticky ? (last?.assigneeId ?? null) : null;
+  const byLoad = policy.strategy === 'least_loaded';
   const [pick] = await tx<{ id: string }[]>`
     select a.id from agents a,
            lateral (select count(*)::int as load from tickets k
                      where k.assignee_id = a.id and k.status in ('assigned', 'pending')) l
      where a.id = any(${locked.map((r) => r.id)}::uuid[]) and l.load < a.max_concurrent
-     order by (a.id = ${sticky}::uuid) desc nulls last, l.load, a.last_assigned_at nulls first, a.id
+     order by (a.id = ${sticky}::uuid) desc nulls last, case when ${byLoad} then l.load else 0 end, a.last_assigned_at nulls first, a.id
      limit 1`;
   if (!pick) return null;
   const [assigned] = await tx<TicketRow[]>`
@@ -63,9 +67,9 @@ export async function drainQueue(deps: Deps, agentId: string, batch = 10): Promi
       const free = Math.min(batch, agent.maxConcurrent - load);
       if (free <= 0) return 0;
       const picked = await tx<TicketRow[]>`
-        select k.* from tickets k
+        select k.* from tickets k join teams tm on tm.id = k.team_id
          where k.status = 'new' and k.team_id in (select team_id from agent_teams where agent_id = ${agentId})
-         order by k.priority desc, k.created_at
+         order by case when coalesce((tm.routing->>'priorityFirst')::boolean, true) then k.priority else 0 end desc, k.created_at
          limit ${free} for update of k skip locked`;
       for (const t of picked) {
         const [ticket] = await tx<TicketRow[]>`

@@ -5,7 +5,7 @@ import type { HttpContext } from './context.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
-import { agentRoutes } from './routes/agents/index.ts';
+import { agentRoutes, teamRoutes } from './routes/agents/index.ts';
 import { authRoutes } from './routes/auth/index.ts';
 import { conversationRoutes } from './routes/conversations/index.ts';
 import { commerceRoutes } from './routes/commerce/index.ts';
@@ -27,6 +27,7 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     metricsRoutes(app),
     authRoutes(app),
     agentRoutes(app),
+    teamRoutes(app),
     conversationRoutes(app),
     customerRoutes(app),
     commerceRoutes(app),

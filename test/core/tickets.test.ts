@@ -12,6 +12,7 @@ import { ticketHistory } from '../../core/tickets/history.ts';
 import { queuePosition } from '../../core/tickets/queue.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
 import { checkSla, ESCALATION_PRIORITY } from '../../core/tickets/sla.ts';
+import { updateTeam } from '../../core/agents/teams.ts';
 import { handoff, resolveConversation } from '../../core/tickets/tickets.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildCustomer, buildTeam } from '../support/factories.ts';
@@ -119,6 +120,35 @@ describe('tickets', () => {
     await resolveConversation(deps, t.conversationId);
     await expect(transferTicket(deps, { ticketId: t.id, actor, toAgentId: to.id })).rejects.toMatchObject({ code: 'ticket_closed' });
     await addNote(deps, { ticketId: t.id, actor, text: '已处理' });
+  });
+
+  it('routing policy per team: no stickiness, longest idle, first come first served', async () => {
+    const team = await buildTeam(db.sql, { categories: ['策略'] });
+    await updateTeam(db.sql, team.id, { routing: { sticky: false, strategy: 'longest_idle', priorityFirst: false } });
+    const a = await buildAgent(db.sql, { teamIds: [team.id], status: 'online' });
+    const b = await buildAgent(db.sql, { teamIds: [team.id], status: 'online' });
+    await db.sql`update agents set last_assigned_at = now() - interval '1 hour' where id = ${a.id}`;
+    await db.sql`update agents set last_assigned_at = now() - interval '2 hours' where id = ${b.id}`;
+    const first = await open('策略', 'tk-policy'); // b waited longest
+    expect(first.assigneeId).toBe(b.id);
+    const second = await open('策略'); // b was just assigned: now a has waited longest
+    expect(second.assigneeId).toBe(a.id);
+    await resolveConversation(deps, first.conversationId);
+    const third = await open('策略', 'tk-policy'); // not sticky, so by idle time alone: b was assigned before a
+    expect(third.assigneeId).toBe(b.id);
+    // FIFO: a VIP queued later waits behind an older ticket
+    const fifo = await buildTeam(db.sql, { categories: ['先来'] });
+    await updateTeam(db.sql, fifo.id, { routing: { priorityFirst: false } });
+    const agent = await buildAgent(db.sql, { teamIds: [fifo.id], status: 'offline', maxConcurrent: 1 });
+    const older = await open('先来');
+    await buildCustomer(db.sql, { tier: 'diamond', identities: [{ kind: 'web_visitor', value: 'tk-vip-fifo' }] });
+    const vipLater = await open('先来', 'tk-vip-fifo');
+    expect(vipLater.priority).toBeGreaterThan(older.priority);
+    expect(await queuePosition(db.sql, vipLater.id)).toMatchObject({ ahead: 1 });
+    await setAgentStatus(deps, agent.id, 'online');
+    await drainQueue(deps, agent.id);
+    const [got] = await db.sql`select id from tickets where assignee_id = ${agent.id}`;
+    expect(got.id).toBe(older.id);
   });
 
   it('SLA: warns at 80% of the first-response window, escalates once when it passes', async () => {

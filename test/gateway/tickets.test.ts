@@ -74,6 +74,21 @@ describe('tickets over HTTP and sockets', () => {
   });
 });
 
+describe('team settings', () => {
+  it('supervisors set SLA targets, business hours and the routing policy; bad input is refused', async () => {
+    const body = { firstResponseMinutes: 3, businessHours: { days: [1, 2, 3, 4, 5], start: '09:00', end: '21:00' }, routing: { strategy: 'longest_idle' } };
+    expect((await api(tokens.a, `/teams/${team.id}`, { method: 'PUT', body: JSON.stringify(body) })).status).toBe(403);
+    const r = await api(tokens.sup, `/teams/${team.id}`, { method: 'PUT', body: JSON.stringify(body) });
+    expect(r.body.team).toMatchObject({ sla: { firstResponseMinutes: 3 }, businessHours: { tz: 'Asia/Shanghai', start: '09:00' }, routing: { strategy: 'longest_idle', sticky: true, priorityFirst: true } });
+    const bad = await api(tokens.sup, `/teams/${team.id}`, { method: 'PUT', body: JSON.stringify({ businessHours: { days: [1], start: '22:00', end: '09:00' } }) });
+    expect(bad.status).toBe(400);
+    expect((await api(tokens.sup, `/teams/00000000-0000-0000-0000-000000000000`, { method: 'PUT', body: JSON.stringify({ firstResponseMinutes: 1 }) })).status).toBe(404);
+    const list = await api(tokens.a, '/teams');
+    expect(list.body.teams.find((t: any) => t.id === team.id).sla.firstResponseMinutes).toBe(3);
+    await api(tokens.sup, `/teams/${team.id}`, { method: 'PUT', body: JSON.stringify({ businessHours: null, routing: { strategy: 'least_loaded' } }) });
+  });
+});
+
 describe('CSAT', () => {
   it('solving asks the customer to rate; a bare 1-5 is stored on the ticket and the profile', async () => {
     const visitor = `tg-csat-${Date.now()}`;
