@@ -133,9 +133,12 @@ describe('tickets', () => {
     expect(first.assigneeId).toBe(b.id);
     const second = await open('策略'); // b was just assigned: now a has waited longest
     expect(second.assigneeId).toBe(a.id);
-    await resolveConversation(deps, first.conversationId);
-    const third = await open('策略', 'tk-policy'); // not sticky, so by idle time alone: b was assigned before a
+    const third = await open('策略'); // and now b again
     expect(third.assigneeId).toBe(b.id);
+    await resolveConversation(deps, first.conversationId);
+    // the returning customer was b's; a sticky team would send her to b, this one goes by idle time: a
+    const back = await open('策略', 'tk-policy');
+    expect(back.assigneeId).toBe(a.id);
     // FIFO: a VIP queued later waits behind an older ticket
     const fifo = await buildTeam(db.sql, { categories: ['先来'] });
     await updateTeam(db.sql, fifo.id, { routing: { priorityFirst: false } });
