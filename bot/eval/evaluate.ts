@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { badRequest } from '../../core/errors.ts';
+import { eachJsonlLine } from '../../core/jsonl.ts';
 import type { KbEntry } from '../../core/knowledge/entries.ts';
 import { decide, type Decision } from '../policy.ts';
 import { Retriever } from '../retriever.ts';
@@ -15,20 +16,15 @@ const caseLine = z.object({ text: z.string().min(1).max(500), expect: z.string()
 /** Parses eval cases (JSONL); bad lines and ids missing from the KB are reported with their line numbers. */
 export function parseCases(text: string, kbIds: Set<string>): EvalCase[] {
   const out: EvalCase[] = [];
-  const problems: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    if (!raw.trim()) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      return void problems.push(`第 ${i + 1} 行：不是合法的 JSON`);
-    }
-    const p = caseLine.safeParse(json);
-    if (!p.success) return void problems.push(`第 ${i + 1} 行：需要 {"text": 文本, "expect": 知识库 id 或 null}`);
-    if (p.data.expect !== null && !kbIds.has(p.data.expect)) return void problems.push(`第 ${i + 1} 行：知识库里没有 id「${p.data.expect}」`);
-    out.push(p.data);
-  });
+  const problems = eachJsonlLine(
+    text,
+    caseLine,
+    (c, _n, problem) => {
+      if (c.expect !== null && !kbIds.has(c.expect)) return problem(`知识库里没有 id「${c.expect}」`);
+      out.push(c);
+    },
+    '需要 {"text": 文本, "expect": 知识库 id 或 null}',
+  );
   if (problems.length) throw badRequest('invalid_cases', `测试用例文件有 ${problems.length} 处错误`, problems);
   if (!out.length) throw badRequest('invalid_cases', '测试用例文件是空的');
   return out;

@@ -4,12 +4,12 @@ import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
 import { DEMO_PASSWORD, seedDemo } from '../../core/seed/demo.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, openConsole, textOf } from '../support/browser.ts';
 import { startTestHuike, type TestHuike } from '../support/huike.ts';
 import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
 
 const ARTIFACTS = path.resolve('test-artifacts');
-const text = (l: Locator) => l.first().textContent({ timeout: 500 }).then((t) => t ?? '', () => '');
+const text = textOf;
 
 describe('a WeCom 微信客服 customer in the console', () => {
   let h: TestHuike;
@@ -33,12 +33,7 @@ describe('a WeCom 微信客服 customer in the console', () => {
   });
 
   it('arrives from WeChat, reaches the agent, gets replies through send_msg, and a refused send shows its reason live', { timeout: 90_000 }, async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    await page.goto(`${h.url}/`);
-    await page.getByTestId('login-email').fill('ajie@huike.demo');
-    await page.getByTestId('login-password').fill(DEMO_PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await expect.poll(() => text(page.getByTestId('connection')), { timeout: 10_000 }).toContain('已连接');
+    const page = await openConsole(browser, h.url, 'ajie@huike.demo', DEMO_PASSWORD);
 
     // the customer writes in WeChat: the bot answers there, then a person is asked for
     emulator.registerKfCustomer('wmE2E01', { nickname: '微信小李' });
