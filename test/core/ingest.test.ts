@@ -1,12 +1,11 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
-import { EventBus, inTransaction, type DomainEvent } from '../../core/events.ts';
+import { inTransaction, type DomainEvent } from '../../core/events.ts';
 import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
 import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { resolveConversation } from '../../core/tickets/tickets.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 
 describe('ingestInbound', () => {
   let db: Database;
@@ -14,7 +13,7 @@ describe('ingestInbound', () => {
   const events: DomainEvent[] = [];
   beforeAll(async () => {
     db = await testDatabase();
-    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps = depsFor(db);
     deps.bus.subscribe((e) => {
       events.push(e);
     });

@@ -1,14 +1,13 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
-import { EventBus, inTransaction } from '../../core/events.ts';
+import { inTransaction } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { mergeByStrongIdentity, mergeCustomers, splitMerge } from '../../core/customers/merge.ts';
 import { assembleProfile } from '../../core/customers/profile.ts';
 import { addTag } from '../../core/customers/tags.ts';
 import { linkWechatIdentity } from '../../core/customers/wechat-link.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 import { buildAgent, buildCustomer } from '../support/factories.ts';
 
 describe('customer merge and split (OneID)', () => {
@@ -16,7 +15,7 @@ describe('customer merge and split (OneID)', () => {
   let deps: Deps;
   beforeAll(async () => {
     db = await testDatabase();
-    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps = depsFor(db);
   });
   afterAll(() => db.close());
 

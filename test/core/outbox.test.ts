@@ -1,13 +1,11 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
-import { EventBus } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { claimDueDeliveries, markDelivered, markUndeliverable } from '../../core/conversations/delivery.ts';
 import { replyWindow } from '../../core/conversations/channel-rules.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 
 describe('outbox claims', () => {
   let db: Database;
@@ -15,7 +13,7 @@ describe('outbox claims', () => {
   let conversationId: string;
   beforeAll(async () => {
     db = await testDatabase();
-    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps = depsFor(db);
     const r = await ingestInbound(deps, {
       channel: 'wecom_kf',
       channelMsgId: 'kf-1',

@@ -2,11 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
 
 const PROCESSES = 4;
@@ -19,7 +17,7 @@ describe('routing under concurrent handoffs from several processes', () => {
   it.skipIf(!process.env.DATABASE_URL)(`${HANDOFFS} handoffs from ${PROCESSES} processes: no ticket twice, no agent over capacity`, { timeout: 120_000 }, async () => {
     const db = await testDatabase();
     try {
-      const deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+      const deps = depsFor(db);
       const team = await buildTeam(db.sql, { name: '并发组', categories: ['并发'], isDefault: true });
       const agents = [];
       for (let i = 0; i < AGENTS; i++) agents.push(await buildAgent(db.sql, { teamIds: [team.id], status: 'online', maxConcurrent: CAPACITY }));

@@ -1,13 +1,11 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
-import { EventBus } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { setAgentStatus } from '../../core/agents/agents.ts';
 import { handoff } from '../../core/tickets/tickets.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
 
 describe('handoff and routing', () => {
@@ -19,7 +17,7 @@ describe('handoff and routing', () => {
 
   beforeAll(async () => {
     db = await testDatabase();
-    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps = depsFor(db);
     presale = await buildTeam(db.sql, { name: '售前', categories: ['售前咨询', '优惠券'] });
     aftersale = await buildTeam(db.sql, { name: '售后', categories: ['物流', '退款'], isDefault: true });
   });

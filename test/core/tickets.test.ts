@@ -1,8 +1,7 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
-import { EventBus, type DomainEvent } from '../../core/events.ts';
+import type { DomainEvent } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { loadActor, setAgentStatus } from '../../core/agents/agents.ts';
@@ -14,7 +13,7 @@ import { drainQueue } from '../../core/tickets/routing.ts';
 import { checkSla, ESCALATION_PRIORITY } from '../../core/tickets/sla.ts';
 import { updateTeam } from '../../core/agents/teams.ts';
 import { handoff, resolveConversation } from '../../core/tickets/tickets.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 import { buildAgent, buildCustomer, buildTeam } from '../support/factories.ts';
 
 describe('tickets', () => {
@@ -24,7 +23,7 @@ describe('tickets', () => {
   let n = 0;
   beforeAll(async () => {
     db = await testDatabase();
-    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps = depsFor(db);
     deps.bus.subscribe((e) => void events.push(e));
   });
   afterAll(() => db.close());

@@ -2,15 +2,13 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
-import { EventBus } from '../../core/events.ts';
 import { assembleProfile } from '../../core/customers/profile.ts';
 import { importCsv } from '../../gateway/import-cli.ts';
-import { testDatabase } from '../support/db.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'huike-import-'));
 const fixture = (name: string) => {
@@ -28,7 +26,7 @@ describe('huike import', () => {
   let deps: Deps;
   beforeAll(async () => {
     db = await testDatabase();
-    deps = { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
+    deps = depsFor(db);
   });
   afterAll(() => db.close());
 

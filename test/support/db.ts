@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import pino from 'pino';
 import { openDatabase, type Database } from '../../core/db/client.ts';
+import type { Deps } from '../../core/deps.ts';
+import { EventBus } from '../../core/events.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { withDatabase } from './global-setup.ts';
 import { templateName } from './template.ts';
@@ -41,4 +44,9 @@ export async function testDatabase(): Promise<Database & { url?: string }> {
       await admin.end();
     },
   };
+}
+
+/** Core dependencies over a test database: a fresh event bus and a silent logger. */
+export function depsFor(db: Pick<Database, 'sql'>): Deps {
+  return { sql: db.sql, bus: new EventBus(), log: pino({ level: 'silent' }) };
 }
