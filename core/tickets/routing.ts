@@ -10,17 +10,16 @@ type Emit = (e: DomainEvent) => void;
 
 /**
  * Assigns the ticket to an online agent of its team who is under capacity: the agent who last served this
- * customer if possible (they know the story), else the least loaded, ties to whoever has waited longest since
- * their last assignment. Locks the team's online agents (in id order, so two routers never deadlock) before
- * counting load, so concurrent routing can neither double-assign nor exceed capacity.
+ * customer if possible (they know the story), else the least loaded (or longest idle, per team policy), ties to
+ * whoever has waited longest since their last assignment.
+ *
+ * Capacity is guarded by the agent's row lock: an agent's load is re-counted only while holding it. Candidates
+ * are first tried with SKIP LOCKED, so concurrent handoffs spread over free agents instead of queueing behind
+ * one another; if every free candidate was busy being locked, a second pass waits for them, so a ticket is never
+ * queued while capacity exists.
  */
 export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<TicketRow | null> {
   if (!ticket.teamId || ticket.status !== 'new') return null;
-  const locked = await tx<{ id: string }[]>`
-    select a.id from agents a join agent_teams t on t.agent_id = a.id
-     where t.team_id = ${ticket.teamId} and a.status = 'online' and a.disabled_at is null
-     order by a.id for update of a`;
-  if (locked.length === 0) return null;
   const [team] = await tx<{ routing: Record<string, unknown> }[]>`select routing from teams where id = ${ticket.teamId}`;
   const policy = policyOf({ routing: team?.routing ?? {} });
   const [last] = await tx<{ assigneeId: string }[]>`
@@ -29,22 +28,49 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
      order by created_at desc limit 1`;
   const sticky = policy.sticky ? (last?.assigneeId ?? null) : null;
   const byLoad = policy.strategy === 'least_loaded';
-  const [pick] = await tx<{ id: string }[]>`
-    select a.id from agents a,
+  // a snapshot ordering without locks; every choice is re-checked under the agent's lock below
+  const candidates = await tx<{ id: string }[]>`
+    select a.id from agents a join agent_teams t on t.agent_id = a.id,
            lateral (select count(*)::int as load from tickets k
                      where k.assignee_id = a.id and k.status in ('assigned', 'pending')) l
-     where a.id = any(${locked.map((r) => r.id)}::uuid[]) and l.load < a.max_concurrent
-     order by (a.id = ${sticky}::uuid) desc nulls last, case when ${byLoad} then l.load else 0 end, a.last_assigned_at nulls first, a.id
-     limit 1`;
+     where t.team_id = ${ticket.teamId} and a.status = 'online' and a.disabled_at is null and l.load < a.max_concurrent
+     order by (a.id = ${sticky}::uuid) desc nulls last, case when ${byLoad} then l.load else 0 end, a.last_assigned_at nulls first, a.id`;
+  if (!candidates.length) return null;
+
+  // Each attempt runs in a savepoint: a candidate found full is let go at once (rolling back releases its row
+  // lock), so a router holds at most one agent lock while waiting for another and lock cycles cannot form.
+  const claim = async (agentId: string, wait: boolean): Promise<boolean> => {
+    await tx`savepoint route_pick`;
+    const [agent] = wait
+      ? await tx<{ maxConcurrent: number }[]>`
+          select max_concurrent from agents where id = ${agentId} and status = 'online' and disabled_at is null for update`
+      : await tx<{ maxConcurrent: number }[]>`
+          select max_concurrent from agents where id = ${agentId} and status = 'online' and disabled_at is null for update skip locked`;
+    const ok =
+      !!agent &&
+      (await tx<{ load: number }[]>`select count(*)::int as load from tickets where assignee_id = ${agentId} and status in ('assigned', 'pending')`)[0].load <
+        agent.maxConcurrent;
+    await (ok ? tx`release savepoint route_pick` : tx`rollback to savepoint route_pick`);
+    return ok;
+  };
+  let pick: string | null = null;
+  for (const c of candidates) if (await claim(c.id, false)) {
+    pick = c.id;
+    break;
+  }
+  if (!pick) for (const c of [...candidates].sort((a, b) => a.id.localeCompare(b.id))) if (await claim(c.id, true)) {
+    pick = c.id;
+    break;
+  }
   if (!pick) return null;
   const [assigned] = await tx<TicketRow[]>`
-    update tickets set status = 'assigned', assignee_id = ${pick.id}, assigned_at = now()
+    update tickets set status = 'assigned', assignee_id = ${pick}, assigned_at = now()
      where id = ${ticket.id} and status = 'new' returning *`;
   if (!assigned) return null;
-  await tx`update agents set last_assigned_at = now() where id = ${pick.id}`;
-  await recordTicketEvent(tx, assigned.id, 'assigned', null, { assigneeId: pick.id });
+  await tx`update agents set last_assigned_at = now() where id = ${pick}`;
+  await recordTicketEvent(tx, assigned.id, 'assigned', null, { assigneeId: pick });
   const [conversation] = await tx<ConversationRow[]>`
-    update conversations set status = 'open', assignee_id = ${pick.id} where id = ${ticket.conversationId} returning *`;
+    update conversations set status = 'open', assignee_id = ${pick} where id = ${ticket.conversationId} returning *`;
   emit({ type: 'ticket.assigned', ticket: assigned, conversation });
   emit({ type: 'conversation.updated', conversation });
   return assigned;
