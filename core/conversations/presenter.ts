@@ -35,7 +35,7 @@ export function presentConversation(c: ConversationRow | ConversationListItem) {
     replyWindow: presentWindow(c),
     lastMessageAt: iso(c.lastMessageAt),
     createdAt: iso(c.createdAt),
-    ...('customerName' in c ? { customerName: c.customerName, lastText: c.lastText } : {}),
+    ...('customerName' in c ? { customerName: c.customerName, lastText: c.lastText, ticket: c.ticket ?? null } : {}),
   };
 }
 export type ConversationView = ReturnType<typeof presentConversation>;

@@ -26,7 +26,14 @@ export async function listMessages(q: Queryable, conversationId: string, afterSe
 export interface ConversationListItem extends ConversationRow {
   customerName: string;
   lastText: string | null;
+  /** the open ticket, for SLA badges and queue order in the inbox */
+  ticket: { number: number; priority: number; firstResponseDueAt: string | null; firstResponseAt: string | null; escalatedAt: string | null } | null;
 }
+
+// the conversation's open ticket as a small JSON object (json keys stay as written: no camel transform)
+const OPEN_TICKET = `(select json_build_object('number', k.number, 'priority', k.priority, 'firstResponseDueAt', k.first_response_due_at,
+                              'firstResponseAt', k.first_response_at, 'escalatedAt', k.escalated_at)
+                       from tickets k where k.conversation_id = c.id and k.status in ('new', 'assigned', 'pending') limit 1) as ticket`;
 
 export interface ConversationFilter {
   /** Only conversations visible to these teams or this assignee; omitted = all (supervisors). */
@@ -39,7 +46,8 @@ export interface ConversationFilter {
 export async function getConversationListItem(q: Queryable, id: string): Promise<ConversationListItem | null> {
   const [row] = await q<ConversationListItem[]>`
     select c.*, cu.display_name as customer_name,
-           (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text
+           (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text,
+           ${q.unsafe(OPEN_TICKET)}
       from conversations c join customers cu on cu.id = c.customer_id
      where c.id = ${id}`;
   return row ?? null;
@@ -49,7 +57,8 @@ export async function listConversations(q: Queryable, f: ConversationFilter): Pr
   const scope = f.scope;
   return q<ConversationListItem[]>`
     select c.*, cu.display_name as customer_name,
-           (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text
+           (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text,
+           ${q.unsafe(OPEN_TICKET)}
       from conversations c join customers cu on cu.id = c.customer_id
      where true
        ${f.status ? q`and c.status = ${f.status}` : q``}

@@ -47,6 +47,8 @@ describe('the whole loop in two browser pages', () => {
     // It appears live in the agent's inbox under 我的, without a reload.
     const item = agentPage.getByTestId('inbox-item').filter({ hasText: '张晓婷' });
     await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1);
+    // the inbox shows the first-response clock of the ticket
+    expect(await text(item.getByTestId('sla-badge'))).toMatch(/首响剩 \d+ 分/);
     await item.click();
     await expect.poll(() => text(agentPage.getByTestId('messages'))).toContain('转人工');
     await expect.poll(() => text(agentPage.getByTestId('profile-name'))).toBe('张晓婷');

@@ -45,6 +45,13 @@ describe('tickets over HTTP and sockets', () => {
     expect(msg.payload.queue).toMatchObject({ ahead: expect.any(Number), waitMinutes: expect.any(Number) });
   });
 
+  it('the inbox carries each conversation’s open ticket for SLA badges', async () => {
+    const r = await api(tokens.sup, '/conversations');
+    const withTicket = r.body.conversations.filter((c: any) => c.ticket);
+    expect(withTicket.length).toBeGreaterThan(0);
+    expect(withTicket[0].ticket).toMatchObject({ number: expect.any(Number), priority: expect.any(Number), firstResponseDueAt: expect.any(String) });
+  });
+
   it('lists tickets with SLA due times, and shows one with its history', async () => {
     const list = await api(tokens.a, '/tickets');
     expect(list.status).toBe(200);

@@ -10,6 +10,27 @@ import { ProfilePanel } from './ProfilePanel.tsx';
 
 type Tab = 'mine' | 'queued' | 'all';
 
+/** First-response SLA of the conversation's open ticket: time left, or overdue; VIP/urgent marked. */
+function SlaBadge({ ticket }: { ticket?: Conversation['ticket'] }) {
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => tick((n) => n + 1), 30_000);
+    return () => clearInterval(t);
+  }, []);
+  if (!ticket) return null;
+  const urgent = ticket.priority >= 30 ? <Tag color="magenta">优先</Tag> : null;
+  if (ticket.firstResponseAt || !ticket.firstResponseDueAt) return urgent;
+  const left = Math.round((new Date(ticket.firstResponseDueAt).getTime() - Date.now()) / 60_000);
+  return (
+    <>
+      {urgent}
+      <Tag color={left < 0 || ticket.escalatedAt ? 'red' : left <= 1 ? 'orange' : 'default'} data-testid="sla-badge">
+        {left < 0 ? `首响超时 ${-left} 分` : `首响剩 ${left} 分`}
+      </Tag>
+    </>
+  );
+}
+
 export function Workspace({ onLogout }: { onLogout: () => void }) {
   const { notification } = App.useApp();
   const [me, setMe] = useState<Agent | null>(null);
@@ -154,6 +175,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
                       <Tag color={STATUS_COLOR[c.status]} style={{ marginLeft: 8 }}>
                         {STATUS_LABEL[c.status]}
                       </Tag>
+                      <SlaBadge ticket={c.ticket} />
                     </Space>
                   }
                   description={

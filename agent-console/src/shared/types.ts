@@ -27,6 +27,7 @@ export interface Conversation {
   customerId: string;
   channel: 'web' | 'wecom_kf' | 'miniprogram';
   replyWindow?: ReplyWindow;
+  ticket?: { number: number; priority: number; firstResponseDueAt: string | null; firstResponseAt: string | null; escalatedAt: string | null } | null;
   status: 'bot' | 'queued' | 'open' | 'resolved';
   teamId: string | null;
   assigneeId: string | null;
