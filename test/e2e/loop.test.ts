@@ -85,14 +85,27 @@ describe('the whole loop in two browser pages', () => {
     await expect.poll(() => text(agentReply), { timeout: 10_000 }).toContain('马上帮您查询物流');
 
     await agentPage.screenshot({ path: path.join(ARTIFACTS, 'console-loop.png'), fullPage: true });
+
+    // The agent resolves; the customer is asked to rate and taps 5.
+    await agentPage.getByTestId('resolve').click();
+    const five = customerPage.getByTestId('quick-reply').filter({ hasText: /^5$/ });
+    await expect.poll(() => five.count(), { timeout: 10_000 }).toBe(1);
+    await five.click();
+    await expect.poll(() => text(customerPage.locator('[data-testid=chat-message][data-sender=bot]').last()), { timeout: 10_000 }).toContain('感谢您的评价');
     await customerPage.screenshot({ path: path.join(ARTIFACTS, 'chat-loop.png') });
+    const [rated] = await h.deps.sql<{ csatScore: number }[]>`
+      select t.csat_score from tickets t join identities i on i.customer_id = t.customer_id where i.value = ${DEMO_VISITOR_ID}`;
+    expect(rated.csatScore).toBe(5);
 
     // Stored once each, in order, with no gaps.
     const rows = await h.deps.sql<{ seq: number; senderType: string; text: string }[]>`
-      select m.seq, m.sender_type, m.text from messages m join conversations c on c.id = m.conversation_id
-        join identities i on i.id = c.identity_id where i.value = ${DEMO_VISITOR_ID} order by m.seq`;
+      select m.seq, m.sender_type, m.text from messages m
+       where m.conversation_id = (select c.id from conversations c join identities i on i.id = c.identity_id
+                                   where i.value = ${DEMO_VISITOR_ID} order by c.created_at limit 1)
+       order by m.seq`;
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
     expect(rows.filter((r) => r.text === '转人工')).toHaveLength(1);
-    expect(rows.at(-1)).toMatchObject({ senderType: 'agent', text: '您好，我是阿杰，马上帮您查询物流～' });
+    expect(rows.filter((r) => r.senderType === 'agent').at(-1)).toMatchObject({ text: '您好，我是阿杰，马上帮您查询物流～' });
+    expect(rows.at(-1)).toMatchObject({ senderType: 'system', text: expect.stringContaining('1-5') }); // the CSAT question
   });
 });

@@ -24,6 +24,19 @@ type AckReply = { ok: true; message: Message } | { ok: false; error: { message: 
 /** The customer's chat page (H5, mini-program look). Messages are resent with the same id until the server acks. */
 export function ChatPage() {
   const [messages, setMessages] = useState<Message[]>([]);
+  // earlier conversations stay on screen above the current one (seq restarts with every conversation)
+  const [earlier, setEarlier] = useState<Message[]>([]);
+  /**
+   * Seqs restart with every conversation, so a message of a new conversation (the last one was resolved)
+   * starts a fresh thread; the old one moves up into `earlier` instead of being merged seq by seq.
+   */
+  const addToThread = (prev: Message[], m: Message): Message[] => {
+    if (prev.length && prev[0].conversationId !== m.conversationId) {
+      setEarlier((old) => [...old, ...prev]);
+      return [m];
+    }
+    return mergeBySeq(prev, [m]);
+  };
   const [pending, setPending] = useState<Pending[]>([]);
   const [status, setStatus] = useState<string | null>(null);
   const [connected, setConnected] = useState(false);
@@ -49,9 +62,9 @@ export function ChatPage() {
     });
     s.on('connect', () => setConnected(true));
     s.on('disconnect', () => setConnected(false));
-    s.on('message:new', (e: { seq: number; message: Message }) => {
+    s.on('message:new', (e: { conversationId: string; seq: number; message: Message }) => {
       setMessages((prev) => {
-        const next = mergeBySeq(prev, [e.message]);
+        const next = addToThread(prev, e.message);
         if (contiguousSeq(next) < e.seq) setTimeout(history, 0);
         return next;
       });
@@ -71,7 +84,7 @@ export function ChatPage() {
     if (!s) return;
     s.timeout(10_000).emit('message:send', { clientMsgId: p.clientMsgId, text: p.text }, (err: Error | null, r: AckReply) => {
       if (!err && r.ok) {
-        setMessages((prev) => mergeBySeq(prev, [r.message]));
+        setMessages((prev) => addToThread(prev, r.message));
         setPending((prev) => prev.filter((x) => x.clientMsgId !== p.clientMsgId));
         return;
       }
@@ -99,8 +112,8 @@ export function ChatPage() {
       </header>
       <main className="chat-body" data-testid="chat-messages">
         {messages.length === 0 && pending.length === 0 && <div className="chat-hint">您好，欢迎光临回客优选！有什么可以帮您？</div>}
-        {messages.map((m) => (
-          <div key={m.seq} className={`row ${m.senderType === 'customer' ? 'me' : 'them'}`} data-testid="chat-message" data-sender={m.senderType}>
+        {[...earlier, ...messages].map((m) => (
+          <div key={`${m.conversationId}:${m.seq}`} className={`row ${m.senderType === 'customer' ? 'me' : 'them'}`} data-testid="chat-message" data-sender={m.senderType}>
             {m.senderType !== 'customer' && <div className="who">{m.senderType === 'agent' ? '客服' : m.senderType === 'bot' ? '智能助手' : '系统'}</div>}
             <div className="bubble">{m.text}</div>
           </div>
