@@ -6,7 +6,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { isUuid } from '../ids.ts';
 import { recordTicketEvent } from './history.ts';
 import type { TicketRow } from './rows.ts';
-import { tryAssign } from './routing.ts';
+import { drainQueue, tryAssign } from './routing.ts';
 
 const OPEN = ['new', 'assigned', 'pending'];
 
@@ -57,8 +57,10 @@ export async function transferTicket(
   input: { ticketId: string; actor: Actor; toAgentId?: string; toTeamId?: string; note?: string },
 ): Promise<TicketRow> {
   if (!input.toAgentId && !input.toTeamId) throw badRequest('invalid_transfer', '请选择转给哪位客服或哪个组');
+  let previous: string | null = null;
   const moved = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     const t = await lockTicket(tx, input.ticketId);
+    previous = t.assigneeId;
     if (!OPEN.includes(t.status)) throw conflict('ticket_closed', '工单已解决或关闭，不能转接');
     let teamId = t.teamId;
     if (input.toTeamId) {
@@ -90,13 +92,15 @@ export async function transferTicket(
     if (input.note?.trim()) await insertNote(tx, t.id, input.actor.id, input.note.trim(), emit);
     return updated;
   });
+  // the agent who handed it on has a free slot now
+  if (previous && previous !== moved.assigneeId) await drainQueue(deps, previous);
   if (moved.status === 'new') return (await routeTicket(deps, moved.id)) ?? moved;
   return moved;
 }
 
 /** Status an agent sets: waiting for the customer, solved, closed. */
 export async function setTicketStatus(deps: Deps, input: { ticketId: string; actor: Actor; status: 'pending' | 'assigned' | 'solved' | 'closed' }): Promise<TicketRow> {
-  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+  const updated = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     const t = await lockTicket(tx, input.ticketId);
     if (t.status === 'closed') throw conflict('ticket_closed', '工单已关闭');
     if (input.status === 'pending' || input.status === 'assigned') {
@@ -109,6 +113,9 @@ export async function setTicketStatus(deps: Deps, input: { ticketId: string; act
     emit({ type: 'ticket.updated', ticket: u });
     return u;
   });
+  // solving frees a slot: the queue moves at once
+  if (updated.assigneeId && (input.status === 'solved' || input.status === 'closed')) await drainQueue(deps, updated.assigneeId);
+  return updated;
 }
 
 type Tx = Parameters<Parameters<typeof inTransaction>[2]>[0];

@@ -8,7 +8,7 @@ import { addBusinessMinutes, type BusinessHours } from './business-hours.ts';
 import { requestCsat } from './csat.ts';
 import { recordTicketEvent } from './history.ts';
 import { computePriority } from './priority.ts';
-import { tryAssign } from './routing.ts';
+import { drainQueue, tryAssign } from './routing.ts';
 
 export interface HandoffInput {
   conversationId: string;
@@ -76,8 +76,10 @@ async function openTicket(
 /** Solves the open ticket and closes the conversation; the customer's next message starts a new one with the bot. */
 export async function resolveConversation(deps: Deps, conversationId: string, actorId?: string | null): Promise<ConversationRow> {
   let solvedIds: string[] = [];
+  let freed: string | null = null;
   const resolved = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    await lockConversation(tx, conversationId);
+    const before = await lockConversation(tx, conversationId);
+    freed = before.assigneeId;
     const solved = await tx<{ id: string }[]>`update tickets set status = 'solved', solved_at = now()
               where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending') returning id`;
     for (const t of solved) await recordTicketEvent(tx, t.id, 'solved', actorId ?? null);
@@ -89,5 +91,7 @@ export async function resolveConversation(deps: Deps, conversationId: string, ac
   });
   // a human solved it: ask the customer how it went
   for (const id of solvedIds) await requestCsat(deps, id, conversationId);
+  // the agent has a free slot now: the queue moves at once
+  if (freed && solvedIds.length) await drainQueue(deps, freed);
   return resolved;
 }

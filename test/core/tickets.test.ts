@@ -45,6 +45,11 @@ describe('tickets', () => {
     const [opened] = await ticketHistory(db.sql, t.id);
     expect(opened).toMatchObject({ type: 'opened', data: { factors: ['情绪激动', 'VIP 客户', '近期订单金额较高'] } });
     expect((await open('优先')).priority).toBe(0);
+    // a high-value customer by RFM (3 paid orders, ¥1,200 in the window), not a VIP tier
+    await buildCustomer(db.sql, { identities: [{ kind: 'web_visitor', value: 'tk-rfm' }], orders: [1, 2, 3].map(() => ({ totalFen: 40_000, status: 'paid' })) });
+    const hv = await open('优先', 'tk-rfm');
+    expect(hv.priority).toBe(15);
+    expect((await ticketHistory(db.sql, hv.id))[0].data).toMatchObject({ factors: ['高价值客户'] });
   });
 
   it('sticks to the agent who served this customer before, if online and not full', async () => {
@@ -80,6 +85,28 @@ describe('tickets', () => {
     expect(assigned.id).toBe(vip.id);
     expect(await queuePosition(db.sql, low2.id)).toMatchObject({ ahead: 1 });
     expect(low1.status).toBe('new');
+  });
+
+  it('a freed slot is filled at once: resolving, solving or handing on moves the queue', async () => {
+    const team = await buildTeam(db.sql, { categories: ['腾位'] });
+    const agent = await buildAgent(db.sql, { teamIds: [team.id], status: 'online', maxConcurrent: 1 });
+    const colleague = await buildAgent(db.sql, { teamIds: [team.id], status: 'offline', maxConcurrent: 5 });
+    const first = await open('腾位');
+    const second = await open('腾位');
+    const third = await open('腾位');
+    expect([first.assigneeId, second.status, third.status]).toEqual([agent.id, 'new', 'new']);
+    await resolveConversation(deps, first.conversationId);
+    const [s2] = await db.sql`select assignee_id from tickets where id = ${second.id}`;
+    expect(s2.assigneeId).toBe(agent.id);
+    const actor = await loadActor(db.sql, agent.id);
+    const { setTicketStatus } = await import('../../core/tickets/actions.ts');
+    await setTicketStatus(deps, { ticketId: second.id, actor, status: 'solved' });
+    const [s3] = await db.sql`select assignee_id from tickets where id = ${third.id}`;
+    expect(s3.assigneeId).toBe(agent.id);
+    // handing the ticket to a colleague frees the slot too (nothing left in the queue here, so it stays free)
+    await transferTicket(deps, { ticketId: third.id, actor, toAgentId: colleague.id });
+    const [{ load }] = await db.sql`select count(*)::int as load from tickets where assignee_id = ${agent.id} and status in ('assigned', 'pending')`;
+    expect(load).toBe(0);
   });
 
   it('going offline re-queues tickets without a first reply (to a colleague); answered ones stay', async () => {
