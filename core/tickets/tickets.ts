@@ -17,6 +17,8 @@ export interface HandoffInput {
 }
 
 interface TeamSla {
+  /** the transaction's clock, read with the team: due times are exact offsets from created_at */
+  now: Date;
   id: string;
   firstResponseMinutes: number;
   resolutionMinutes: number;
@@ -26,7 +28,7 @@ interface TeamSla {
 /** The team whose categories include this one, else the default team. */
 async function teamFor(tx: Tx, category: string | null): Promise<TeamSla | null> {
   const [team] = await tx<TeamSla[]>`
-    select id, first_response_minutes, resolution_minutes, business_hours from teams
+    select now() as now, id, first_response_minutes, resolution_minutes, business_hours from teams
      order by (${category}::text is not null and ${category}::text = any(categories)) desc, is_default desc, created_at
      limit 1`;
   return team ?? null;
@@ -55,8 +57,7 @@ async function openTicket(
   const team = await teamFor(tx, input.category);
   const teamId = team?.id ?? null;
   const { priority, factors } = await computePriority(tx, { customerId: conversation.customerId, reason: input.reason });
-  // the transaction's clock, the same one created_at gets: due times are exact offsets from it
-  const [{ now }] = await tx<{ now: Date }[]>`select now() as now`;
+  const now = team?.now ?? new Date();
   const [ticket] = await tx<TicketRow[]>`
     insert into tickets (conversation_id, customer_id, category, reason, team_id, priority, first_response_due_at, resolution_due_at)
     values (${conversation.id}, ${conversation.customerId}, ${input.category}, ${input.reason}, ${teamId}, ${priority},
