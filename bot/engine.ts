@@ -7,6 +7,7 @@ import { sendOutbound } from '../core/conversations/outbound.ts';
 import { isVip } from '../core/customers/rules.ts';
 import { queuePosition } from '../core/tickets/queue.ts';
 import { recordCsatReply } from '../core/tickets/csat.ts';
+import { asksOptOut } from '../core/recovery/optout.ts';
 import { handoff, resolveConversation } from '../core/tickets/tickets.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
 import { IntentClassifier } from './intents.ts';
@@ -89,6 +90,9 @@ export class Bot {
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
     const text = message.text ?? '';
+
+    // 退订 is answered by recovery (which stored the opt-out with the message), not matched against the FAQ
+    if (await asksOptOut(this.deps.sql, text)) return;
 
     // "5" after a rating request is a rating, not a question
     if (await recordCsatReply(this.deps, fresh.customerId, text)) {

@@ -1,6 +1,7 @@
 import { transaction, type Sql, type Tx } from './db/client.ts';
 import type { MessageRow, ConversationRow } from './conversations/rows.ts';
 import type { TicketRow } from './tickets/rows.ts';
+import type { RunRow } from './recovery/execute.ts';
 
 export type DomainEvent =
   | { type: 'message.created'; message: MessageRow; conversation: ConversationRow }
@@ -11,7 +12,8 @@ export type DomainEvent =
   | { type: 'ticket.assigned'; ticket: TicketRow; conversation: ConversationRow }
   | { type: 'agent.status'; agentId: string; status: string }
   | { type: 'ticket.note'; ticketId: string; authorId: string; text: string; mentions: string[] }
-  | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' };
+  | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' }
+  | { type: 'recovery.script'; run: RunRow; conversation: ConversationRow };
 
 type Handler = (event: DomainEvent) => void | Promise<void>;
 

@@ -10,6 +10,7 @@ import { migrate } from '../core/db/migrate.ts';
 import type { Deps } from '../core/deps.ts';
 import { EventBus } from '../core/events.ts';
 import { Bot } from '../bot/engine.ts';
+import { recoveryReactions } from '../core/recovery/reactions.ts';
 import { createChannels, type Channels } from './channels/index.ts';
 import { kfTakeoverMirror } from './channels/wecom-kf/takeover.ts';
 import { createHttpApp } from './http/app.ts';
@@ -72,6 +73,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
 
   bus.subscribe(realtime.emit);
   bus.subscribe(bot.onEvent);
+  bus.subscribe(recoveryReactions(deps));
   if (channels.kf) bus.subscribe(kfTakeoverMirror(deps, channels.kf));
   const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, opts.workers) : null;
 

@@ -7,6 +7,7 @@ import { badRequest } from '../errors.ts';
 import { canonical, IDENTITY_KINDS, isStrong, phoneHash, type IdentityInput } from '../customers/identities.ts';
 import { mergeByStrongIdentity } from '../customers/merge.ts';
 import { PLATFORMS } from './orders.ts';
+import { withRecovery } from '../recovery/commerce.ts';
 
 export const COMMERCE_EVENT_TYPES = [
   'order.created',
@@ -151,9 +152,11 @@ export async function ingestCommerceBatch(deps: Deps, events: CommerceEvent[]): 
       fresh.map((e, i) => ({ platform: e.platform, eventId: e.id, type: e.type, customerId: customerOf[i], occurredAt: e.occurredAt, payload: tx.json(e as never) })),
       'platform', 'eventId', 'type', 'customerId', 'occurredAt', 'payload',
     )}`;
-    // carts first: an order paid in the same batch then finds its cart and closes it
-    await upsertCarts(tx, fresh, customerOf);
-    await upsertOrders(tx, fresh, customerOf);
+    await withRecovery(tx, fresh, customerOf, async () => {
+      // carts first: an order paid in the same batch then finds its cart and closes it
+      await upsertCarts(tx, fresh, customerOf);
+      await upsertOrders(tx, fresh, customerOf);
+    });
     const logistics = fresh.filter((e) => e.type === 'logistics.update' && e.logistics);
     if (logistics.length)
       await tx`insert into logistics_events ${tx(

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts';
+import { asksOptOut, recordOptOut } from '../recovery/optout.ts';
 import { inTransaction } from '../events.ts';
 import { resolveIdentity, type IdentityInput } from '../customers/identities.ts';
 import { badRequest } from '../errors.ts';
@@ -38,6 +39,7 @@ export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<
   if (!input.channelMsgId || input.channelMsgId.length > 128) throw badRequest('invalid_message', '消息 ID 为空或过长');
   if (input.text !== undefined && input.text.length > MAX_TEXT_LENGTH)
     throw badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
+  const optOut = !input.echo && (await asksOptOut(deps.sql, input.text));
   return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     const identity = await resolveIdentity(tx, input.identity);
     // Checked under the identity lock taken above, so concurrent retries of one message serialize here.
@@ -68,6 +70,7 @@ export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<
       channelMsgId: input.channelMsgId,
       status: input.echo ? 'sent' : 'received',
     });
+    if (optOut) await recordOptOut(tx, identity.customerId, appended.message.id);
     emit({ type: 'message.created', ...appended });
     return { ...appended, duplicate: false };
   });

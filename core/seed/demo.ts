@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { transaction, type Sql } from '../db/client.ts';
+import { seedDefaultPlaybooks } from '../recovery/defaults.ts';
 import { createAgent } from '../agents/agents.ts';
 import { addIdentity, type IdentityInput } from '../customers/identities.ts';
 import { upsertOrder, type OrderItem, type Platform } from '../commerce/orders.ts';
@@ -45,6 +46,11 @@ export function demoKb() {
   return parseKbJsonl(readFileSync(new URL('./demo-kb.jsonl', import.meta.url), 'utf8'));
 }
 
+function birthdayOf(now: Date, i: number): string {
+  const d = new Date(now.getTime() + (i === 0 ? 0 : i * 17) * 86_400_000);
+  return `${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+}
+
 /** A deterministic demo shop: the same data on every machine, so docs and tests can name it. */
 export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers: number; orders: number; kb: number }> {
   let orders = 0;
@@ -60,6 +66,7 @@ export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers:
       await createAgent(tx, { ...a, password: DEMO_PASSWORD, teamIds: a.teams.map((n) => teamIds.get(n)!) });
     }
     await upsertEntries(tx, kb);
+    await seedDefaultPlaybooks(tx);
     for (let i = 0; i < 20; i++) {
       const name = SURNAMES[i] + GIVEN[i];
       const phone = `13${String(800000000 + i * 7919).slice(0, 9)}`;
@@ -94,6 +101,8 @@ export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers:
         await tx`insert into carts (customer_id, platform, platform_cart_id, status, items, total_fen, updated_at)
                  values (${c.id}, 'taobao', ${`CART-${i}`}, 'abandoned', ${tx.json([item] as never)}, ${item.priceFen * item.qty}, ${new Date(now.getTime() - 5 * 3600_000)})`;
       }
+      // a few birthdays, one of them today, so the birthday playbook has someone to greet in the demo
+      if (i % 6 === 0) await tx`update customers set birthday = ${birthdayOf(now, i)} where id = ${c.id}`;
       if (i % 5 === 0) await tx`insert into customer_tags (customer_id, tag, source) values (${c.id}, ${i === 0 ? '老客户' : '重要客户'}, 'import')`;
     }
   });

@@ -1,3 +1,5 @@
+import { zonedParts } from '../time.ts';
+
 /** A team's opening hours; null means always open. */
 export interface BusinessHours {
   tz: string;
@@ -7,12 +9,7 @@ export interface BusinessHours {
   end: string;
 }
 
-function local(d: Date, tz: string): { weekday: number; minutes: number } {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false }).formatToParts(d);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday')) + 1;
-  return { weekday, minutes: (Number(get('hour')) % 24) * 60 + Number(get('minute')) };
-}
+const local = (d: Date, tz: string) => zonedParts(d, tz);
 
 const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { sendOutbound } from '../conversations/outbound.ts';
 import { recordTicketEvent } from './history.ts';
+import { scheduleRuns } from '../recovery/schedule.ts';
 
 export const CSAT_QUESTION = '本次服务您满意吗？请回复数字 1-5 评分（5 分最满意），也可以直接留言说说建议。';
 const RATING = /^\s*([1-5])\s*(分|星|颗星)?\s*[。.!！]?\s*$/;
@@ -33,5 +34,8 @@ export async function recordCsatReply(deps: Deps, customerId: string, text: stri
     returning id, number`;
   if (!t) return null;
   await recordTicketEvent(deps.sql, t.id, 'csat', null, { score: Number(m[1]) });
+  // a low score may start a playbook (apology, follow-up by a senior agent); each playbook says how low
+  if (Number(m[1]) <= 4)
+    await scheduleRuns(deps.sql, [{ type: 'unhappy', customerId, reasonKey: `csat:${t.id}`, context: { at: new Date().toISOString(), csat: Number(m[1]), ticketId: t.id } }]);
   return t.number;
 }

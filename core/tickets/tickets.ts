@@ -6,6 +6,7 @@ import { lockConversation } from '../conversations/queries.ts';
 import type { TicketRow } from './rows.ts';
 import { addBusinessMinutes, type BusinessHours } from './business-hours.ts';
 import { requestCsat } from './csat.ts';
+import { scheduleRuns } from '../recovery/schedule.ts';
 import { recordTicketEvent } from './history.ts';
 import { computePriority } from './priority.ts';
 import { drainQueue, tryAssign } from './routing.ts';
@@ -39,13 +40,16 @@ async function teamFor(tx: Tx, category: string | null): Promise<TeamSla | null>
  * Returns the ticket, assigned or queued.
  */
 export async function handoff(deps: Deps, input: HandoffInput): Promise<TicketRow> {
-  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    const conversation = await lockConversation(tx, input.conversationId);
-    const [open] = await tx<TicketRow[]>`
-      select * from tickets where conversation_id = ${conversation.id} and status in ('new', 'assigned', 'pending')`;
-    if (open) return open;
-    return openTicket(tx, emit, conversation, input);
-  });
+  return inTransaction(deps.sql, deps.bus, (tx, emit) => handoffIn(tx, emit, input));
+}
+
+/** handoff inside the caller's transaction: the conversation's open ticket, or a new one, routed. */
+export async function handoffIn(tx: Tx, emit: (e: DomainEvent) => void, input: HandoffInput): Promise<TicketRow> {
+  const conversation = await lockConversation(tx, input.conversationId);
+  const [open] = await tx<TicketRow[]>`
+    select * from tickets where conversation_id = ${conversation.id} and status in ('new', 'assigned', 'pending')`;
+  if (open) return open;
+  return openTicket(tx, emit, conversation, input);
 }
 
 async function openTicket(
@@ -65,6 +69,8 @@ async function openTicket(
             ${team ? addBusinessMinutes(now, team.resolutionMinutes, team.businessHours) : null})
     returning *`;
   await recordTicketEvent(tx, ticket.id, 'opened', null, { reason: input.reason, category: input.category, priority, factors });
+  if (input.reason === 'negative_sentiment')
+    await scheduleRuns(tx, [{ type: 'unhappy', customerId: ticket.customerId, reasonKey: `angry:${ticket.id}`, context: { at: now.toISOString(), angry: true, ticketId: ticket.id, conversationId: conversation.id } }]);
   const [queued] = await tx<ConversationRow[]>`
     update conversations set status = 'queued', team_id = ${teamId}, bot_misses = 0 where id = ${conversation.id} returning *`;
   emit({ type: 'ticket.opened', ticket });

@@ -6,6 +6,7 @@ import { getConversationListItem } from '../../core/conversations/queries.ts';
 import type { ConversationRow } from '../../core/conversations/rows.ts';
 import { presentTicket } from '../../core/tickets/presenter.ts';
 import { rooms } from './rooms.ts';
+import { presentRun } from '../../core/recovery/presenter.ts';
 
 /**
  * The only code that emits to sockets. Domain events (published after commit) become socket events; every
@@ -86,6 +87,10 @@ export function createEmitter(io: Server, deps: Deps) {
         agents.to(to).emit('ticket:sla', payload);
         return;
       }
+      case 'recovery.script':
+        // a script for the agent beside the conversation, one click to insert
+        agents.to(rooms.forConversation(event.conversation)).emit('recovery:script', { conversationId: event.conversation.id, run: presentRun(event.run) });
+        return;
       case 'agent.status':
         agents.to(rooms.supervisors).emit('agent:status', { agentId: event.agentId, status: event.status });
         return;

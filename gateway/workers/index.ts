@@ -6,10 +6,15 @@ import { createKfSync, type KfSyncOptions } from './kf-sync.ts';
 import { startLoop, type WorkLoop } from './loop.ts';
 import { sendDueMessages, type OutboxOptions } from './outbox.ts';
 import { checkSla } from '../../core/tickets/sla.ts';
+import { runDueRecovery } from '../../core/recovery/execute.ts';
+import { scanTimeTriggers } from '../../core/recovery/scan.ts';
 
 export interface WorkerOptions {
   idleMs?: number;
   slaIdleMs?: number;
+  /** how often the recovery worker looks for due runs; the time-based scan runs every `recoveryScanMs` */
+  recoveryIdleMs?: number;
+  recoveryScanMs?: number;
   outbox?: OutboxOptions;
   kfSync?: KfSyncOptions;
 }
@@ -17,6 +22,7 @@ export interface WorkerOptions {
 export interface Workers {
   outbox: WorkLoop;
   sla: WorkLoop;
+  recovery: WorkLoop;
   kfSync: WorkLoop | null;
   /** Runs each loop until it finds nothing due (tests); Huike.settle repeats it until the whole node is quiet. */
   drain(): Promise<void>;
@@ -36,6 +42,20 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     },
     { idleMs: opts.slaIdleMs ?? 15_000, log: deps.log },
   );
+  // playbook runs: due ones every few seconds, the birthday / lapsed / member-day scan every few minutes
+  let lastScan = 0;
+  const scanMs = opts.recoveryScanMs ?? 5 * 60_000;
+  const recovery = startLoop(
+    'recovery',
+    async () => {
+      if (Date.now() - lastScan >= scanMs) {
+        lastScan = Date.now();
+        await scanTimeTriggers(deps.sql);
+      }
+      return (await runDueRecovery(deps)) > 0;
+    },
+    { idleMs: opts.recoveryIdleMs ?? 5000, log: deps.log },
+  );
   const kf = channels.kf;
   const kfSync = kf
     ? startLoop('kf-sync', createKfSync(deps, kf, (msg) => handleSyncedMessage({ deps, client: kf }, msg), opts.kfSync).tick, { idleMs, log: deps.log })
@@ -47,16 +67,19 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
   return {
     outbox,
     sla,
+    recovery,
     kfSync,
     async drain() {
       await kfSync?.drain();
+      await deps.bus.idle();
+      await recovery.drain();
       await deps.bus.idle();
       await outbox.drain();
     },
     async stop() {
       unsubscribe();
       channels.kfNews.notify = () => {};
-      await Promise.all([outbox.stop(), sla.stop(), kfSync?.stop()]);
+      await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop()]);
     },
   };
 }

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { scriptsFor } from '../recovery/index.ts';
 import { z } from 'zod';
 import { authorize, canReply, canViewConversation, isSupervisor } from '../../../../core/agents/policies.ts';
 import { sendOutbound } from '../../../../core/conversations/outbound.ts';
@@ -59,6 +60,8 @@ export function conversationRoutes(app: HttpContext): Router {
     ctx.body = {
       forText: last?.text ?? null,
       suggestions: suggestions.map((s) => ({ entryId: s.entry.id, question: s.entry.question, answer: s.entry.answer, score: Math.round(s.score * 1000) / 1000 })),
+      // recovery scripts for this customer (挽回话术), one click to insert like the KB answers
+      scripts: await scriptsFor(app.deps.sql, c.customerId),
     };
   });
 
