@@ -10,7 +10,7 @@ import type { PlaybookRow, Variant } from './playbooks.ts';
 import type { Reach } from './reach.ts';
 import type { RunContext } from './schedule.ts';
 import { loadRecoverySettings } from './settings.ts';
-import { pickVariant, render, yuan } from './template.ts';
+import { greetingName, pickVariant, render, yuan } from './template.ts';
 
 export interface RunRow {
   id: string;
@@ -92,7 +92,7 @@ async function act(
   const variant = pickVariant(playbook.variants, playbook.id, run.customerId);
   const [customer] = await tx<{ displayName: string }[]>`select display_name from customers where id = ${run.customerId}`;
   const vars = {
-    name: customer?.displayName,
+    name: greetingName(customer?.displayName),
     product: run.context.product,
     amount: run.context.amountFen ? yuan(run.context.amountFen) : undefined,
     coupon: playbook.coupon ?? undefined,

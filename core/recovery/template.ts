@@ -39,3 +39,9 @@ export function pickVariant(variants: Variant[], playbookId: string, customerId:
   }
   return live[live.length - 1];
 }
+
+/** A placeholder name we made up (访客1a2b, 客户5678) is no way to greet anyone: the template's 亲 is used instead. */
+export function greetingName(displayName: string | null | undefined): string | undefined {
+  if (!displayName || /^(访客|客户)[0-9a-zA-Z]{4}$/.test(displayName)) return undefined;
+  return displayName;
+}
