@@ -12,6 +12,22 @@ interface Suggestion {
   score: number;
 }
 
+/** A recovery playbook's script for this customer (挽回话术), waiting for the agent to use it. */
+interface Script {
+  runId: string;
+  playbookName: string;
+  script: string;
+  status: 'suggested' | 'fallback';
+  outcome: string | null;
+}
+
+const FALLBACK_REASON: Record<string, string> = {
+  window_closed: '客户超过 48 小时未来信，系统无法自动发送',
+  quota_exhausted: '已达微信 5 条上限，系统无法自动发送',
+  agent_active: '客户正在与您对话，话术交给您发送',
+  no_conversation: '客户没有可用的聊天渠道',
+};
+
 /** WeChat's 48 h / 5-message rule, said before the agent types rather than after the send fails. */
 function WindowNotice({ w }: { w?: ReplyWindow }) {
   if (!w?.limited) return null;
@@ -70,7 +86,18 @@ function Bubble({ m }: { m: Message }) {
   );
 }
 
-export function ConversationView({ conversation, messages, canReply }: { conversation: Conversation | null; messages: Message[]; canReply: boolean }) {
+export function ConversationView({
+  conversation,
+  messages,
+  canReply,
+  scriptTick = 0,
+}: {
+  conversation: Conversation | null;
+  messages: Message[];
+  canReply: boolean;
+  /** bumped when a recovery script arrives for this conversation */
+  scriptTick?: number;
+}) {
   const { message } = App.useApp();
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
@@ -82,17 +109,29 @@ export function ConversationView({ conversation, messages, canReply }: { convers
   // agent assist: KB answers for the customer's latest message, refreshed when the customer writes again
   const lastCustomerSeq = [...messages].reverse().find((m) => m.senderType === 'customer')?.seq ?? 0;
   const [suggestions, setSuggestions] = useState<Suggestion[]>([]);
+  const [scripts, setScripts] = useState<Script[]>([]);
   useEffect(() => {
     setSuggestions([]);
-    if (!conversation || !lastCustomerSeq) return;
+    setScripts([]);
+    if (!conversation) return;
     let live = true;
-    api<{ suggestions: Suggestion[] }>(`/api/v1/conversations/${conversation.id}/suggestions`)
-      .then((r) => live && setSuggestions(r.suggestions))
+    api<{ suggestions: Suggestion[]; scripts: Script[] }>(`/api/v1/conversations/${conversation.id}/suggestions`)
+      .then((r) => {
+        if (!live) return;
+        setSuggestions(r.suggestions);
+        setScripts(r.scripts ?? []);
+      })
       .catch(() => {});
     return () => {
       live = false;
     };
-  }, [conversation?.id, lastCustomerSeq]);
+  }, [conversation?.id, lastCustomerSeq, scriptTick]);
+
+  const insertScript = (s: Script) => {
+    setDraft(s.script);
+    setScripts((list) => list.filter((x) => x.runId !== s.runId));
+    void api(`/api/v1/recovery/runs/${s.runId}/used`, { method: 'POST' }).catch(() => {});
+  };
 
   if (!conversation) return <Empty description="从左侧选择一个会话" style={{ marginTop: 120 }} />;
 
@@ -140,6 +179,31 @@ export function ConversationView({ conversation, messages, canReply }: { convers
       </div>
       <div style={{ padding: 12, borderTop: '1px solid #eee' }}>
         <WindowNotice w={conversation.replyWindow} />
+        {canReply && scripts.length > 0 && (
+          <div style={{ marginBottom: 8 }} data-testid="recovery-scripts">
+            {scripts.map((s) => (
+              <Alert
+                key={s.runId}
+                type="info"
+                style={{ marginBottom: 6 }}
+                data-testid="recovery-script"
+                message={
+                  <span>
+                    <Tag color="orange">挽回话术</Tag>
+                    {s.playbookName}
+                    {s.status === 'fallback' && s.outcome && FALLBACK_REASON[s.outcome] ? `（${FALLBACK_REASON[s.outcome]}）` : ''}
+                  </span>
+                }
+                description={s.script}
+                action={
+                  <Button size="small" type="primary" data-testid="recovery-script-insert" onClick={() => insertScript(s)}>
+                    插入
+                  </Button>
+                }
+              />
+            ))}
+          </div>
+        )}
         {canReply && suggestions.length > 0 && (
           <div style={{ marginBottom: 8 }} data-testid="suggestions">
             <Typography.Text type="secondary" style={{ fontSize: 12, marginRight: 8 }}>

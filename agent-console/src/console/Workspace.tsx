@@ -55,6 +55,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
     setMessages((prev) => (prev[0] && prev[0].conversationId !== conversationId ? prev : mergeBySeq(prev, r.messages)));
   }, []);
 
+  const [scriptTick, setScriptTick] = useState(0);
   const { socket, connected } = useAgentSocket({
     onMessage: (e) => {
       upsert({ ...e.conversation, lastText: e.message.text });
@@ -81,6 +82,9 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
         notification.info({ title: '新会话已分配给您', description: `工单 #${e.ticket.number}`, placement: 'bottomRight' });
         if ('Notification' in window && Notification.permission === 'granted') new Notification('回客：新会话已分配给您');
       }
+    },
+    onScript: (e) => {
+      if (e.conversationId === selected) setScriptTick((t) => t + 1);
     },
     onReconnect: () => {
       void loadList();
@@ -190,7 +194,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
           />
         </Layout.Sider>
         <Layout.Content style={{ background: '#fff' }}>
-          <ConversationView conversation={current} messages={messages} canReply={canReply} />
+          <ConversationView conversation={current} messages={messages} canReply={canReply} scriptTick={scriptTick} />
         </Layout.Content>
         <Layout.Sider width={360} theme="light" style={{ borderLeft: '1px solid #eee', overflowY: 'auto' }}>
           <ProfilePanel customerId={current?.customerId ?? null} canReveal={me?.role === 'supervisor' || me?.role === 'admin'} />

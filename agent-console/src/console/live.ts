@@ -9,6 +9,8 @@ export interface LiveHandlers {
   /** delivery status changed (sent, or failed with a reason) */
   onMessageUpdated(e: { conversationId: string; message: Message; conversation: Conversation }): void;
   onAssigned(e: { ticket: { number: number }; conversation: Conversation }): void;
+  /** a recovery playbook left a script (挽回话术) for this conversation's agent */
+  onScript(e: { conversationId: string }): void;
   /** After a reconnect: refetch what may have been missed. */
   onReconnect(): void;
 }
@@ -39,6 +41,7 @@ export function useAgentSocket(handlers: LiveHandlers) {
     s.on('message:updated', (e) => ref.current.onMessageUpdated(e));
     s.on('conversation:updated', (e) => ref.current.onConversation(e.conversation));
     s.on('ticket:assigned', (e) => ref.current.onAssigned(e));
+    s.on('recovery:script', (e) => ref.current.onScript(e));
     setSocket(s);
     return () => {
       s.disconnect();
