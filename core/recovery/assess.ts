@@ -27,7 +27,9 @@ export async function assess(q: Queryable, p: PlaybookRow, run: RunSubject, sett
   if (!(await reasonHolds(q, run))) return { kind: 'skip', outcome: 'reason_gone' };
   const messaging = sends(p);
   if (messaging) {
-    const [out] = await q`select 1 from recovery_optouts where customer_id = ${run.customerId}`;
+    // an opt-out given under a profile merged into this one still holds
+    const [out] = await q`select 1 from recovery_optouts o join customers c on c.id = o.customer_id
+                           where c.id = ${run.customerId} or c.merged_into = ${run.customerId} limit 1`;
     if (out) return { kind: 'skip', outcome: 'opted_out' };
   }
   const failed = await unmetCondition(q, p.conditions, run);

@@ -4,6 +4,7 @@ import { inTransaction, type DomainEvent } from '../events.ts';
 import { sendOutboundIn } from '../conversations/outbound.ts';
 import type { ConversationRow } from '../conversations/rows.ts';
 import { addTag } from '../customers/tags.ts';
+import { getCustomer } from '../customers/profile.ts';
 import { handoffIn } from '../tickets/tickets.ts';
 import { assess, type Verdict } from './assess.ts';
 import type { PlaybookRow, Variant } from './playbooks.ts';
@@ -69,6 +70,12 @@ export async function executeRun(deps: Deps, runId: string): Promise<RunRow | nu
     if (!playbook?.enabled) return finish(tx, run.id, { status: 'cancelled', outcome: 'playbook_disabled' });
     // one customer's runs one at a time across nodes: the frequency cap counts what the others sent
     await tx`select pg_advisory_xact_lock(hashtext(${`recovery:${run.customerId}`}))`;
+    // a customer merged since the run was scheduled is served as the customer they became
+    const survivor = (await getCustomer(tx, run.customerId)).id;
+    if (survivor !== run.customerId) {
+      await tx`update recovery_runs set customer_id = ${survivor} where id = ${run.id}`;
+      run.customerId = survivor;
+    }
     const settings = await loadRecoverySettings(tx);
     const verdict: Verdict = await assess(tx, playbook, run, settings);
     if (verdict.kind === 'skip') return finish(tx, run.id, { status: verdict.outcome === 'reason_gone' ? 'cancelled' : 'skipped', outcome: verdict.outcome });

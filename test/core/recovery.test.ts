@@ -398,6 +398,24 @@ describe('durability', () => {
   });
 });
 
+describe('merged customers', () => {
+  it('a run scheduled for a profile merged away reaches the surviving profile, and an opt-out given under either holds', async () => {
+    const p = await playbook({ trigger: { type: 'cart_abandoned', delayMinutes: 0 }, actions: [{ type: 'send' }] });
+    const survivor = await chattingCustomer();
+    const shopper = `tb_${uid()}`;
+    await commerce('cart.abandoned', [{ kind: 'taobao_nick', value: shopper }], cart('MG-1'));
+    const [run] = await runsOf(p.id);
+    await deps.sql`update customers set merged_into = ${survivor.customerId} where id = ${run.customerId}`;
+    await runDueRecovery(deps);
+    expect((await runsOf(p.id))[0]).toMatchObject({ status: 'sent', customerId: survivor.customerId, conversationId: survivor.conversationId });
+
+    await commerce('cart.abandoned', [{ kind: 'taobao_nick', value: shopper }], cart('MG-2'));
+    await deps.sql`insert into recovery_optouts (customer_id) values (${run.customerId})`;
+    await runDueRecovery(deps);
+    expect((await runsOf(p.id)).find((r) => r.reasonKey.endsWith('MG-2'))).toMatchObject({ status: 'skipped', outcome: 'opted_out' });
+  });
+});
+
 describe('attribution and A/B', () => {
   it('a payment within the window counts for the last playbook contact, with its amount, per variant', async () => {
     const p = await playbook({
