@@ -35,6 +35,7 @@ export interface RunRow {
 }
 
 const LEASE_S = 60;
+const CONCURRENCY = 8;
 
 /**
  * Claims due runs (SKIP LOCKED, with a lease so a node that dies mid-run releases them) and carries each out
@@ -47,7 +48,7 @@ export async function runDueRecovery(deps: Deps, limit = 50): Promise<number> {
                    where status = 'scheduled' and due_at <= now() and (claimed_until is null or claimed_until < now())
                    order by due_at limit ${limit} for update skip locked)
     returning id`;
-  for (const { id } of claimed) {
+  const one = async (id: string) => {
     try {
       await executeRun(deps, id);
     } catch (err) {
@@ -57,7 +58,9 @@ export async function runDueRecovery(deps: Deps, limit = 50): Promise<number> {
                             outcome = case when attempts >= 5 then 'error' else outcome end
                       where id = ${id} and status = 'scheduled'`;
     }
-  }
+  };
+  // a few at a time: runs of one customer serialize on their advisory lock, the rest overlap their round trips
+  for (let i = 0; i < claimed.length; i += CONCURRENCY) await Promise.all(claimed.slice(i, i + CONCURRENCY).map((c) => one(c.id)));
   return claimed.length;
 }
 

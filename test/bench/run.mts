@@ -217,12 +217,75 @@ async function routingBench() {
   }
 }
 
+async function recoveryBench() {
+  const { transaction } = await import('../../core/db/client.ts');
+  const { seedDefaultPlaybooks } = await import('../../core/recovery/defaults.ts');
+  const { saveRecoverySettings } = await import('../../core/recovery/settings.ts');
+  const { runDueRecovery } = await import('../../core/recovery/execute.ts');
+  const { ingestCommerceBatch, parseCommerceBatch } = await import('../../core/commerce/events.ts');
+  const db = await benchDatabase();
+  try {
+    const deps = { sql: db.sql, bus: new EventBus(), log };
+    await transaction(db.sql, (tx) => seedDefaultPlaybooks(tx));
+    await saveRecoverySettings(db.sql, { quietHours: null, maxPerDay: 5, maxPerWeek: 20 }, null);
+    // 5,000 shoppers who chat on the web page
+    await db.sql`
+      with c as (insert into customers (display_name) select '挽回客户' || g from generate_series(1, 5000) g returning id, display_name),
+           i as (insert into identities (customer_id, kind, value) select id, 'web_visitor', 'rb-' || substr(display_name, 5) from c returning id, customer_id)
+      insert into conversations (customer_id, identity_id, channel, status, last_customer_message_at) select customer_id, id, 'web', 'resolved', now() from i`;
+    const BATCHES = 20;
+    const SIZE = 1000;
+    const types = ['cart.abandoned', 'payment.failed', 'order.created', 'order.paid'];
+    const batches = Array.from({ length: BATCHES }, (_, b) =>
+      parseCommerceBatch({
+        events: Array.from({ length: SIZE }, (_, i) => {
+          const n = b * SIZE + i;
+          const type = types[n % types.length];
+          const who = { identities: [{ kind: 'web_visitor', value: `rb-${1 + (n % 5000)}` }] };
+          const at = new Date(Date.now() - 3 * 3600_000 + n).toISOString();
+          const item = { name: '碎花连衣裙', category: '裙装', priceFen: 19_900 };
+          return {
+            id: `rb-${n}`,
+            platform: 'taobao',
+            type,
+            occurredAt: at,
+            customer: who,
+            ...(type === 'cart.abandoned' ? { cart: { id: `RC${n}`, totalFen: 19_900, items: [item] } } : {}),
+            ...(type === 'payment.failed' ? { payment: { orderId: `RO${n}`, amountFen: 19_900 } } : {}),
+            ...(type.startsWith('order.') ? { order: { id: `RO${n - 1}`, totalFen: 19_900, items: [item] } } : {}),
+          };
+        }),
+      }),
+    );
+    const t = performance.now();
+    for (const events of batches) await ingestCommerceBatch(deps, events);
+    const s = (performance.now() - t) / 1000;
+    const [sched] = await db.sql`select count(*)::int as n from recovery_runs`;
+    rows.push({ name: `recovery: commerce ingest with the default playbooks on, ${BATCHES} x ${SIZE} (carts, failed payments, orders)`, value: `${Math.round((BATCHES * SIZE) / s).toLocaleString()} events/s, ${sched.n} runs scheduled`, target: 'measure' });
+
+    await db.sql`update recovery_runs set due_at = now() where status = 'scheduled'`;
+    const t2 = performance.now();
+    let done = 0;
+    for (;;) {
+      const k = await runDueRecovery(deps, 200);
+      if (!k) break;
+      done += k;
+    }
+    const s2 = (performance.now() - t2) / 1000;
+    const out = await db.sql<{ status: string; n: number }[]>`select status, count(*)::int as n from recovery_runs group by 1 order by 1`;
+    rows.push({ name: 'recovery: carry out due runs (decide, cap, send / suggest), one worker', value: `${Math.round(done / s2).toLocaleString()} runs/s (${out.map((o) => `${o.status} ${o.n}`).join(', ')})`, target: 'measure' });
+  } finally {
+    await db.close();
+  }
+}
+
 const database = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for the real targets)';
 if (want('bot')) await botBench();
 if (want('routing')) await routingBench();
 if (want('profile')) await profileBench();
 if (want('commerce')) await commerceBench();
 if (want('import')) await importBench();
+if (want('recovery')) await recoveryBench();
 console.log(`\nHuike bench on ${database}, ${new Date().toISOString().slice(0, 10)}`);
 const w = Math.max(...rows.map((r) => r.name.length));
 const v = Math.max(...rows.map((r) => r.value.length));
