@@ -15,7 +15,7 @@ type Row = Record<string, string | undefined>;
 const cell = (r: Row, k: string) => (r[k] ?? '').trim();
 
 export const ORDER_COLUMNS = ['platform', 'order_id', 'buyer_id', 'buyer_phone', 'status', 'total_yuan', 'discount_yuan', 'ordered_at', 'paid_at', 'items', 'address'];
-export const CUSTOMER_COLUMNS = ['name', 'phone', 'taobao_nick', 'jd_pin', 'douyin_openid', 'wx_unionid', 'email', 'tier', 'points', 'tags'];
+export const CUSTOMER_COLUMNS = ['name', 'phone', 'taobao_nick', 'jd_pin', 'douyin_openid', 'wx_unionid', 'email', 'tier', 'points', 'tags', 'birthday'];
 
 const BUYER_KIND: Partial<Record<Platform, IdentityKind>> = { taobao: 'taobao_nick', tmall: 'taobao_nick', jd: 'jd_pin', douyin: 'douyin_openid' };
 const STATUSES = ['created', 'paid', 'shipped', 'delivered', 'completed', 'refunded', 'cancelled'];
@@ -105,6 +105,8 @@ export interface CustomerImport {
   identities: IdentityInput[];
   tier?: string;
   points?: number;
+  /** MM-DD, for the birthday playbook */
+  birthday?: string;
   tags: string[];
 }
 
@@ -133,7 +135,20 @@ export function customerRow(r: Row, line: number): CustomerImport | BadRow {
   if (name.length > 64) return bad('name 超过 64 个字符');
   const tags = cell(r, 'tags') ? cell(r, 'tags').split('|').map((t) => t.trim()).filter(Boolean) : [];
   if (tags.some((t) => t.length > 20)) return bad('标签不能超过 20 个字符');
-  return { name, identities, tier: cell(r, 'tier') || undefined, points: points ? Number(points) : undefined, tags };
+  const birthday = birthdayOf(cell(r, 'birthday'));
+  if (birthday === null) return bad(`birthday 应为 MM-DD 或 YYYY-MM-DD：${cell(r, 'birthday')}`);
+  return { name, identities, tier: cell(r, 'tier') || undefined, points: points ? Number(points) : undefined, birthday, tags };
+}
+
+/** "1990-05-17", "05-17" or "5/17" -> "05-17"; empty -> undefined; anything else (or 02-30) -> null. */
+function birthdayOf(v: string): string | undefined | null {
+  if (!v) return undefined;
+  const m = /^(?:\d{4}[-/])?(\d{1,2})[-/](\d{1,2})$/.exec(v.trim());
+  if (!m) return null;
+  const [month, day] = [Number(m[1]), Number(m[2])];
+  const max = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  if (!max || day < 1 || day > max) return null;
+  return `${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
 /** Imports customers: identities resolved (or created) like commerce events; name, tier, points and tags set. */
@@ -141,10 +156,11 @@ export async function importCustomers(deps: Deps, rows: CustomerImport[]): Promi
   return inTransaction(deps.sql, deps.bus, async (tx) => {
     const counts = { customersCreated: 0, merged: 0 };
     const ids = await resolveCustomers(tx, rows.map((r) => ({ customer: { name: r.name || undefined, identities: r.identities } })), counts);
-    const updates = rows.map((r, i) => ({ id: ids[i], name: r.name || null, tier: r.tier ?? null, points: r.points ?? null }));
+    const updates = rows.map((r, i) => ({ id: ids[i], name: r.name || null, tier: r.tier ?? null, points: r.points ?? null, birthday: r.birthday ?? null }));
     await tx`
-      update customers c set display_name = coalesce(u.name, c.display_name), tier = coalesce(u.tier, c.tier), points = coalesce(u.points, c.points)
-        from jsonb_to_recordset(${tx.json(updates as never)}) as u(id uuid, name text, tier text, points int)
+      update customers c set display_name = coalesce(u.name, c.display_name), tier = coalesce(u.tier, c.tier), points = coalesce(u.points, c.points),
+             birthday = coalesce(u.birthday, c.birthday)
+        from jsonb_to_recordset(${tx.json(updates as never)}) as u(id uuid, name text, tier text, points int, birthday text)
        where c.id = u.id`;
     const tags = rows.flatMap((r, i) => r.tags.map((tag) => ({ customerId: ids[i], tag, source: 'import' })));
     if (tags.length) await tx`insert into customer_tags ${tx(tags, 'customerId', 'tag', 'source')} on conflict do nothing`;

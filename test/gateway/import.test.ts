@@ -63,12 +63,15 @@ describe('huike import', () => {
 
   it('imports customers with identities, tier, points and tags; bad rows are listed', async () => {
     const s = await importCsv(deps, 'customers', fixture('customers-sample.csv'), sink().stream);
-    expect(s).toMatchObject({ rows: 5, imported: 2 });
-    expect(s.bad.map((b) => b.line)).toEqual([4, 5, 6]);
+    expect(s).toMatchObject({ rows: 6, imported: 2 });
+    expect(s.bad.map((b) => b.line)).toEqual([4, 5, 6, 7]);
+    expect(s.bad[3].reason).toContain('birthday');
     // 陈静 joins the customer the orders created (same phone), and gets the imported membership
     const [chen] = await db.sql<{ customerId: string }[]>`select customer_id from identities where kind = 'phone' and value = '13700000001'`;
     const p = await assembleProfile(db.sql, chen.customerId, { reveal: false });
     expect(p).toMatchObject({ displayName: '陈静', tier: 'gold', tierSource: 'member', points: 1200 });
+    // the birthday playbook reads it
+    expect(await db.sql`select birthday from customers where id = ${chen.customerId}`).toEqual([{ birthday: '05-17' }]);
     expect(p.tags.filter((t) => t.source === 'import').map((t) => t.tag)).toEqual(['老客', '裙装']);
     expect(p.identities.map((i) => i.kind).sort()).toEqual(['jd_pin', 'phone', 'taobao_nick', 'wx_unionid']);
     const again = await importCsv(deps, 'customers', fixture('customers-sample.csv'), sink().stream);
