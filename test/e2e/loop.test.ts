@@ -1,12 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD, DEMO_VISITOR_ID, seedDemo } from '../../core/seed/demo.ts';
-import { launchChromium, openConsole, textOf } from '../support/browser.ts';
-import { startTestHuike, type TestHuike } from '../support/huike.ts';
-
-const ARTIFACTS = path.resolve('test-artifacts');
+import { DEMO_PASSWORD, DEMO_VISITOR_ID } from '../../core/seed/demo.ts';
+import { openConsole, textOf } from '../support/browser.ts';
+import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
+import type { TestHuike } from '../support/huike.ts';
 
 const text = textOf;
 
@@ -14,17 +12,11 @@ describe('the whole loop in two browser pages', () => {
   let h: TestHuike;
   let browser: Browser;
 
+  let close: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    h = await startTestHuike();
-    await seedDemo(h.deps.sql);
-    await h.bot.reload();
-    browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
+    ({ h, browser, close } = await demoWithBrowser());
   });
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-  });
+  afterAll(() => close());
 
   it('customer asks, bot answers, 转人工 reaches the after-sales agent live with the profile, reply reaches the customer', { timeout: 90_000 }, async () => {
     // The after-sales agent (阿杰) opens the console first: logging in puts them online.

@@ -1,30 +1,22 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
-import { DEMO_PASSWORD, seedDemo } from '../../core/seed/demo.ts';
+import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { commerceSignature } from '../../gateway/http/routes/commerce/index.ts';
-import { launchChromium, openConsole, textOf } from '../support/browser.ts';
-import { startTestHuike, type TestHuike } from '../support/huike.ts';
-
-const ARTIFACTS = path.resolve('test-artifacts');
+import { openConsole, textOf } from '../support/browser.ts';
+import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
+import type { TestHuike } from '../support/huike.ts';
 const SECRET = 'e2e-recovery';
 
 describe('a recovery script in the agent console', () => {
   let h: TestHuike;
   let browser: Browser;
+  let close: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    h = await startTestHuike({ env: { COMMERCE_WEBHOOK_SECRET: SECRET }, workers: { idleMs: 50, recoveryIdleMs: 50 } });
-    await seedDemo(h.deps.sql);
-    await h.bot.reload();
-    browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
+    ({ h, browser, close } = await demoWithBrowser({ env: { COMMERCE_WEBHOOK_SECRET: SECRET }, workers: { idleMs: 50, recoveryIdleMs: 50 } }));
   });
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-  });
+  afterAll(() => close());
 
   it('a failed payment during a chat puts the 黄金 5 分钟 script beside the conversation; one click inserts it', { timeout: 90_000 }, async () => {
     // 小美 of 售前组 (payments are theirs) opens the console, which puts her online

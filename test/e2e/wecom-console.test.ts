@@ -1,34 +1,29 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
-import { DEMO_PASSWORD, seedDemo } from '../../core/seed/demo.ts';
-import { launchChromium, openConsole, textOf } from '../support/browser.ts';
-import { startTestHuike, type TestHuike } from '../support/huike.ts';
+import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
+import { openConsole, textOf } from '../support/browser.ts';
+import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
+import type { TestHuike } from '../support/huike.ts';
 import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
 
-const ARTIFACTS = path.resolve('test-artifacts');
 const text = textOf;
 
 describe('a WeCom 微信客服 customer in the console', () => {
   let h: TestHuike;
   let emulator: WechatEmulator;
   let browser: Browser;
+  let close: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
     const wechat = await startWechat();
     emulator = wechat.emulator;
-    h = await startTestHuike({ env: wechat.env, workers: FAST_WORKERS });
+    ({ h, browser, close } = await demoWithBrowser({ env: wechat.env, workers: FAST_WORKERS }));
     emulator.callbackBase = h.url;
-    await seedDemo(h.deps.sql);
-    await h.bot.reload();
-    browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
-    await browser?.close();
-    await h?.close();
+    await close();
     await emulator?.stop();
   });
 

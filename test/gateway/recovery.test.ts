@@ -12,11 +12,7 @@ let h: TestHuike;
 let tokens: Record<string, string> = {};
 let n = 0;
 
-const api = (token: string, path: string, init: RequestInit = {}) =>
-  fetch(`${h.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }).then(async (r) => ({
-    status: r.status,
-    body: (await r.json().catch(() => null)) as any,
-  }));
+const api = (token: string, path: string, init: RequestInit = {}) => h.api(token, path, init);
 
 async function commerce(events: unknown[]) {
   const raw = JSON.stringify({ events });

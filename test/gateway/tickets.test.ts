@@ -11,11 +11,7 @@ let sup: { id: string; email: string };
 let tokens: Record<string, string> = {};
 let n = 0;
 
-const api = (token: string, path: string, init: RequestInit = {}) =>
-  fetch(`${h.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }).then(async (r) => ({
-    status: r.status,
-    body: (await r.json().catch(() => null)) as any,
-  }));
+const api = (token: string, path: string, init: RequestInit = {}) => h.api(token, path, init);
 
 async function customerAsksForAPerson(text = '转人工') {
   const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `tg-${++n}`, identity: { kind: 'web_visitor', value: `tg-visitor-${n}` }, type: 'text', text });

@@ -13,6 +13,8 @@ import { TEST_PASSWORD } from './factories.ts';
 
 export interface TestHuike extends Huike {
   login(email: string, password?: string): Promise<string>;
+  /** A JSON call to `/api/v1{path}` as the agent holding `token`: status and parsed body (null if none). */
+  api(token: string, path: string, init?: RequestInit): Promise<{ status: number; body: any }>;
   agentSocket(token: string): Promise<Socket>;
   customerSocket(visitorId?: string): Promise<{ socket: Socket; visitorId: string }>;
   close(): Promise<void>;
@@ -56,6 +58,12 @@ export async function startTestHuike(
       });
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { token: string }).token;
+    },
+    api(token, path, init = {}) {
+      return fetch(`${huike.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json().catch(() => null)) as any,
+      }));
     },
     async agentSocket(token) {
       const s = await connect('/agent', { token });
