@@ -27,6 +27,8 @@ export async function appendMessage(
        set last_seq = last_seq + 1,
            last_message_at = now(),
            last_customer_message_at = case when ${fromCustomer} then now() else last_customer_message_at end,
+           -- the customer writing wakes a snoozed conversation
+           snoozed_until = case when ${fromCustomer} then null else snoozed_until end,
            replies_since_customer = case when ${fromCustomer} then 0
                                          when ${msg.senderType} in ('bot', 'agent', 'system') then replies_since_customer + 1
                                          else replies_since_customer end

@@ -34,6 +34,7 @@ export function presentConversation(c: ConversationRow | ConversationListItem) {
     lastSeq: c.lastSeq,
     replyWindow: presentWindow(c),
     lastMessageAt: iso(c.lastMessageAt),
+    snoozedUntil: iso(c.snoozedUntil ?? null),
     createdAt: iso(c.createdAt),
     ...('customerName' in c ? { customerName: c.customerName, lastText: c.lastText, ticket: c.ticket ?? null } : {}),
   };

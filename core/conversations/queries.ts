@@ -23,15 +23,23 @@ export async function listMessages(q: Queryable, conversationId: string, afterSe
      order by seq limit ${limit}`;
 }
 
+/** The `limit` messages just before `beforeSeq`, oldest first: scrolling up through a long history. */
+export async function listMessagesBefore(q: Queryable, conversationId: string, beforeSeq: number, limit = 100): Promise<MessageRow[]> {
+  const rows = await q<MessageRow[]>`
+    select * from messages where conversation_id = ${conversationId} and seq < ${beforeSeq}
+     order by seq desc limit ${limit}`;
+  return rows.reverse();
+}
+
 export interface ConversationListItem extends ConversationRow {
   customerName: string;
   lastText: string | null;
   /** the open ticket, for SLA badges and queue order in the inbox */
-  ticket: { number: number; priority: number; firstResponseDueAt: string | null; firstResponseAt: string | null; escalatedAt: string | null } | null;
+  ticket: { id: string; status: string; category: string | null; number: number; priority: number; firstResponseDueAt: string | null; firstResponseAt: string | null; escalatedAt: string | null } | null;
 }
 
 // the conversation's open ticket as a small JSON object (json keys stay as written: no camel transform)
-const OPEN_TICKET = `(select json_build_object('number', k.number, 'priority', k.priority, 'firstResponseDueAt', k.first_response_due_at,
+const OPEN_TICKET = `(select json_build_object('id', k.id, 'status', k.status, 'category', k.category, 'number', k.number, 'priority', k.priority, 'firstResponseDueAt', k.first_response_due_at,
                               'firstResponseAt', k.first_response_at, 'escalatedAt', k.escalated_at)
                        from tickets k where k.conversation_id = c.id and k.status in ('new', 'assigned', 'pending') limit 1) as ticket`;
 
@@ -39,6 +47,8 @@ export interface ConversationFilter {
   /** Only conversations visible to these teams or this assignee; omitted = all (supervisors). */
   scope?: { agentId: string; teamIds: string[] };
   status?: ConversationRow['status'];
+  /** only conversations whose ticket notes @mention this agent (the @我 tab) */
+  mentionedAgentId?: string;
   limit?: number;
 }
 
@@ -62,6 +72,7 @@ export async function listConversations(q: Queryable, f: ConversationFilter): Pr
       from conversations c join customers cu on cu.id = c.customer_id
      where true
        ${f.status ? q`and c.status = ${f.status}` : q``}
+       ${f.mentionedAgentId ? q`and exists (select 1 from tickets k join ticket_notes n on n.ticket_id = k.id where k.conversation_id = c.id and ${f.mentionedAgentId}::uuid = any(n.mentions))` : q``}
        ${scope ? q`and (c.assignee_id = ${scope.agentId} or c.team_id = any(${scope.teamIds}::uuid[]))` : q``}
      order by c.last_message_at desc nulls last
      limit ${f.limit ?? 100}`;

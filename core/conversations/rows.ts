@@ -16,6 +16,7 @@ export interface ConversationRow {
   lastCustomerMessageAt: Date | null;
   channelAccount: string | null;
   repliesSinceCustomer: number;
+  snoozedUntil?: Date | null;
   createdAt: Date;
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { transaction, type Sql } from '../db/client.ts';
 import { seedDefaultPlaybooks } from '../recovery/defaults.ts';
+import { DEFAULT_CANNED } from '../canned.ts';
 import { createAgent } from '../agents/agents.ts';
 import { addIdentity, type IdentityInput } from '../customers/identities.ts';
 import { upsertOrder, type OrderItem, type Platform } from '../commerce/orders.ts';
@@ -67,6 +68,7 @@ export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers:
     }
     await upsertEntries(tx, kb);
     await seedDefaultPlaybooks(tx);
+    for (const c of DEFAULT_CANNED) await tx`insert into canned_responses (shortcut, title, text, category) values (${c.shortcut}, ${c.title}, ${c.text}, ${c.category ?? null}) on conflict do nothing`;
     for (let i = 0; i < 20; i++) {
       const name = SURNAMES[i] + GIVEN[i];
       const phone = `13${String(800000000 + i * 7919).slice(0, 9)}`;

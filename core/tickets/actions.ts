@@ -144,3 +144,39 @@ export async function addNote(deps: Deps, input: { ticketId: string; actor: Acto
     return insertNote(tx, t.id, input.actor.id, text, emit);
   });
 }
+
+/**
+ * An agent takes a waiting ticket from their team's queue (接待). Within their capacity, so picking by hand
+ * cannot overload anyone; a supervisor may take any.
+ */
+export async function claimTicket(deps: Deps, input: { ticketId: string; actor: Actor }): Promise<TicketRow> {
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    const [agent] = await tx<{ maxConcurrent: number }[]>`select max_concurrent from agents where id = ${input.actor.id} for update`;
+    const t = await lockTicket(tx, input.ticketId);
+    if (t.status !== 'new') throw conflict('ticket_taken', t.assigneeId === input.actor.id ? '该工单已由您接待' : '该工单已被接待或已结束');
+    const supervisor = input.actor.role !== 'agent';
+    if (!supervisor && !(t.teamId && input.actor.teamIds.includes(t.teamId))) throw conflict('not_your_team', '只能接待本组排队中的工单');
+    const [{ load }] = await tx<{ load: number }[]>`select count(*)::int as load from tickets where assignee_id = ${input.actor.id} and status in ('assigned', 'pending')`;
+    if (!supervisor && load >= agent.maxConcurrent) throw conflict('at_capacity', `您已在接待 ${load} 个会话，达到上限 ${agent.maxConcurrent}`);
+    const [updated] = await tx<TicketRow[]>`
+      update tickets set assignee_id = ${input.actor.id}, status = 'assigned', assigned_at = now() where id = ${t.id} returning *`;
+    const [conversation] = await tx<ConversationRow[]>`
+      update conversations set assignee_id = ${input.actor.id}, status = 'open', snoozed_until = null where id = ${t.conversationId} returning *`;
+    await tx`update agents set last_assigned_at = now() where id = ${input.actor.id}`;
+    await recordTicketEvent(tx, t.id, 'claimed', input.actor.id, {});
+    emit({ type: 'ticket.assigned', ticket: updated, conversation });
+    emit({ type: 'ticket.updated', ticket: updated });
+    emit({ type: 'conversation.updated', conversation });
+    return updated;
+  });
+}
+
+/** 稍后处理: the conversation leaves the inbox's active list until `until`, or until the customer writes. */
+export async function snoozeConversation(deps: Deps, conversationId: string, until: Date | null): Promise<ConversationRow> {
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    const [c] = await tx<ConversationRow[]>`update conversations set snoozed_until = ${until} where id = ${conversationId} returning *`;
+    if (!c) throw notFound('会话');
+    emit({ type: 'conversation.updated', conversation: c });
+    return c;
+  });
+}

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { authorize, canReply, canViewConversation, isSupervisor } from '../../../../core/agents/policies.ts';
 import { sendOutbound } from '../../../../core/conversations/outbound.ts';
 import { presentConversation, presentMessage } from '../../../../core/conversations/presenter.ts';
-import { getConversation, listConversations, listMessages } from '../../../../core/conversations/queries.ts';
+import { getConversation, listConversations, listMessages, listMessagesBefore } from '../../../../core/conversations/queries.ts';
 import { resolveConversation } from '../../../../core/tickets/tickets.ts';
+import { snoozeConversation } from '../../../../core/tickets/actions.ts';
 import { readJson } from '../../body.ts';
 import type { HttpContext } from '../../context.ts';
 import { actorOf, requireAgent } from '../../middleware/auth.ts';
@@ -13,12 +14,16 @@ import { parse } from '../../../validate.ts';
 
 const listQuery = z.object({
   status: z.enum(['bot', 'queued', 'open', 'resolved']).optional(),
+  mentioned: z.enum(['1', 'true']).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(100),
 });
 const messagesQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
+  /** older pages for infinite scroll: the messages before this seq (newest `limit` of them) */
+  before: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(200),
 });
+const snoozeSchema = z.object({ minutes: z.number().int().min(0).max(7 * 24 * 60) });
 const replySchema = z.object({ text: z.string().trim().min(1, '消息内容不能为空').max(4000) });
 
 export function conversationRoutes(app: HttpContext): Router {
@@ -30,6 +35,7 @@ export function conversationRoutes(app: HttpContext): Router {
     const actor = actorOf(ctx);
     const rows = await listConversations(app.deps.sql, {
       status: q.status,
+      mentionedAgentId: q.mentioned ? actor.id : undefined,
       limit: q.limit,
       scope: isSupervisor(actor) ? undefined : { agentId: actor.id, teamIds: actor.teamIds },
     });
@@ -46,7 +52,7 @@ export function conversationRoutes(app: HttpContext): Router {
     const q = parse(messagesQuery, ctx.query);
     const c = await getConversation(app.deps.sql, ctx.params.id);
     authorize(canViewConversation(actorOf(ctx), c));
-    const messages = await listMessages(app.deps.sql, c.id, q.after, q.limit);
+    const messages = q.before ? await listMessagesBefore(app.deps.sql, c.id, q.before, q.limit) : await listMessages(app.deps.sql, c.id, q.after, q.limit);
     ctx.body = { messages: messages.map(presentMessage), lastSeq: c.lastSeq };
   });
 
@@ -73,6 +79,14 @@ export function conversationRoutes(app: HttpContext): Router {
     const { message } = await sendOutbound(app.deps, { conversationId: c.id, senderType: 'agent', senderId: actor.id, text: body.text });
     ctx.status = 201;
     ctx.body = { message: presentMessage(message) };
+  });
+
+  r.post('/:id/snooze', async (ctx) => {
+    const { minutes } = await readJson(ctx, snoozeSchema);
+    const c = await getConversation(app.deps.sql, ctx.params.id);
+    authorize(canReply(actorOf(ctx), c), '只有接待该会话的客服或主管可以稍后处理');
+    const until = minutes ? new Date(Date.now() + minutes * 60_000) : null;
+    ctx.body = { conversation: presentConversation(await snoozeConversation(app.deps, c.id, until)) };
   });
 
   r.post('/:id/resolve', async (ctx) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { authorize, canReply, canViewConversation, isSupervisor } from '../../../../core/agents/policies.ts';
 import { notFound } from '../../../../core/errors.ts';
 import { isUuid } from '../../../../core/ids.ts';
-import { addNote, setTicketStatus, transferTicket } from '../../../../core/tickets/actions.ts';
+import { addNote, claimTicket, setTicketStatus, transferTicket } from '../../../../core/tickets/actions.ts';
 import { ticketHistory } from '../../../../core/tickets/history.ts';
 import { presentNote, presentTicket, presentTicketEvent } from '../../../../core/tickets/presenter.ts';
 import { queuePosition } from '../../../../core/tickets/queue.ts';
@@ -60,6 +60,9 @@ export function ticketRoutes(app: HttpContext): Router {
     ctx.body = { ticket: presentTicket(t), history: history.map(presentTicketEvent), notes: notes.map(presentNote), queue };
   });
 
+  r.post('/:id/claim', async (ctx) => {
+    ctx.body = { ticket: presentTicket(await claimTicket(app.deps, { ticketId: ctx.params.id, actor: actorOf(ctx) })) };
+  });
   r.post('/:id/transfer', async (ctx) => {
     const body = await readJson(ctx, transferBody);
     const actor = actorOf(ctx);
