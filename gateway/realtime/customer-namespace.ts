@@ -41,6 +41,22 @@ export function setupCustomerNamespace(ns: Namespace, deps: Deps, metrics: Metri
       }),
     );
 
+    // "客户正在输入…" for the agent: at most one signal every 2 s per page, never stored
+    let lastTyping = 0;
+    socket.on('typing', async () => {
+      if (Date.now() - lastTyping < 2000) return;
+      lastTyping = Date.now();
+      try {
+        const [c] = await deps.sql<ConversationRow[]>`
+          select c.* from conversations c join identities i on i.id = c.identity_id
+           where i.kind = 'web_visitor' and i.value = ${visitorId} and c.status <> 'resolved'
+           order by c.created_at desc limit 1`;
+        if (c) ns.server.of('/agent').to(rooms.forConversation(c)).emit('typing', { conversationId: c.id });
+      } catch (err) {
+        log.debug({ err }, 'typing signal dropped');
+      }
+    });
+
     socket.on(
       'history',
       withAck(log, async (input: unknown) => {

@@ -145,7 +145,10 @@ export function ChatPage() {
           value={draft}
           maxLength={4000}
           placeholder="请输入您的问题"
-          onChange={(e) => setDraft(e.target.value)}
+          onChange={(e) => {
+            setDraft(e.target.value);
+            socketRef.current?.emit('typing');
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.nativeEvent.isComposing) send(draft);
           }}

@@ -11,6 +11,10 @@ export interface LiveHandlers {
   onAssigned(e: { ticket: { number: number }; conversation: Conversation }): void;
   /** a recovery playbook left a script (挽回话术) for this conversation's agent */
   onScript(e: { conversationId: string }): void;
+  /** a colleague @mentioned this agent in a ticket note */
+  onMention(e: { ticketId: string; authorId: string; text: string }): void;
+  /** the customer is typing on the web page */
+  onTyping(e: { conversationId: string }): void;
   /** After a reconnect: refetch what may have been missed. */
   onReconnect(): void;
 }
@@ -42,6 +46,8 @@ export function useAgentSocket(handlers: LiveHandlers) {
     s.on('conversation:updated', (e) => ref.current.onConversation(e.conversation));
     s.on('ticket:assigned', (e) => ref.current.onAssigned(e));
     s.on('recovery:script', (e) => ref.current.onScript(e));
+    s.on('mention', (e) => ref.current.onMention(e));
+    s.on('typing', (e) => ref.current.onTyping(e));
     setSocket(s);
     return () => {
       s.disconnect();

@@ -1,5 +1,8 @@
 import { App as AntApp, ConfigProvider } from 'antd';
+import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
+import { useTranslation } from 'react-i18next';
+import './i18n.ts';
 import { StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { session } from './api.ts';
@@ -25,12 +28,19 @@ function Root() {
   );
 }
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <ConfigProvider locale={zhCN} theme={{ token: { colorPrimary: '#07c160', borderRadius: 6 } }}>
+function Localized() {
+  const { i18n } = useTranslation();
+  return (
+    <ConfigProvider locale={i18n.language === 'en' ? enUS : zhCN} theme={{ token: { colorPrimary: '#07c160', borderRadius: 6 } }}>
       <AntApp>
         <Root />
       </AntApp>
     </ConfigProvider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <Localized />
   </StrictMode>,
 );

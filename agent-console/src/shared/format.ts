@@ -19,3 +19,17 @@ export function contiguousSeq(messages: { seq: number }[]): number {
   }
   return last;
 }
+
+/**
+ * Like contiguousSeq, for the console, which holds only the latest pages of a long conversation: the run
+ * starts at the oldest message held (paging back fills below it), or at `floor` when nothing is held yet.
+ */
+export function heldThrough(messages: { seq: number }[], floor = 0): number {
+  if (!messages.length) return floor;
+  let last = messages[0].seq;
+  for (const m of messages.slice(1)) {
+    if (m.seq !== last + 1) break;
+    last = m.seq;
+  }
+  return last;
+}

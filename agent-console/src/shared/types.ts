@@ -27,7 +27,17 @@ export interface Conversation {
   customerId: string;
   channel: 'web' | 'wecom_kf' | 'miniprogram';
   replyWindow?: ReplyWindow;
-  ticket?: { number: number; priority: number; firstResponseDueAt: string | null; firstResponseAt: string | null; escalatedAt: string | null } | null;
+  ticket?: {
+    id: string;
+    status: string;
+    category: string | null;
+    number: number;
+    priority: number;
+    firstResponseDueAt: string | null;
+    firstResponseAt: string | null;
+    escalatedAt: string | null;
+  } | null;
+  snoozedUntil?: string | null;
   status: 'bot' | 'queued' | 'open' | 'resolved';
   teamId: string | null;
   assigneeId: string | null;
