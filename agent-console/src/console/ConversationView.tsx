@@ -107,7 +107,9 @@ export function ConversationView({
   // internal notes of the open ticket, shown in the timeline
   const loadNotes = () => {
     if (!ticketId) return setNotes([]);
-    void api<{ notes: Note[] }>(`/api/v1/tickets/${ticketId}`).then((r) => setNotes(r.notes)).catch(() => setNotes([]));
+    void api<{ notes: (Omit<Note, 'createdAt'> & { at: string })[] }>(`/api/v1/tickets/${ticketId}`)
+      .then((r) => setNotes(r.notes.map((n) => ({ ...n, createdAt: n.at }))))
+      .catch(() => setNotes([]));
   };
   useEffect(loadNotes, [ticketId]); // eslint-disable-line react-hooks/exhaustive-deps
 

@@ -32,11 +32,11 @@ export default function DashboardPage(_: { me: Agent }) {
     const channels = [...new Set(rows.map((r) => r.channel))];
     return {
       tooltip: { trigger: 'axis' },
-      legend: { data: channels.map((c) => t(CHANNEL_LABEL[c] ?? c)) },
+      legend: { top: 0, data: channels.map((c) => t(CHANNEL_LABEL[c] ?? c)) },
       grid: { left: 40, right: 16, top: 40, bottom: 30 },
       xAxis: { type: 'category', data: daysList },
       yAxis: { type: 'value', minInterval: 1 },
-      series: channels.map((c) => ({ name: t(CHANNEL_LABEL[c] ?? c), type: 'bar', stack: 'v', data: daysList.map((d) => rows.find((r) => r.day === d && r.channel === c)?.n ?? 0) })),
+      series: channels.map((c) => ({ name: t(CHANNEL_LABEL[c] ?? c), type: 'bar', stack: 'v', barMaxWidth: 36, data: daysList.map((d) => rows.find((r) => r.day === d && r.channel === c)?.n ?? 0) })),
     };
   }, [data, t]);
   const rfm = useMemo(() => ({ tooltip: { trigger: 'item' }, series: [{ type: 'pie', radius: ['35%', '65%'], data: (data?.rfm ?? []).map((r) => ({ name: r.segment, value: r.customers })) }] }), [data]);

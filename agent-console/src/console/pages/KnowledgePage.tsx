@@ -44,7 +44,7 @@ function Entries({ editable }: { editable: boolean }) {
     try {
       const body = { category: v.category, question: v.question, similar: v.similar ?? [], answer: v.answer, enabled: v.enabled ?? true };
       if (editing?.id) await api(`/api/v1/kb/entries/${editing.id}`, { method: 'PUT', body });
-      else await api('/api/v1/kb/entries', { method: 'POST', body });
+      else await api('/api/v1/kb/entries', { method: 'POST', body: { id: `kb-${Date.now().toString(36)}`, ...body } });
       message.success(t('已保存'));
       setEditing(null);
       void reload();

@@ -1,0 +1,125 @@
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestInbound } from '../../core/conversations/ingest.ts';
+import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
+import { openConsole, textOf } from '../support/browser.ts';
+import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
+import type { TestHuike } from '../support/huike.ts';
+
+const text = textOf;
+let n = 0;
+
+describe('console journeys', () => {
+  let h: TestHuike;
+  let browser: Browser;
+  let close: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    ({ h, browser, close } = await demoWithBrowser());
+  });
+  afterAll(() => close());
+
+  const customerSays = async (visitor: string, t: string) => {
+    const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `${visitor}:${++n}`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text: t });
+    await h.settle();
+    return r.conversation;
+  };
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+
+  it('agent: takes a queued ticket, answers with a canned response and a KB suggestion, resolves', { timeout: 120_000 }, async () => {
+    const page = await openConsole(browser, h.url, 'ajie@huike.demo', DEMO_PASSWORD);
+    // 阿杰 steps away: the next customer waits in the queue for someone to take them
+    await page.getByTestId('presence').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: '离开' }).click();
+    await expect.poll(async () => (await h.deps.sql`select status from agents where email = 'ajie@huike.demo'`)[0].status).toBe('away');
+
+    const visitor = 'journey-agent-visitor';
+    const c = await customerSays(visitor, '转人工，退货的事');
+    await page.getByTestId('tab-queued').click();
+    const item = page.locator(`[data-testid=inbox-item][data-conversation-id="${c.id}"]`);
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1);
+    await item.click();
+    await page.getByTestId('claim').click();
+    await expect.poll(() => text(page.getByTestId('conversation-status'))).toBe('人工接待');
+
+    // "/" opens the canned responses; Enter takes the first match with the variables filled in
+    await page.getByTestId('reply-input').fill('/hi');
+    await expect.poll(() => page.getByTestId('canned-item').count()).toBeGreaterThan(0);
+    await page.getByTestId('reply-input').press('Enter');
+    expect(await page.getByTestId('reply-input').inputValue()).toMatch(/^您好.*我是客服阿杰/);
+    await page.getByTestId('reply-input').press('Enter');
+    await expect.poll(() => text(page.locator('[data-testid=message][data-sender=agent]').last()), { timeout: 10_000 }).toContain('我是客服阿杰');
+
+    // the customer asks a FAQ question: the KB answer is one click away
+    await customerSays(visitor, '退货运费谁出');
+    await expect.poll(() => page.getByTestId('suggestion').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.getByTestId('suggestion').first().click();
+    const answer = await page.getByTestId('reply-input').inputValue();
+    expect(answer.length).toBeGreaterThan(5);
+    await page.getByTestId('reply-send').click();
+    await expect.poll(async () => (await h.deps.sql`select count(*)::int as n from messages where conversation_id = ${c.id} and sender_type = 'agent'`)[0].n).toBe(2);
+
+    // an internal note is visibly not a message
+    await page.getByTestId('mode-note').click();
+    await page.getByTestId('reply-input').fill('客户要求上门取件，已登记');
+    await page.getByTestId('reply-input').press('Enter');
+    await expect.poll(() => text(page.getByTestId('note'))).toContain('客户要求上门取件');
+    await shot(page, 'journey-agent.png');
+
+    await page.getByTestId('resolve').click();
+    await expect.poll(() => text(page.getByTestId('conversation-status'))).toBe('已结束');
+    const [t] = await h.deps.sql`select status, assignee_id is not null as assigned from tickets where conversation_id = ${c.id}`;
+    expect(t).toEqual({ status: 'solved', assigned: true });
+  });
+
+  it('supervisor: edits the KB and turns an unanswered question into knowledge, builds a playbook, reads the dashboard, switches to English', { timeout: 120_000 }, async () => {
+    // a question the bot cannot answer lands in the unanswered inbox
+    await customerSays('journey-sup-visitor', '你们支持以旧换新吗');
+    const page = await openConsole(browser, h.url, 'lina@huike.demo', DEMO_PASSWORD);
+
+    await page.getByTestId('nav-kb').click();
+    await expect.poll(() => page.getByTestId('kb-table').locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await page.getByTestId('kb-new').click();
+    await page.getByTestId('kb-category').fill('售前咨询');
+    await page.getByTestId('kb-question').fill('支持以旧换新吗？');
+    await page.getByTestId('kb-answer').fill('目前支持衣物以旧换新：寄回旧衣可抵 20 元，详见活动页。');
+    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    await expect.poll(async () => (await h.deps.sql`select count(*)::int as n from kb_entries where question = '支持以旧换新吗？'`)[0].n).toBe(1);
+
+    await page.getByTestId('kb-tab-unanswered').click();
+    const q = page.getByTestId('kb-unanswered-item').filter({ hasText: '你们支持以旧换新吗' });
+    await expect.poll(() => q.count(), { timeout: 10_000 }).toBe(1);
+    await shot(page, 'journey-kb-unanswered.png');
+    // one click: the question becomes a similar question of the entry the bot thought closest
+    await q.getByTestId('kb-add-similar').click();
+    await expect.poll(() => q.count(), { timeout: 10_000 }).toBe(0);
+    expect((await h.deps.sql`select status from kb_unanswered where text = '你们支持以旧换新吗'`)[0].status).toBe('added');
+    await page.getByTestId('kb-tab-test').click();
+    await page.getByTestId('kb-test-input').locator('input').fill('可以以旧换新吗');
+    await page.getByTestId('kb-test-input').locator('input').press('Enter');
+    await expect.poll(() => text(page.getByTestId('kb-test-result')), { timeout: 10_000 }).toContain('支持以旧换新吗');
+
+    // a playbook: preview whom it reaches, then save it
+    await page.getByTestId('nav-playbooks').click();
+    await expect.poll(() => page.getByTestId('playbooks-table').locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await page.getByTestId('playbook-new').click();
+    await page.getByTestId('playbook-name').fill('高价值客户加购提醒');
+    await page.getByTestId('playbook-text-a').fill('{{name}}，您加购的「{{product}}」库存紧张，今天下单送运费险～');
+    await page.getByTestId('playbook-preview').click();
+    await expect.poll(() => text(page.getByTestId('playbook-preview-result')), { timeout: 10_000 }).toMatch(/将发送|转客服跟进|生成客服任务|当前没有/);
+    await shot(page, 'journey-playbook.png');
+    await page.getByTestId('playbook-save').click();
+    await expect.poll(async () => (await h.deps.sql`select count(*)::int as n from playbooks where name = '高价值客户加购提醒'`)[0].n, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => text(page.getByTestId('playbooks-table'))).toContain('高价值客户加购提醒');
+
+    await page.getByTestId('nav-dashboard').click();
+    await expect.poll(() => page.getByTestId('chart-volume').locator('canvas').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(() => text(page.getByTestId('workload')), { timeout: 10_000 }).toContain('阿杰');
+    await shot(page, 'journey-dashboard.png');
+
+    await page.getByTestId('lang').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: 'English' }).click();
+    await expect.poll(() => text(page.getByTestId('nav-kb'))).toBe('Knowledge base');
+    await expect.poll(() => text(page.getByTestId('nav'))).toContain('Dashboard');
+  });
+});
