@@ -11,6 +11,7 @@ import { conversationRoutes } from './routes/conversations/index.ts';
 import { commerceRoutes } from './routes/commerce/index.ts';
 import { customerRoutes } from './routes/customers/index.ts';
 import { kbRoutes } from './routes/kb/index.ts';
+import { webUploadRoutes } from '../channels/web/uploads.ts';
 import { consoleRoutes } from './routes/console/index.ts';
 import { recoveryRoutes } from './routes/recovery/index.ts';
 import { ticketRoutes } from './routes/tickets/index.ts';
@@ -37,6 +38,7 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     ticketRoutes(app),
     recoveryRoutes(app),
     consoleRoutes(app),
+    webUploadRoutes(app),
     ...(opts.channelRoutes ?? []),
   ]) {
     koa.use(router.routes());

@@ -6,6 +6,7 @@ import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { openConsole, textOf } from '../support/browser.ts';
 import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
 import type { TestHuike } from '../support/huike.ts';
+import { PNG_1X1 } from '../support/images.ts';
 
 const text = textOf;
 let n = 0;
@@ -121,5 +122,73 @@ describe('console journeys', () => {
     await page.locator('.ant-select-item-option').filter({ hasText: 'English' }).click();
     await expect.poll(() => text(page.getByTestId('nav-kb'))).toBe('Knowledge base');
     await expect.poll(() => text(page.getByTestId('nav'))).toContain('Dashboard');
+  });
+});
+
+describe('the H5 chat page', () => {
+  let h: TestHuike;
+  let browser: Browser;
+  let close: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    ({ h, browser, close } = await demoWithBrowser());
+  });
+  afterAll(() => close());
+
+  it('a customer on a phone sends a picture; the agent sees it in the console', { timeout: 90_000 }, async () => {
+    const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    await phone.goto(`${h.url}/chat`);
+    await phone.getByTestId('chat-input').fill('转人工');
+    await phone.getByTestId('chat-send').click();
+    await phone.getByTestId('chat-image-input').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: PNG_1X1 });
+    await expect.poll(() => phone.getByTestId('chat-image').count(), { timeout: 10_000 }).toBe(1);
+    await phone.screenshot({ path: path.join(ARTIFACTS, 'chat-image.png') });
+    const [m] = await h.deps.sql<{ conversationId: string; payload: { url: string } }[]>`select conversation_id, payload from messages where type = 'image'`;
+    expect(m.payload.url).toMatch(/^\/uploads\//);
+
+    const page = await openConsole(browser, h.url, 'admin@huike.demo', DEMO_PASSWORD);
+    await page.goto(`${h.url}/#/inbox/${m.conversationId}`);
+    await expect.poll(() => page.getByTestId('message-image').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getByTestId('message-image').getAttribute('src')).toBe(m.payload.url);
+  });
+});
+
+describe('a long conversation', () => {
+  let h: TestHuike;
+  let browser: Browser;
+  let close: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    ({ h, browser, close } = await demoWithBrowser());
+  });
+  afterAll(() => close());
+
+  it('5,000 messages: opens at the latest, keeps only a window in the DOM, pages back on scroll', { timeout: 120_000 }, async () => {
+    const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: 'long:0', identity: { kind: 'web_visitor', value: 'long-history' }, type: 'text', text: '第1条' });
+    const [admin] = await h.deps.sql<{ id: string }[]>`select id from agents where email = 'admin@huike.demo'`;
+    // 4,999 more, written straight in: the seq order is what the console relies on
+    await h.deps.sql`
+      insert into messages (conversation_id, seq, sender_type, type, text, channel, status, created_at)
+      select ${r.conversation.id}, g, case when g % 2 = 0 then 'agent' else 'customer' end, 'text', '第' || g || '条', 'web', 'sent', now() - ((5000 - g) || ' seconds')::interval
+        from generate_series(2, 5000) g`;
+    await h.deps.sql`update conversations set last_seq = 5000, last_message_at = now(), status = 'open', assignee_id = ${admin.id} where id = ${r.conversation.id}`;
+
+    const page = await openConsole(browser, h.url, 'admin@huike.demo', DEMO_PASSWORD);
+    const started = Date.now();
+    await page.goto(`${h.url}/#/inbox/${r.conversation.id}`);
+    await expect.poll(() => text(page.locator('[data-testid=message]').last()), { timeout: 15_000 }).toContain('第5000条');
+    const openMs = Date.now() - started;
+    const inDom = await page.locator('[data-testid=message]').count();
+    expect(inDom).toBeLessThan(60);
+
+    // scrolling up pages back through the history, still with a small DOM
+    const scroller = page.getByTestId('messages').locator('[data-testid=virtuoso-scroller]');
+    for (let i = 0; i < 12; i++) {
+      await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
+      await page.waitForTimeout(150);
+    }
+    const firstSeq = Number(await page.locator('[data-testid=message]').first().getAttribute('data-seq'));
+    expect(firstSeq).toBeLessThan(4800);
+    expect(await page.locator('[data-testid=message]').count()).toBeLessThan(60);
+    console.log(`5,000-message conversation: opened in ${openMs} ms with ${inDom} messages in the DOM; scrolled back to seq ${firstSeq}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-long-history.png') });
   });
 });

@@ -16,7 +16,31 @@ const newClientMsgId = () => `${Date.now().toString(36)}${Math.random().toString
 interface Pending {
   clientMsgId: string;
   text: string;
+  /** an uploaded picture's URL: the message is the picture */
+  image?: string;
   failed?: string;
+}
+
+/** What a message shows on the chat page: text, a picture, or a link / mini-program card. */
+function Body({ m }: { m: Message }) {
+  const p = m.payload as Record<string, string | undefined>;
+  if (m.type === 'image' && p.url) return <img src={p.url} alt="图片" className="pic" data-testid="chat-image" />;
+  if (m.type === 'link')
+    return (
+      <a className="card" href={p.url} target="_blank" rel="noreferrer" data-testid="chat-card">
+        <b>{p.title}</b>
+        <span>{p.desc}</span>
+        {m.text && <span className="card-text">{m.text}</span>}
+      </a>
+    );
+  if (m.type === 'miniprogram')
+    return (
+      <div className="card" data-testid="chat-card">
+        <b>{p.title}</b>
+        <span>小程序</span>
+      </div>
+    );
+  return <>{m.text}</>;
 }
 
 type AckReply = { ok: true; message: Message } | { ok: false; error: { message: string } };
@@ -82,7 +106,8 @@ export function ChatPage() {
   const deliver = (p: Pending) => {
     const s = socketRef.current;
     if (!s) return;
-    s.timeout(10_000).emit('message:send', { clientMsgId: p.clientMsgId, text: p.text }, (err: Error | null, r: AckReply) => {
+    const body = p.image ? { clientMsgId: p.clientMsgId, image: p.image } : { clientMsgId: p.clientMsgId, text: p.text };
+    s.timeout(10_000).emit('message:send', body, (err: Error | null, r: AckReply) => {
       if (!err && r.ok) {
         setMessages((prev) => addToThread(prev, r.message));
         setPending((prev) => prev.filter((x) => x.clientMsgId !== p.clientMsgId));
@@ -91,6 +116,18 @@ export function ChatPage() {
       const reason = err ? '网络不稳定，点击重试' : r.ok ? '' : r.error.message;
       setPending((prev) => prev.map((x) => (x.clientMsgId === p.clientMsgId ? { ...x, failed: reason } : x)));
     });
+  };
+
+  // the picture is uploaded first (and kept by its hash), then sent as a message with its URL
+  const sendImage = async (file: File) => {
+    if (file.size > 5 * 1024 * 1024) return alert('图片不能超过 5 MB');
+    const visitorId = localStorage.getItem(VISITOR_KEY) ?? '';
+    const res = await fetch('/channels/web/upload', { method: 'POST', headers: { 'content-type': file.type || 'image/png', 'x-visitor-id': visitorId }, body: file });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) return alert(data?.error?.message ?? '图片上传失败，请重试');
+    const p: Pending = { clientMsgId: newClientMsgId(), text: '[图片]', image: data.url };
+    setPending((prev) => [...prev, p]);
+    deliver(p);
   };
 
   const send = (text: string) => {
@@ -115,12 +152,14 @@ export function ChatPage() {
         {[...earlier, ...messages].map((m) => (
           <div key={`${m.conversationId}:${m.seq}`} className={`row ${m.senderType === 'customer' ? 'me' : 'them'}`} data-testid="chat-message" data-sender={m.senderType}>
             {m.senderType !== 'customer' && <div className="who">{m.senderType === 'agent' ? '客服' : m.senderType === 'bot' ? '智能助手' : '系统'}</div>}
-            <div className="bubble">{m.text}</div>
+            <div className="bubble">
+              <Body m={m} />
+            </div>
           </div>
         ))}
         {pending.map((p) => (
           <div key={p.clientMsgId} className="row me" data-testid="chat-pending">
-            <div className="bubble pending">{p.text}</div>
+            <div className="bubble pending">{p.image ? <img src={p.image} alt="图片" className="pic" /> : p.text}</div>
             {p.failed && (
               <button className="retry" onClick={() => deliver({ ...p, failed: undefined })}>
                 {p.failed}
@@ -140,6 +179,20 @@ export function ChatPage() {
         </div>
       )}
       <footer className="chat-input">
+        <label className="pick" title="发送图片">
+          ＋
+          <input
+            type="file"
+            accept="image/png,image/jpeg,image/gif,image/webp"
+            data-testid="chat-image-input"
+            hidden
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              e.target.value = '';
+              if (f) void sendImage(f);
+            }}
+          />
+        </label>
         <input
           data-testid="chat-input"
           value={draft}

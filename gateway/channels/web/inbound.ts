@@ -5,21 +5,23 @@ import { badRequest } from '../../../core/errors.ts';
 
 export const VISITOR_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
-export const webMessageSchema = z.object({
-  // Chosen by the page for each message it sends; a resend after a lost ack reuses it and is stored once.
-  clientMsgId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  text: z.string().trim().min(1).max(MAX_TEXT_LENGTH),
-});
+// Chosen by the page for each message it sends; a resend after a lost ack reuses it and is stored once.
+const clientMsgId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const webMessageSchema = z.union([
+  z.object({ clientMsgId, text: z.string().trim().min(1).max(MAX_TEXT_LENGTH) }),
+  // a picture uploaded first (POST /channels/web/upload), sent by its URL
+  z.object({ clientMsgId, image: z.string().regex(/^\/uploads\/[0-9a-f]{64}\.(png|jpg|gif|webp)$/) }),
+]);
 
 /** A message typed on the H5 chat page. Resolves after the message is durably stored. */
 export async function ingestWebMessage(deps: Deps, visitorId: string, input: unknown): Promise<IngestResult> {
   const parsed = webMessageSchema.safeParse(input);
   if (!parsed.success) throw badRequest('invalid_message', '消息格式不正确或内容为空');
+  const m = parsed.data;
   return ingestInbound(deps, {
     channel: 'web',
-    channelMsgId: `${visitorId}:${parsed.data.clientMsgId}`,
+    channelMsgId: `${visitorId}:${m.clientMsgId}`,
     identity: { kind: 'web_visitor', value: visitorId },
-    type: 'text',
-    text: parsed.data.text,
+    ...('image' in m ? { type: 'image', text: '[图片]', payload: { url: m.image } } : { type: 'text', text: m.text }),
   });
 }

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UPLOAD_LIMIT } from '../../gateway/channels/web/uploads.ts';
+import { startTestHuike, type TestHuike } from '../support/huike.ts';
+import { PNG_1X1 } from '../support/images.ts';
+
+
+let h: TestHuike;
+beforeAll(async () => {
+  h = await startTestHuike();
+});
+afterAll(() => h?.close());
+
+const upload = (body: Buffer | string, headers: Record<string, string> = {}) =>
+  fetch(`${h.url}/channels/web/upload`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-visitor-id': 'visitor-upload-1', ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+describe('pictures from the H5 chat page', () => {
+  it('refuses no visitor, non-images by their bytes, other content types and oversized bodies', async () => {
+    expect((await upload(PNG_1X1, { 'x-visitor-id': '' })).status).toBe(401);
+    expect((await upload('<?php echo 1; ?>')).body.error.code).toBe('invalid_image');
+    expect((await upload(PNG_1X1, { 'content-type': 'text/html' })).status).toBe(415);
+    expect((await upload(Buffer.alloc(UPLOAD_LIMIT + 1, 1))).status).toBe(413);
+  });
+
+  it('stores a picture once by its hash, serves it, and the page sends it as an image message', async () => {
+    const a = await upload(PNG_1X1);
+    const b = await upload(PNG_1X1);
+    expect(a.status).toBe(201);
+    expect(a.body.url).toMatch(/^\/uploads\/[0-9a-f]{64}\.png$/);
+    expect(b.body.url).toBe(a.body.url);
+    const got = await fetch(`${h.url}${a.body.url}`);
+    expect(got.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await got.arrayBuffer()).equals(PNG_1X1)).toBe(true);
+    expect((await fetch(`${h.url}/uploads/..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
+
+    const { socket } = await h.customerSocket('visitor-upload-1');
+    const ack: any = await socket.timeout(5000).emitWithAck('message:send', { clientMsgId: 'img-1', image: a.body.url });
+    expect(ack.ok).toBe(true);
+    expect(ack.message).toMatchObject({ type: 'image', payload: { url: a.body.url } });
+    const bad: any = await socket.timeout(5000).emitWithAck('message:send', { clientMsgId: 'img-2', image: 'https://evil.example/x.png' });
+    expect(bad.ok).toBe(false);
+  });
+});
