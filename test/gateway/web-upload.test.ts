@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 const upload = (body: Buffer | string, headers: Record<string, string> = {}) =>
-  fetch(`${h.url}/channels/web/upload`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-visitor-id': 'visitor-upload-1', ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  fetch(`${h.url}/channels/web/upload`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-visitor-id': 'visitor-upload-1', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
 describe('pictures from the H5 chat page', () => {
   it('refuses no visitor, non-images by their bytes, other content types and oversized bodies', async () => {
