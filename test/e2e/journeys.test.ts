@@ -1,38 +1,31 @@
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { openConsole, textOf } from '../support/browser.ts';
-import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
-import type { TestHuike } from '../support/huike.ts';
+import { ARTIFACTS, demoBrowserHooks } from '../support/e2e.ts';
 import { PNG_1X1 } from '../support/images.ts';
 
 const text = textOf;
 let n = 0;
 
 describe('console journeys', () => {
-  let h: TestHuike;
-  let browser: Browser;
-  let close: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    ({ h, browser, close } = await demoWithBrowser());
-  });
-  afterAll(() => close());
+  const demo = demoBrowserHooks();
 
   const customerSays = async (visitor: string, t: string) => {
-    const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: `${visitor}:${++n}`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text: t });
-    await h.settle();
+    const r = await ingestInbound(demo.h.deps, { channel: 'web', channelMsgId: `${visitor}:${++n}`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text: t });
+    await demo.h.settle();
     return r.conversation;
   };
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 
   it('agent: takes a queued ticket, answers with a canned response and a KB suggestion, resolves', { timeout: 120_000 }, async () => {
-    const page = await openConsole(browser, h.url, 'ajie@huike.demo', DEMO_PASSWORD);
+    const page = await openConsole(demo.browser, demo.h.url, 'ajie@huike.demo', DEMO_PASSWORD);
     // 阿杰 steps away: the next customer waits in the queue for someone to take them
     await page.getByTestId('presence').click();
     await page.locator('.ant-select-item-option').filter({ hasText: '离开' }).click();
-    await expect.poll(async () => (await h.deps.sql`select status from agents where email = 'ajie@huike.demo'`)[0].status).toBe('away');
+    await expect.poll(async () => (await demo.h.deps.sql`select status from agents where email = 'ajie@huike.demo'`)[0].status).toBe('away');
 
     const visitor = 'journey-agent-visitor';
     const c = await customerSays(visitor, '转人工，退货的事');
@@ -58,7 +51,7 @@ describe('console journeys', () => {
     const answer = await page.getByTestId('reply-input').inputValue();
     expect(answer.length).toBeGreaterThan(5);
     await page.getByTestId('reply-send').click();
-    await expect.poll(async () => (await h.deps.sql`select count(*)::int as n from messages where conversation_id = ${c.id} and sender_type = 'agent'`)[0].n).toBe(2);
+    await expect.poll(async () => (await demo.h.deps.sql`select count(*)::int as n from messages where conversation_id = ${c.id} and sender_type = 'agent'`)[0].n).toBe(2);
 
     // an internal note is visibly not a message
     await page.getByTestId('mode-note').click();
@@ -69,14 +62,14 @@ describe('console journeys', () => {
 
     await page.getByTestId('resolve').click();
     await expect.poll(() => text(page.getByTestId('conversation-status'))).toBe('已结束');
-    const [t] = await h.deps.sql`select status, assignee_id is not null as assigned from tickets where conversation_id = ${c.id}`;
+    const [t] = await demo.h.deps.sql`select status, assignee_id is not null as assigned from tickets where conversation_id = ${c.id}`;
     expect(t).toEqual({ status: 'solved', assigned: true });
   });
 
   it('supervisor: edits the KB and turns an unanswered question into knowledge, builds a playbook, reads the dashboard, switches to English', { timeout: 120_000 }, async () => {
     // a question the bot cannot answer lands in the unanswered inbox
     await customerSays('journey-sup-visitor', '你们支持以旧换新吗');
-    const page = await openConsole(browser, h.url, 'lina@huike.demo', DEMO_PASSWORD);
+    const page = await openConsole(demo.browser, demo.h.url, 'lina@huike.demo', DEMO_PASSWORD);
 
     await page.getByTestId('nav-kb').click();
     await expect.poll(() => page.getByTestId('kb-table').locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThan(5);
@@ -85,7 +78,7 @@ describe('console journeys', () => {
     await page.getByTestId('kb-question').fill('支持以旧换新吗？');
     await page.getByTestId('kb-answer').fill('目前支持衣物以旧换新：寄回旧衣可抵 20 元，详见活动页。');
     await page.locator('.ant-modal-footer .ant-btn-primary').click();
-    await expect.poll(async () => (await h.deps.sql`select count(*)::int as n from kb_entries where question = '支持以旧换新吗？'`)[0].n).toBe(1);
+    await expect.poll(async () => (await demo.h.deps.sql`select count(*)::int as n from kb_entries where question = '支持以旧换新吗？'`)[0].n).toBe(1);
 
     await page.getByTestId('kb-tab-unanswered').click();
     const q = page.getByTestId('kb-unanswered-item').filter({ hasText: '你们支持以旧换新吗' });
@@ -94,7 +87,7 @@ describe('console journeys', () => {
     // one click: the question becomes a similar question of the entry the bot thought closest
     await q.getByTestId('kb-add-similar').click();
     await expect.poll(() => q.count(), { timeout: 10_000 }).toBe(0);
-    expect((await h.deps.sql`select status from kb_unanswered where text = '你们支持以旧换新吗'`)[0].status).toBe('added');
+    expect((await demo.h.deps.sql`select status from kb_unanswered where text = '你们支持以旧换新吗'`)[0].status).toBe('added');
     await page.getByTestId('kb-tab-test').click();
     await page.getByTestId('kb-test-input').locator('input').fill('可以以旧换新吗');
     await page.getByTestId('kb-test-input').locator('input').press('Enter');
@@ -110,7 +103,7 @@ describe('console journeys', () => {
     await expect.poll(() => text(page.getByTestId('playbook-preview-result')), { timeout: 10_000 }).toMatch(/将发送|转客服跟进|生成客服任务|当前没有/);
     await shot(page, 'journey-playbook.png');
     await page.getByTestId('playbook-save').click();
-    await expect.poll(async () => (await h.deps.sql`select count(*)::int as n from playbooks where name = '高价值客户加购提醒'`)[0].n, { timeout: 10_000 }).toBe(1);
+    await expect.poll(async () => (await demo.h.deps.sql`select count(*)::int as n from playbooks where name = '高价值客户加购提醒'`)[0].n, { timeout: 10_000 }).toBe(1);
     await expect.poll(() => text(page.getByTestId('playbooks-table'))).toContain('高价值客户加购提醒');
 
     await page.getByTestId('nav-dashboard').click();
@@ -126,54 +119,44 @@ describe('console journeys', () => {
 });
 
 describe('the H5 chat page', () => {
-  let h: TestHuike;
-  let browser: Browser;
-  let close: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    ({ h, browser, close } = await demoWithBrowser());
-  });
-  afterAll(() => close());
+  const demo = demoBrowserHooks();
 
   it('a customer on a phone sends a picture; the agent sees it in the console', { timeout: 90_000 }, async () => {
-    const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
-    await phone.goto(`${h.url}/chat`);
+    const phone = await (await demo.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    await phone.goto(`${demo.h.url}/chat`);
     await phone.getByTestId('chat-input').fill('转人工');
     await phone.getByTestId('chat-send').click();
     await phone.getByTestId('chat-image-input').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: PNG_1X1 });
     await expect.poll(() => phone.getByTestId('chat-image').count(), { timeout: 10_000 }).toBe(1);
     await phone.screenshot({ path: path.join(ARTIFACTS, 'chat-image.png') });
-    const [m] = await h.deps.sql<{ conversationId: string; payload: { url: string } }[]>`select conversation_id, payload from messages where type = 'image'`;
+    const [m] = await demo.h.deps.sql<{ conversationId: string; payload: { url: string } }[]>`select conversation_id, payload from messages where type = 'image'`;
     expect(m.payload.url).toMatch(/^\/uploads\//);
 
-    const page = await openConsole(browser, h.url, 'admin@huike.demo', DEMO_PASSWORD);
-    await page.goto(`${h.url}/#/inbox/${m.conversationId}`);
+    const page = await openConsole(demo.browser, demo.h.url, 'admin@huike.demo', DEMO_PASSWORD);
+    await page.goto(`${demo.h.url}/#/inbox/${m.conversationId}`);
     await expect.poll(() => page.getByTestId('message-image').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByTestId('message-image').getAttribute('src')).toBe(m.payload.url);
   });
 });
 
 describe('a long conversation', () => {
-  let h: TestHuike;
-  let browser: Browser;
-  let close: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    ({ h, browser, close } = await demoWithBrowser());
-  });
-  afterAll(() => close());
+  const demo = demoBrowserHooks();
 
   it('5,000 messages: opens at the latest, keeps only a window in the DOM, pages back on scroll', { timeout: 120_000 }, async () => {
-    const r = await ingestInbound(h.deps, { channel: 'web', channelMsgId: 'long:0', identity: { kind: 'web_visitor', value: 'long-history' }, type: 'text', text: '第1条' });
-    const [admin] = await h.deps.sql<{ id: string }[]>`select id from agents where email = 'admin@huike.demo'`;
-    // 4,999 more, written straight in: the seq order is what the console relies on
-    await h.deps.sql`
+    const r = await ingestInbound(demo.h.deps, { channel: 'web', channelMsgId: 'long:0', identity: { kind: 'web_visitor', value: 'long-history' }, type: 'text', text: '第1条' });
+    await demo.h.settle(); // the bot's answer comes first
+    const [admin] = await demo.h.deps.sql<{ id: string }[]>`select id from agents where email = 'admin@huike.demo'`;
+    const [{ lastSeq }] = await demo.h.deps.sql<{ lastSeq: number }[]>`select last_seq from conversations where id = ${r.conversation.id}`;
+    // the rest up to 5,000, written straight in: the seq order is what the console relies on
+    await demo.h.deps.sql`
       insert into messages (conversation_id, seq, sender_type, type, text, channel, status, created_at)
       select ${r.conversation.id}, g, case when g % 2 = 0 then 'agent' else 'customer' end, 'text', '第' || g || '条', 'web', 'sent', now() - ((5000 - g) || ' seconds')::interval
-        from generate_series(2, 5000) g`;
-    await h.deps.sql`update conversations set last_seq = 5000, last_message_at = now(), status = 'open', assignee_id = ${admin.id} where id = ${r.conversation.id}`;
+        from generate_series(${lastSeq + 1}::int, 5000) g`;
+    await demo.h.deps.sql`update conversations set last_seq = 5000, last_message_at = now(), status = 'open', assignee_id = ${admin.id} where id = ${r.conversation.id}`;
 
-    const page = await openConsole(browser, h.url, 'admin@huike.demo', DEMO_PASSWORD);
+    const page = await openConsole(demo.browser, demo.h.url, 'admin@huike.demo', DEMO_PASSWORD);
     const started = Date.now();
-    await page.goto(`${h.url}/#/inbox/${r.conversation.id}`);
+    await page.goto(`${demo.h.url}/#/inbox/${r.conversation.id}`);
     await expect.poll(() => text(page.locator('[data-testid=message]').last()), { timeout: 15_000 }).toContain('第5000条');
     const openMs = Date.now() - started;
     const inDom = await page.locator('[data-testid=message]').count();

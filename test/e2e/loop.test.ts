@@ -1,24 +1,17 @@
 import path from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD, DEMO_VISITOR_ID } from '../../core/seed/demo.ts';
 import { openConsole, textOf } from '../support/browser.ts';
-import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
-import type { TestHuike } from '../support/huike.ts';
+import { ARTIFACTS, demoBrowserHooks } from '../support/e2e.ts';
 
 const text = textOf;
 
 describe('the whole loop in two browser pages', () => {
-  let h: TestHuike;
-  let browser: Browser;
-
-  let close: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    ({ h, browser, close } = await demoWithBrowser());
-  });
-  afterAll(() => close());
+  const demo = demoBrowserHooks();
 
   it('customer asks, bot answers, 转人工 reaches the after-sales agent live with the profile, reply reaches the customer', { timeout: 90_000 }, async () => {
+    const { h, browser } = demo;
     // The after-sales agent (阿杰) opens the console first: logging in puts them online.
     const agentPage = await openConsole(browser, h.url, 'ajie@huike.demo', DEMO_PASSWORD);
     await expect.poll(() => text(agentPage.getByTestId('me')), { timeout: 10_000 }).toBe('阿杰');

@@ -1,24 +1,17 @@
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { commerceSignature } from '../../gateway/http/routes/commerce/index.ts';
 import { openConsole, textOf } from '../support/browser.ts';
-import { ARTIFACTS, demoWithBrowser } from '../support/e2e.ts';
-import type { TestHuike } from '../support/huike.ts';
+import { ARTIFACTS, demoBrowserHooks } from '../support/e2e.ts';
 const SECRET = 'e2e-recovery';
 
 describe('a recovery script in the agent console', () => {
-  let h: TestHuike;
-  let browser: Browser;
-  let close: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    ({ h, browser, close } = await demoWithBrowser({ env: { COMMERCE_WEBHOOK_SECRET: SECRET }, workers: { idleMs: 50, recoveryIdleMs: 50 } }));
-  });
-  afterAll(() => close());
+  const demo = demoBrowserHooks({ env: { COMMERCE_WEBHOOK_SECRET: SECRET }, workers: { idleMs: 50, recoveryIdleMs: 50 } });
 
   it('a failed payment during a chat puts the 黄金 5 分钟 script beside the conversation; one click inserts it', { timeout: 90_000 }, async () => {
+    const { h, browser } = demo;
     // 小美 of 售前组 (payments are theirs) opens the console, which puts her online
     const page = await openConsole(browser, h.url, 'xiaomei@huike.demo', DEMO_PASSWORD);
     const visitor = 'e2e-recovery-visitor';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { seedDemo } from '../../core/seed/demo.ts';
 import type { WorkerOptions } from '../../gateway/workers/index.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from './browser.ts';
 import { startTestHuike, type TestHuike } from './huike.ts';
 
@@ -23,4 +24,20 @@ export async function demoWithBrowser(opts: { env?: Record<string, string>; work
       await h.close();
     },
   };
+}
+
+/**
+ * demoWithBrowser for a describe block: started in beforeAll, closed in afterAll. Read `h` and `browser`
+ * from the returned object inside the tests.
+ */
+export function demoBrowserHooks(opts: Parameters<typeof demoWithBrowser>[0] = {}): { h: TestHuike; browser: Browser } {
+  const ctx = {} as { h: TestHuike; browser: Browser };
+  let close: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const d = await demoWithBrowser(opts);
+    Object.assign(ctx, { h: d.h, browser: d.browser });
+    close = d.close;
+  });
+  afterAll(() => close());
+  return ctx;
 }
