@@ -13,7 +13,9 @@ export type DomainEvent =
   | { type: 'agent.status'; agentId: string; status: string }
   | { type: 'ticket.note'; ticketId: string; authorId: string; text: string; mentions: string[] }
   | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' }
-  | { type: 'recovery.script'; run: RunRow; conversation: ConversationRow };
+  | { type: 'recovery.script'; run: RunRow; conversation: ConversationRow }
+  /** sessions that must end now: one token (logout), or every session of the agent (jti null: disabled) */
+  | { type: 'agent.revoked'; agentId: string; jti: string | null };
 
 type Handler = (event: DomainEvent) => void | Promise<void>;
 

@@ -47,12 +47,16 @@ export async function getAgent(q: Queryable, id: string): Promise<AgentRow> {
   return row;
 }
 
-/** The actor for an authenticated request; disabled accounts lose access at once. */
-export async function loadActor(q: Queryable, id: string): Promise<Actor> {
+/**
+ * The actor for an authenticated request, in one query: disabled accounts and logged-out tokens lose access at
+ * once, and the role is the current one, not the one in the token.
+ */
+export async function loadActor(q: Queryable, id: string, jti: string | null = null): Promise<Actor> {
   const [row] = await q<{ id: string; role: Role; teamIds: string[] }[]>`
     select a.id, a.role, coalesce(array_agg(t.team_id) filter (where t.team_id is not null), '{}') as team_ids
       from agents a left join agent_teams t on t.agent_id = a.id
      where a.id = ${id} and a.disabled_at is null
+       and not exists (select 1 from revoked_tokens r where r.jti = ${jti})
      group by a.id`;
   if (!row) throw unauthorized('账号不存在或已停用');
   return row;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { unauthorized } from '../errors.ts';
 import type { Role } from './rows.ts';
@@ -8,6 +9,12 @@ export const TOKEN_TTL_S = 12 * 3600; // one working day
 export interface TokenClaims {
   sub: string;
   role: Role;
+}
+
+/** What a verified token says: who, and its id and expiry (a logout revokes that id until it would expire). */
+export interface VerifiedToken extends TokenClaims {
+  jti: string;
+  exp: Date;
 }
 
 export class TokenService {
@@ -22,15 +29,17 @@ export class TokenService {
       .setSubject(claims.sub)
       .setIssuer(ISSUER)
       .setIssuedAt()
+      .setJti(randomUUID())
       .setExpirationTime(`${TOKEN_TTL_S}s`)
       .sign(this.key);
   }
 
-  async verify(token: string): Promise<TokenClaims> {
+  async verify(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || typeof payload.role !== 'string') throw new Error('claims');
-      return { sub: payload.sub, role: payload.role as Role };
+      if (typeof payload.sub !== 'string' || typeof payload.role !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number')
+        throw new Error('claims');
+      return { sub: payload.sub, role: payload.role as Role, jti: payload.jti, exp: new Date(payload.exp * 1000) };
     } catch {
       throw unauthorized('登录已失效，请重新登录');
     }

@@ -24,7 +24,8 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       const token = socket.handshake.auth?.token;
       if (typeof token !== 'string') throw new Error('missing token');
       const claims = await tokens.verify(token);
-      socket.data.actor = await loadActor(deps.sql, claims.sub);
+      socket.data.actor = await loadActor(deps.sql, claims.sub, claims.jti);
+      socket.data.jti = claims.jti;
       next();
     } catch (err) {
       const e = new Error(isAppError(err) ? err.message : '请先登录') as Error & { data?: unknown };
@@ -37,7 +38,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     const actor: Actor = socket.data.actor;
     const log = deps.log.child({ ns: 'agent', agentId: actor.id });
     metrics.socketsConnected.inc({ namespace: 'agent' });
-    socket.join([rooms.agent(actor.id), ...actor.teamIds.map(rooms.team), ...(isSupervisor(actor) ? [rooms.supervisors] : [])]);
+    socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...actor.teamIds.map(rooms.team), ...(isSupervisor(actor) ? [rooms.supervisors] : [])]);
 
     socket.on(
       'presence:set',

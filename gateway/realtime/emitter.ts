@@ -91,6 +91,10 @@ export function createEmitter(io: Server, deps: Deps) {
         // a script for the agent beside the conversation, one click to insert
         agents.to(rooms.forConversation(event.conversation)).emit('recovery:script', { conversationId: event.conversation.id, run: presentRun(event.run) });
         return;
+      case 'agent.revoked':
+        // through the adapter: the sockets are closed on whichever node holds them
+        agents.in(event.jti ? rooms.session(event.jti) : rooms.agent(event.agentId)).disconnectSockets(true);
+        return;
       case 'agent.status':
         agents.to(rooms.supervisors).emit('agent:status', { agentId: event.agentId, status: event.status });
         return;

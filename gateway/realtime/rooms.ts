@@ -3,6 +3,8 @@ import type { ConversationRow } from '../../core/conversations/rows.ts';
 // Room names in one place: the emitter and the namespaces must agree on them.
 export const rooms = {
   agent: (id: string) => `agent:${id}`,
+  /** one login session (token id), so a logout can end exactly its sockets on every node */
+  session: (jti: string) => `session:${jti}`,
   team: (id: string) => `team:${id}`,
   supervisors: 'supervisors',
   visitor: (visitorId: string) => `visitor:${visitorId}`,

@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import './i18n.ts';
 import { StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { session } from './api.ts';
+import { api, session } from './api.ts';
 import { Login } from './Login.tsx';
 import { Workspace } from './Workspace.tsx';
 
@@ -14,8 +14,13 @@ function Root() {
   return token ? (
     <Workspace
       onLogout={() => {
-        session.clear();
-        setToken(null);
+        // the server revokes the token (and closes its sockets) before it is forgotten here
+        void api('/api/v1/auth/logout', { method: 'POST' })
+          .catch(() => {})
+          .finally(() => {
+            session.clear();
+            setToken(null);
+          });
       }}
     />
   ) : (

@@ -15,7 +15,8 @@ export function requireAgent(app: HttpContext) {
     const token = bearerToken(ctx.get('authorization'));
     if (!token) throw unauthorized();
     const claims = await app.tokens.verify(token);
-    ctx.state.actor = await loadActor(app.deps.sql, claims.sub);
+    ctx.state.actor = await loadActor(app.deps.sql, claims.sub, claims.jti);
+    ctx.state.token = claims;
     await next();
   };
 }

@@ -5,6 +5,7 @@ import { presentAgent } from '../../../../core/agents/presenter.ts';
 import { listTeams, presentTeam, teamSettings, updateTeam } from '../../../../core/agents/teams.ts';
 import { authorize, isSupervisor } from '../../../../core/agents/policies.ts';
 import { audit } from '../../../../core/audit.ts';
+import { agentUpdate, updateAgent } from '../../../../core/agents/admin.ts';
 import { drainQueue } from '../../../../core/tickets/routing.ts';
 import { readJson } from '../../body.ts';
 import type { HttpContext } from '../../context.ts';
@@ -17,6 +18,13 @@ export function agentRoutes(app: HttpContext): Router {
   r.use(requireAgent(app));
   r.get('/', async (ctx) => {
     ctx.body = { agents: (await listAgents(app.deps.sql)).map(presentAgent) };
+  });
+  // admins only: role, capacity, teams, disable (audited; disabling ends the agent's sessions at once)
+  r.put('/:id', async (ctx) => {
+    const actor = actorOf(ctx);
+    authorize(actor.role === 'admin', '只有管理员可以修改客服账号');
+    const row = await updateAgent(app.deps, actor.id, ctx.params.id, await readJson(ctx, agentUpdate));
+    ctx.body = { agent: presentAgent(row) };
   });
   r.put('/me/status', async (ctx) => {
     const { status } = await readJson(ctx, statusSchema);

@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, getAgent } from '../../../../core/agents/agents.ts';
 import { presentAgent } from '../../../../core/agents/presenter.ts';
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure } from '../../../../core/agents/login-guard.ts';
+import type { VerifiedToken } from '../../../../core/agents/tokens.ts';
 import { readJson } from '../../body.ts';
 import type { HttpContext } from '../../context.ts';
 import { actorOf, requireAgent } from '../../middleware/auth.ts';
@@ -15,9 +17,26 @@ export function authRoutes(app: HttpContext): Router {
   const r = new Router({ prefix: '/api/v1/auth' });
   r.post('/login', async (ctx) => {
     const body = await readJson(ctx, loginSchema);
-    const agent = await authenticate(app.deps.sql, body.email, body.password);
+    const email = body.email.toLowerCase();
+    await assertLoginAllowed(app.deps.sql, email, ctx.ip);
+    let agent;
+    try {
+      agent = await authenticate(app.deps.sql, email, body.password);
+    } catch (err) {
+      await recordLoginFailure(app.deps.sql, email, ctx.ip);
+      throw err;
+    }
+    await clearLoginFailures(app.deps.sql, email);
     const token = await app.tokens.sign({ sub: agent.id, role: agent.role });
     ctx.body = { token, agent: presentAgent(agent) };
+  });
+  // the token stops working everywhere at once, and its console sockets are closed
+  r.post('/logout', requireAgent(app), async (ctx) => {
+    const token = ctx.state.token as VerifiedToken;
+    await app.deps.sql`insert into revoked_tokens (jti, agent_id, expires_at) values (${token.jti}, ${token.sub}, ${token.exp}) on conflict do nothing`;
+    await app.deps.sql`delete from revoked_tokens where expires_at < now()`;
+    app.deps.bus.publish([{ type: 'agent.revoked', agentId: token.sub, jti: token.jti }]);
+    ctx.status = 204;
   });
   r.get('/me', requireAgent(app), async (ctx) => {
     ctx.body = { agent: presentAgent({ ...(await getAgent(app.deps.sql, actorOf(ctx).id)), teamIds: actorOf(ctx).teamIds }) };

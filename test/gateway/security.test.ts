@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from '../../core/agents/login-guard.ts';
+import { buildAgent, buildCustomer, buildTeam, TEST_PASSWORD } from '../support/factories.ts';
+import { nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+
+let h: TestHuike;
+let ids: Record<string, string> = {};
+let emails: Record<string, string> = {};
+beforeAll(async () => {
+  h = await startTestHuike();
+  const team = await buildTeam(h.deps.sql, { isDefault: true });
+  for (const role of ['agent', 'supervisor', 'admin'] as const) {
+    const a = await buildAgent(h.deps.sql, { role, teamIds: [team.id] });
+    ids[role] = a.id;
+    emails[role] = a.email;
+  }
+  ids.team = team.id;
+});
+afterAll(() => h?.close());
+
+const login = (email: string, password: string, ip?: string) =>
+  fetch(`${h.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(ip ? { 'x-forwarded-for': ip } : {}) },
+    body: JSON.stringify({ email, password }),
+  }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+describe('login', () => {
+  it(`locks an account after ${MAX_FAILURES_PER_ACCOUNT} wrong passwords, even against the right one, and says for how long`, async () => {
+    const victim = await buildAgent(h.deps.sql);
+    for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) expect((await login(victim.email, 'wrong-password')).status).toBe(401);
+    const locked = await login(victim.email, TEST_PASSWORD);
+    expect(locked.status).toBe(423);
+    expect(locked.body.error).toMatchObject({ code: 'account_locked', message: expect.stringMatching(/请 1[45] 分钟后再试/) });
+    // the lock ends when the window passes; then the right password works and the count starts over
+    await h.deps.sql`update login_failures set at = at - interval '16 minutes' where email = ${victim.email}`;
+    expect((await login(victim.email, TEST_PASSWORD)).status).toBe(200);
+    expect(await h.deps.sql`select 1 from login_failures where email = ${victim.email}`).toHaveLength(0);
+  });
+
+  it('slows down one address trying many accounts', async () => {
+    await login('spray0@x.test', 'nope');
+    const [{ ip }] = await h.deps.sql<{ ip: string }[]>`select ip from login_failures where email = 'spray0@x.test'`;
+    await h.deps.sql`insert into login_failures (email, ip) select 'spray' || g || '@x.test', ${ip} from generate_series(1, ${MAX_FAILURES_PER_IP}) g`;
+    const r = await login(emails.agent, TEST_PASSWORD);
+    expect(r.status).toBe(429);
+    expect(r.body.error.code).toBe('too_many_attempts');
+    await h.deps.sql`delete from login_failures where email like 'spray%'`;
+    expect((await login(emails.agent, TEST_PASSWORD)).status).toBe(200);
+  });
+
+  it('stores argon2 hashes, never the password', async () => {
+    const [row] = await h.deps.sql<{ passwordHash: string }[]>`select password_hash from agents where id = ${ids.agent}`;
+    expect(row.passwordHash).toMatch(/^\$argon2id\$/);
+    expect(row.passwordHash).not.toContain(TEST_PASSWORD);
+  });
+});
+
+describe('sessions', () => {
+  it('logout revokes that token on every route and closes its sockets; another session of the agent goes on', async () => {
+    const a = await h.login(emails.agent);
+    const b = await h.login(emails.agent);
+    const socketA = await h.agentSocket(a);
+    const socketB = await h.agentSocket(b);
+    const gone = new Promise<string>((resolve) => socketA.once('disconnect', (reason) => resolve(reason)));
+    expect((await h.api(a, '/auth/logout', { method: 'POST' })).status).toBe(204);
+    expect(await gone).toBe('io server disconnect');
+    expect((await h.api(a, '/conversations')).status).toBe(401);
+    expect((await h.api(b, '/conversations')).status).toBe(200);
+    expect(socketB.connected).toBe(true);
+  });
+
+  it('a disabled agent loses every session at once; role changes are audited and take effect without a new login', async () => {
+    const admin = await h.login(emails.admin);
+    const victim = await buildAgent(h.deps.sql, { teamIds: [ids.team] });
+    const token = await h.login(victim.email);
+    const socket = await h.agentSocket(token);
+    const gone = new Promise((resolve) => socket.once('disconnect', resolve));
+
+    const promoted = await h.api(admin, `/agents/${victim.id}`, { method: 'PUT', body: JSON.stringify({ role: 'supervisor' }) });
+    expect(promoted.body.agent.role).toBe('supervisor');
+    expect((await h.api(token, '/reports/dashboard')).status).toBe(200); // the same token, the new role
+
+    expect((await h.api(admin, `/agents/${victim.id}`, { method: 'PUT', body: JSON.stringify({ disabled: true }) })).status).toBe(200);
+    await gone;
+    expect((await h.api(token, '/conversations')).status).toBe(401);
+    expect((await login(victim.email, TEST_PASSWORD)).status).toBe(401);
+    const log = await h.deps.sql`select action, details from audit_log where target_id = ${victim.id} order by id`;
+    expect(log.map((r) => r.action)).toEqual(['agent.role_change', 'agent.disable']);
+    expect(log[0].details).toEqual({ from: 'agent', to: 'supervisor' });
+    // an admin cannot lock themselves out
+    expect((await h.api(admin, `/agents/${ids.admin}`, { method: 'PUT', body: JSON.stringify({ disabled: true }) })).body.error.code).toBe('self_lockout');
+  });
+
+  it('a tampered, expired or foreign token is refused', async () => {
+    const t = await h.login(emails.agent);
+    const [head, body] = t.split('.');
+    const forged = `${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), role: 'admin' })).toString('base64url')}.${t.split('.')[2]}`;
+    expect((await h.api(forged, '/conversations')).status).toBe(401);
+    expect((await h.api('not.a.token', '/conversations')).status).toBe(401);
+    const socketErr = await h.agentSocket(forged).then(
+      () => 'connected',
+      (e: Error & { data?: { code: string } }) => e.data?.code,
+    );
+    expect(socketErr).toBe('unauthorized');
+  });
+});
+
+describe('role policies, route by route', () => {
+  const cases: [string, string, unknown, { agent: boolean; supervisor: boolean; admin: boolean }][] = [
+    ['GET', '/conversations', undefined, { agent: true, supervisor: true, admin: true }],
+    ['GET', '/tickets', undefined, { agent: true, supervisor: true, admin: true }],
+    ['GET', '/kb/entries', undefined, { agent: true, supervisor: true, admin: true }],
+    ['POST', '/kb/entries', { id: 'x', category: 'c', question: 'q', answer: 'a' }, { agent: false, supervisor: true, admin: true }],
+    ['PUT', '/customers/rules', {}, { agent: false, supervisor: true, admin: true }],
+    ['PUT', '/recovery/settings', {}, { agent: false, supervisor: true, admin: true }],
+    ['POST', '/playbooks', {}, { agent: false, supervisor: true, admin: true }],
+    ['GET', '/recovery/runs', undefined, { agent: false, supervisor: true, admin: true }],
+    ['GET', '/reports/dashboard', undefined, { agent: false, supervisor: true, admin: true }],
+    ['POST', '/canned', {}, { agent: false, supervisor: true, admin: true }],
+    ['PUT', '/teams/TEAM', { firstResponseMinutes: 5 }, { agent: false, supervisor: true, admin: true }],
+    ['PUT', '/agents/AGENT', { maxConcurrent: 5 }, { agent: false, supervisor: false, admin: true }],
+    ['GET', '/customers/CUSTOMER/profile?reveal=1', undefined, { agent: false, supervisor: true, admin: true }],
+    ['POST', '/customers/CUSTOMER/merge', { otherId: '00000000-0000-0000-0000-000000000000' }, { agent: false, supervisor: true, admin: true }],
+  ];
+  it.each(cases)('%s %s', async (method, path, body, allowed) => {
+    const customer = await buildCustomer(h.deps.sql);
+    for (const role of ['agent', 'supervisor', 'admin'] as const) {
+      const token = await h.login(emails[role]);
+      const p = path.replace('TEAM', ids.team).replace('AGENT', ids.agent).replace('CUSTOMER', customer.id);
+      const r = await h.api(token, p, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      if (allowed[role]) expect(r.status, `${role} ${method} ${p}`).not.toBe(403);
+      else expect(r.status, `${role} ${method} ${p}`).toBe(403);
+    }
+  });
+
+  it('without a token every API route answers 401', async () => {
+    for (const [method, path] of cases) {
+      const r = await fetch(`${h.url}/api/v1${path.replace(/TEAM|AGENT|CUSTOMER/, '00000000-0000-0000-0000-000000000000')}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+      expect(r.status, `${method} ${path}`).toBe(401);
+    }
+  });
+});
+
+describe('HTTP hardening', () => {
+  it('security headers on pages and API; no CORS for other origins; errors without stack traces', async () => {
+    const page = await fetch(`${h.url}/api/v1/health`, { headers: { origin: 'https://evil.example' } });
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('access-control-allow-origin')).toBeNull();
+    const pre = await fetch(`${h.url}/api/v1/auth/login`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    const bad = await fetch(`${h.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": ' });
+    const text = await bad.text();
+    expect(bad.status).toBe(400);
+    expect(text).not.toMatch(/at .*\.ts:\d+|node_modules|stack/i);
+  });
+});
