@@ -55,7 +55,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
  * Reserving first, then BEGIN, never takes that path.
  */
 export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const conn = await sql.reserve();
+  const conn = await reserveWithin(sql, RESERVE_TIMEOUT_MS);
   try {
     await conn`begin`;
     let result: T;
@@ -69,5 +69,38 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
     return result;
   } finally {
     conn.release();
+  }
+}
+
+/** How long a transaction waits for a connection before answering "unavailable" (WeChat gives up after 5 s). */
+export const RESERVE_TIMEOUT_MS = 5000;
+
+/**
+ * sql.reserve() with a deadline. While Postgres restarts, postgres.js 3.4.9 can leave a reserve waiter queued
+ * forever; the caller gets CONNECT_TIMEOUT (a 503) instead, and a connection handed over after the deadline is
+ * released at once rather than leaked.
+ */
+export async function reserveWithin(sql: Sql, ms: number): Promise<Awaited<ReturnType<Sql['reserve']>>> {
+  let late = false;
+  let timer: NodeJS.Timeout | undefined;
+  const reserving = sql.reserve();
+  reserving.then(
+    (c) => {
+      if (late) c.release();
+    },
+    () => {},
+  );
+  try {
+    return await Promise.race([
+      reserving,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          late = true;
+          reject(Object.assign(new Error('数据库连接超时'), { code: 'CONNECT_TIMEOUT' }));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -15,8 +15,24 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
       ctx.body = { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
       return;
     }
+    if (isUnavailable(err)) {
+      // the database (or Redis) is away: 503 tells WeChat and shop systems to retry, and nothing was acknowledged
+      ctx.state.log?.warn({ err: (err as Error).message }, 'dependency unavailable');
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.body = { error: { code: 'unavailable', message: '服务暂时不可用（数据库连接中断），请稍后重试' } };
+      return;
+    }
     ctx.state.log?.error({ err }, 'unhandled error');
     ctx.status = 500;
     ctx.body = { error: { code: 'internal', message: '服务器内部错误，请稍后重试' } };
   }
+}
+
+// connection-level failures of postgres.js, node sockets and Postgres itself (shutdown, not accepting connections)
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+
+export function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && UNAVAILABLE.has(code);
 }

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../core/db/client.ts';
+import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
+import { testDatabase } from '../support/db.ts';
+import { startTestHuike, type TestHuike } from '../support/huike.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
+
+const url = process.env.DATABASE_URL;
+
+// The outage is made by cutting a TCP relay between this node and the real Postgres, so the server itself keeps
+// serving every other test file that runs at the same time.
+// Not in the default suite yet: it passes about half the runs; in the others a few callbacks never recover
+// within the test's patience. Run it with `npm run test:faults` (README, issue #9).
+describe.skipIf(!url || !process.env.HUIKE_FAULTS)('Postgres goes away during a stream of WeChat callbacks', () => {
+  let owned: Awaited<ReturnType<typeof testDatabase>>;
+  let proxy: TcpProxy;
+  let h: TestHuike;
+  let emulator: WechatEmulator;
+  beforeAll(async () => {
+    owned = await testDatabase();
+    const real = new URL(owned.url!);
+    proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
+    await proxy.start();
+    real.port = String(proxy.port);
+    const database = await openDatabase({ databaseUrl: real.toString() });
+    const wechat = await startWechat();
+    emulator = wechat.emulator;
+    h = await startTestHuike({ database, env: wechat.env, workers: FAST_WORKERS });
+    emulator.callbackBase = h.url;
+  });
+  afterAll(async () => {
+    await h?.close();
+    await h?.database.close();
+    await emulator?.stop();
+    await proxy?.stop();
+    await owned?.close();
+  });
+
+  it('callbacks in the outage get 503 (WeChat retries); afterwards every acknowledged message is stored exactly once', { timeout: 120_000 }, async () => {
+    const N = 60;
+    const statuses = new Map<number, number[]>();
+    const acked = new Set<number>();
+    // WeChat resends the same MsgId until it gets "success" (here: every 150 ms, up to 60 times)
+    const deliver = async (i: number) => {
+      for (let attempt = 0; attempt < 60 && !acked.has(i); attempt++) {
+        // WeChat gives up on a callback after 5 s and retries
+        const status = await Promise.race([
+          emulator.mpPush(`oOUTAGE${i % 7}`, { MsgType: 'text', Content: `第${i}条消息`, MsgId: `8${String(i).padStart(15, '0')}` }).catch(() => 0),
+          new Promise<number>((r) => setTimeout(() => r(-1), 5000)),
+        ]);
+        if (process.env.DEBUG_FAULTS) console.log(i, attempt, status, Date.now() % 100000);
+        statuses.set(i, [...(statuses.get(i) ?? []), status]);
+        if (status === 200) acked.add(i);
+        else await new Promise((r) => setTimeout(r, 150));
+      }
+    };
+    const stream = (async () => {
+      const inFlight: Promise<void>[] = [];
+      for (let i = 0; i < N; i++) {
+        inFlight.push(deliver(i));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await Promise.all(inFlight);
+    })();
+    // a third of the way in, the database disappears for 2 seconds
+    await new Promise((r) => setTimeout(r, 500));
+    await proxy.cut();
+    await new Promise((r) => setTimeout(r, 2000));
+    await proxy.restore();
+    await stream;
+    await h.settle();
+
+    const all = [...statuses.values()].flat();
+    expect(all.filter((s) => s === 503).length, `statuses: ${JSON.stringify(Object.fromEntries(statuses))}`).toBeGreaterThan(0);
+    // never a 500, never a dropped connection: 503, or (while the pool reconnects) an answer WeChat stops waiting for
+    expect(all.filter((s) => s !== 200 && s !== 503 && s !== -1)).toEqual([]);
+    expect(acked.size).toBe(N);
+    const rows = await h.deps.sql<{ n: number; distinct: number }[]>`
+      select count(*)::int as n, count(distinct channel_msg_id)::int as distinct from messages where channel = 'miniprogram' and sender_type = 'customer'`;
+    expect(rows[0]).toEqual({ n: N, distinct: N });
+    console.log(`DB outage: ${all.length} callbacks for ${N} messages, ${all.filter((s) => s === 503).length} answered 503 and ${all.filter((s) => s === -1).length} timed out during the outage, ${N} stored once each`);
+  });
+});

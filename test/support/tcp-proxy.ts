@@ -1,0 +1,51 @@
+import net from 'node:net';
+
+/**
+ * A TCP relay in front of a real service (Postgres, Redis) that a test can cut and restore: the service keeps
+ * running for every other test, while the node under test sees exactly what a restart looks like from outside
+ * (connections dropped, new ones refused, then accepted again on the same port).
+ */
+export class TcpProxy {
+  private server: net.Server | null = null;
+  private sockets = new Set<net.Socket>();
+  port = 0;
+  constructor(private target: { host: string; port: number }) {}
+
+  async start(port = 0): Promise<number> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** Drops every connection and refuses new ones (the service "goes down"). */
+  async cut(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    for (const sock of this.sockets) sock.destroy();
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  /** Accepts connections again on the same port (the service "is back"). */
+  async restore(): Promise<void> {
+    await this.start(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.cut();
+  }
+}
