@@ -10,10 +10,10 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
   let db: Database;
   let a: TestHuike;
   let b: TestHuike;
+  const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     db = await testDatabase();
-    const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
     a = await startTestHuike({ database: db, streamName });
     b = await startTestHuike({ database: db, streamName });
     const team = await buildTeam(db.sql, { isDefault: true });
@@ -44,5 +44,46 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     });
     expect(res.status).toBe(201);
     expect((await reply).message.text).toBe('在的，请讲');
+  });
+
+  it('a node dies under its agents: they reconnect to another node, sync by seq, and get exactly what they missed', async () => {
+    const c = await startTestHuike({ database: db, streamName });
+    try {
+      const token = await b.login('node-b@test.huike');
+      const agent = await c.agentSocket(token);
+      const { socket: customer, visitorId } = await a.customerSocket();
+      const assigned = nextEvent(agent, 'ticket:assigned');
+      await emitAck(customer, 'message:send', { clientMsgId: 'k1', text: '转人工，我要退款' });
+      const { conversation } = await assigned;
+      const seen: number[] = [];
+      agent.on('message:new', (e: { seq: number }) => seen.push(e.seq));
+      await emitAck(customer, 'message:send', { clientMsgId: 'k2', text: '在吗' });
+      await expect.poll(() => seen.length).toBeGreaterThan(0);
+      const lastSeen = Math.max(...seen);
+
+      // node C goes down with the agent on it; the customer keeps writing through node A
+      const down = new Promise((resolve) => agent.once('disconnect', resolve));
+      await c.stop(); // stop, not close: close would delete the stream the other nodes share
+      await down;
+      for (const [id, text] of [['k3', '订单号 TB123'], ['k4', '什么时候到账'], ['k5', '谢谢']]) await emitAck(customer, 'message:send', { clientMsgId: id, text });
+      await a.settle();
+
+      // the console reconnects (here to node B) and asks for everything after the last seq it holds
+      const again = await b.agentSocket(token);
+      const sync = await emitAck<{ messages: { seq: number; text: string | null }[] }>(again, 'sync', { conversationId: conversation.id, afterSeq: lastSeen });
+      const [{ lastSeq }] = await db.sql<{ lastSeq: number }[]>`select last_seq from conversations where id = ${conversation.id}`;
+      expect(sync.messages.map((m) => m.seq)).toEqual(Array.from({ length: lastSeq - lastSeen }, (_, i) => lastSeen + 1 + i));
+      expect(sync.messages.map((m) => m.text)).toEqual(expect.arrayContaining(['订单号 TB123', '什么时候到账', '谢谢']));
+      // and live events flow again through the surviving nodes, each once
+      const live: number[] = [];
+      again.on('message:new', (e: { seq: number }) => live.push(e.seq));
+      await emitAck(customer, 'message:send', { clientMsgId: 'k6', text: '还有一个问题' });
+      await expect.poll(() => live.length).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(new Set(live).size).toBe(live.length);
+      expect(visitorId).toBeTruthy();
+    } finally {
+      await c.stop();
+    }
   });
 });
