@@ -286,6 +286,7 @@ if (want('profile')) await profileBench();
 if (want('commerce')) await commerceBench();
 if (want('import')) await importBench();
 if (want('recovery')) await recoveryBench();
+if (want('scale')) await (await import('./scale.mts')).scaleBench(rows);
 console.log(`\nHuike bench on ${database}, ${new Date().toISOString().slice(0, 10)}`);
 const w = Math.max(...rows.map((r) => r.name.length));
 const v = Math.max(...rows.map((r) => r.value.length));
