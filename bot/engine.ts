@@ -13,9 +13,11 @@ import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts'
 import { IntentClassifier } from './intents.ts';
 import { decide, HUMAN_WORDS, type Candidate, type Decision } from './policy.ts';
 import { REPLIES } from './replies.ts';
-import { Retriever } from './retriever.ts';
+import { questionsOf, Retriever } from './retriever.ts';
+import { featuresOfAll, isWord } from './segment.ts';
 import { selfService } from './self-service.ts';
 import { loadSynonyms } from './synonym-store.ts';
+import type { Synonyms } from './synonyms.ts';
 
 /** The classifier's category is used on handoff when it is at least this sure. */
 const INTENT_CONFIDENCE = 0.5;
@@ -26,22 +28,28 @@ const INTENT_CONFIDENCE = 0.5;
  */
 export class Bot {
   private retriever = new Retriever([]);
-  private intents = new IntentClassifier([]);
+  private intents = IntentClassifier.of([]);
   private chains = new Map<string, Promise<void>>();
   private building: Promise<void> | null = null;
 
   constructor(private deps: Deps) {}
 
   /**
-   * Rebuilds the index from the KB. The new index is built in slices that yield to the event loop, and swapped
-   * in only when complete: live answers keep using the old one meanwhile.
+   * Rebuilds the index from the KB. The new index is built in slices that yield to the event loop and swapped
+   * in when complete: live answers keep using the old one meanwhile. A large KB's learned ranker joins later
+   * from a worker thread (`ranked()`).
    */
   async reload(): Promise<void> {
     const run = async () => {
       const [entries, synonyms] = await Promise.all([listEnabledEntries(this.deps.sql), loadSynonyms(this.deps.sql)]);
-      const retriever = await Retriever.build(entries, { synonyms });
-      this.intents = new IntentClassifier(entries, synonyms);
-      this.retriever = retriever;
+      await buildKnowledge(entries, synonyms, {
+        onIndex: (r) => {
+          const previous = this.retriever;
+          this.retriever = r;
+          previous.dispose();
+        },
+        onIntents: (c) => (this.intents = c),
+      });
     };
     // a reload asked for during a build starts after it, so the last KB change always wins
     const next = (this.building ?? Promise.resolve()).then(run, run);
@@ -49,6 +57,16 @@ export class Bot {
     await next.finally(() => {
       if (this.building === next) this.building = null;
     });
+  }
+
+  /** Resolves when the current index's ranker has joined (at once unless a large KB's is still training). */
+  ranked(): Promise<void> {
+    return this.retriever.rankerReady;
+  }
+
+  /** Stops a ranker still training on its worker thread, for shutdown. */
+  close(): void {
+    this.retriever.dispose();
   }
 
   decide(text: string, misses = 0, vip = false): Decision {
@@ -176,6 +194,26 @@ export class Bot {
   async idle(): Promise<void> {
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
   }
+}
+
+/**
+ * Everything the bot knows of a KB, built without holding the event loop: the questions are segmented once
+ * (for retrieval and intents alike), the retrieval index goes live through `onIndex` as soon as it is complete,
+ * then the intent classifier follows. The retriever's ranker is still training on a worker thread at return.
+ */
+export async function buildKnowledge(
+  entries: KbEntry[],
+  synonyms: Synonyms,
+  on: { onIndex?: (r: Retriever) => void; onIntents?: (c: IntentClassifier) => void } = {},
+): Promise<{ retriever: Retriever; intents: IntentClassifier }> {
+  const feats = await featuresOfAll(questionsOf(entries).map((q) => q.text), synonyms);
+  const retriever = await Retriever.build(entries, { synonyms, feats });
+  on.onIndex?.(retriever);
+  const first = [0];
+  for (const e of entries) first.push(first.at(-1)! + 1 + e.similar.length);
+  const intents = await IntentClassifier.build(entries, (i) => feats.slice(first[i], first[i + 1]).flat().filter(isWord), synonyms);
+  on.onIntents?.(intents);
+  return { retriever, intents };
 }
 
 export type { KbEntry };

@@ -46,9 +46,9 @@ export function decide(retriever: Retriever, text: string, misses: number, opts:
   const candidates = retriever.search(text, 3);
   const top = candidates[0];
   if (top && top.score >= THRESHOLDS.answer) {
-    const second = candidates[1];
-    if (!second || top.score - second.score >= THRESHOLDS.margin || second.score < THRESHOLDS.clarify)
-      return { kind: 'answer', candidate: top };
+    // the rerankers may put a lower-scored entry first: the margin is against the best of the others
+    const rival = Math.max(0, ...candidates.slice(1).map((c) => c.score));
+    if (top.score - rival >= THRESHOLDS.margin || rival < THRESHOLDS.clarify) return { kind: 'answer', candidate: top };
     return { kind: 'clarify', candidates: candidates.filter((c) => c.score >= THRESHOLDS.clarify) };
   }
   if (top && top.score >= THRESHOLDS.clarify)

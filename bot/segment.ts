@@ -29,22 +29,26 @@ function instance(): Jieba {
   return jieba;
 }
 
-const isPunct = (t: string) => /^[\p{P}\p{S}\s]+$/u.test(t);
+const PUNCT = /^[\p{P}\p{S}\s]+$/u;
+const isHan = (code: number) => code >= 0x4e00 && code <= 0x9fff;
+/** most tokens are Chinese words: those skip the (slow) Unicode class test */
+const isPunct = (t: string) => !isHan(t.charCodeAt(0)) && PUNCT.test(t);
 
 const DEFAULT = new Synonyms();
 
 // The question word says what is asked: 退款多久到账 (when) and 退款怎么申请 (how) share every other word.
 // They become light features of their own instead of being thrown away as stop words.
-const ASKS: [RegExp, string][] = [
-  [/^(怎么|怎么弄|怎么办|如何|怎样|咋|咋办|怎么操作|怎么样)$/, '@how'],
-  [/^(多久|几天|多长时间|什么时候|啥时候|何时|几点|多快)$/, '@when'],
-  [/^(哪里|哪儿|在哪|在哪里|哪|哪边)$/, '@where'],
-  [/^(哪家|哪个|哪些|哪种)$/, '@which'],
-  [/^(可以|能|能不能|可不可以|行吗|行不行|是否|支持|允许)$/, '@can'],
-  [/^(多少|几|多少钱)$/, '@howmuch'],
-  [/^(为什么|为啥|怎么回事|咋回事)$/, '@why'],
-];
-const askOf = (w: string) => ASKS.find(([re]) => re.test(w))?.[1];
+const ASKS: Record<string, string[]> = {
+  '@how': ['怎么', '怎么弄', '怎么办', '如何', '怎样', '咋', '咋办', '怎么操作', '怎么样'],
+  '@when': ['多久', '几天', '多长时间', '什么时候', '啥时候', '何时', '几点', '多快'],
+  '@where': ['哪里', '哪儿', '在哪', '在哪里', '哪', '哪边'],
+  '@which': ['哪家', '哪个', '哪些', '哪种'],
+  '@can': ['可以', '能', '能不能', '可不可以', '行吗', '行不行', '是否', '支持', '允许'],
+  '@howmuch': ['多少', '几', '多少钱'],
+  '@why': ['为什么', '为啥', '怎么回事', '咋回事'],
+};
+const ASK_OF = new Map(Object.entries(ASKS).flatMap(([ask, ws]) => ws.map((w) => [w, ask] as const)));
+const askOf = (w: string) => ASK_OF.get(w);
 
 /**
  * Words of the text without stop words and punctuation: normalized (width, case), traditional characters
@@ -60,15 +64,39 @@ export function words(text: string, synonyms: Synonyms = DEFAULT): string[] {
 }
 
 /**
- * Features for retrieval: words plus character bigrams of the Chinese runs. Bigrams keep a typo
- * ("退欵") or an unknown product name from losing the whole match.
+ * Features for retrieval: words, character bigrams of the Chinese runs (`#退欵`) and the single characters of
+ * the words (`.棉`). Bigrams keep a typo ("退欵") or an unknown product name from losing the whole match;
+ * characters carry meaning jieba's words hide: 是棉的吗 shares nothing with 纯棉 as words, but 棉 as a character.
  */
 export function features(text: string, synonyms: Synonyms = DEFAULT): string[] {
   const ws = words(text, synonyms);
   const grams: string[] = [];
-  // bigrams over the text with stop words taken out, so "我要" never links "我要退货" to "我要开发票"
-  for (const run of ws.filter((w) => !w.startsWith('@')).join(' ').match(/[\p{Script=Han}]+/gu) ?? []) {
-    for (let i = 0; i + 1 < run.length; i++) grams.push(`#${run.slice(i, i + 2)}`);
+  const chars: string[] = [];
+  // per word, so "我要" never links "我要退货" to "我要开发票" once stop words are gone
+  for (const w of ws) {
+    if (w.startsWith('@')) continue;
+    for (const run of allHan(w) ? [w] : (w.match(/[\p{Script=Han}]+/gu) ?? [])) {
+      for (let i = 0; i + 1 < run.length; i++) grams.push(`#${run.slice(i, i + 2)}`);
+      for (const ch of run) chars.push(`.${ch}`);
+    }
   }
-  return [...ws, ...grams];
+  return [...ws, ...grams, ...chars];
+}
+
+function allHan(w: string): boolean {
+  for (let i = 0; i < w.length; i++) if (!isHan(w.charCodeAt(i))) return false;
+  return true;
+}
+
+/** A feature that is a word (not a bigram `#`, character `.` or question word `@`). */
+export const isWord = (f: string) => f[0] !== '#' && f[0] !== '.' && f[0] !== '@';
+
+/** Features of many texts, `slice` at a time with a yield to the event loop after each slice. */
+export async function featuresOfAll(texts: string[], synonyms: Synonyms = DEFAULT, slice = 200): Promise<string[][]> {
+  const out: string[][] = [];
+  for (let i = 0; i < texts.length; i += slice) {
+    for (let j = i; j < Math.min(texts.length, i + slice); j++) out.push(features(texts[j], synonyms));
+    await new Promise((res) => setImmediate(res));
+  }
+  return out;
 }

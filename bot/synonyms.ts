@@ -33,25 +33,26 @@ export const DEFAULT_SYNONYMS: Record<string, string[]> = {
 };
 
 export class Synonyms {
-  private phrases: [string, string][] = [];
+  private phrases = new Map<string, string>();
+  /** every multi-character variant in one alternation, so the text is scanned once */
+  private pattern: RegExp | null = null;
   private singles = new Map<string, string>();
 
   constructor(groups: Record<string, string[]> = DEFAULT_SYNONYMS) {
     for (const [canonical, variants] of Object.entries(groups)) {
       for (const v of variants) {
         if ([...v].length === 1) this.singles.set(v, canonical);
-        else this.phrases.push([v, canonical]);
+        else this.phrases.set(v, canonical);
       }
     }
-    // longest first, so 增值税专用发票 is replaced before 专用发票
-    this.phrases.sort((a, b) => b[0].length - a[0].length);
+    // longest first, so 增值税专用发票 wins over 专用发票 at the same place
+    const alternatives = [...this.phrases.keys()].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    if (alternatives.length) this.pattern = new RegExp(alternatives.join('|'), 'g');
   }
 
   /** Replaces multi-character variants in the text. */
   text(s: string): string {
-    let out = s;
-    for (const [v, c] of this.phrases) if (out.includes(v)) out = out.replaceAll(v, c);
-    return out;
+    return this.pattern ? s.replace(this.pattern, (v) => this.phrases.get(v)!) : s;
   }
 
   /** Folds a single-character word. */

@@ -5,8 +5,8 @@ const PAIRS = '貨货運运費费換换號号碼码發发東东樣样麼么嗎�
 const MAP = new Map<string, string>();
 for (let i = 0; i + 1 < PAIRS.length; i += 2) MAP.set(PAIRS[i], PAIRS[i + 1]);
 
+const TRADITIONAL = new RegExp(`[${[...MAP.keys()].join('')}]`, 'g');
+
 export function toSimplified(text: string): string {
-  let out = '';
-  for (const ch of text) out += MAP.get(ch) ?? ch;
-  return out;
+  return text.replace(TRADITIONAL, (ch) => MAP.get(ch)!);
 }

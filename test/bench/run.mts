@@ -127,12 +127,22 @@ async function botBench() {
   const entries: { id: string; category: string; question: string; similar: string[]; answer: string; enabled: boolean }[] = demo.map((e) => ({ ...e, enabled: true }));
   for (const p of products) for (const e of demo) if (entries.length < 2000) entries.push({ ...e, id: `${e.id}-${p}`, question: `${p}${e.question}`, similar: e.similar.map((x) => `${p}${x}`), enabled: true });
   const cases = readFileSync(new URL('../../bot/eval/heldout-cases.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string);
+  const { buildKnowledge } = await import('../../bot/engine.ts');
+  const { Synonyms } = await import('../../bot/synonyms.ts');
+  // a running gateway built its KB once at start (loading jieba's dictionary); measure the rebuild after an edit
+  const first = await buildKnowledge(entries, new Synonyms());
+  first.retriever.dispose();
+  entries[7] = { ...entries[7], similar: [...entries[7].similar, '新加的相似问法'] };
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
   const t0 = performance.now();
-  const r = await Retriever.build(entries);
-  const buildMs = performance.now() - t0;
+  let live = 0;
+  const { retriever: r, intents } = await buildKnowledge(entries, new Synonyms(), { onIndex: () => (live = performance.now() - t0) });
+  const intentsMs = performance.now() - t0;
+  await r.rankerReady;
+  const rankerMs = performance.now() - t0;
   lag.disable();
+  intents.classify('我的快递怎么还没到');
   for (let i = 0; i < 200; i++) decide(r, cases[i % cases.length], 0);
   const times: number[] = [];
   for (let round = 0; round < 10; round++)
@@ -142,7 +152,9 @@ async function botBench() {
       times.push(performance.now() - t);
     }
   rows.push({ name: `bot answer latency, ${entries.length}-entry KB (${r.size} questions) p50 / p99`, value: `${ms(quantile(times, 50))} / ${ms(quantile(times, 99))}`, target: 'p99 ≤ 2 ms' });
-  rows.push({ name: `bot index rebuild, ${entries.length} entries; longest event-loop stall`, value: `${buildMs.toFixed(0)} ms; ${(lag.max / 1e6).toFixed(1)} ms`, target: '< 1 s, live answers not blocked' });
+  rows.push({ name: `bot index rebuild, ${entries.length} entries: answering from the new index after`, value: `${live.toFixed(0)} ms`, target: '< 1 s' });
+  rows.push({ name: '  … intent classifier rebuilt after; ranker (worker thread) joined after', value: `${intentsMs.toFixed(0)} ms; ${(rankerMs / 1000).toFixed(1)} s`, target: 'measure' });
+  rows.push({ name: '  … longest event-loop stall during all of it', value: `${(lag.max / 1e6).toFixed(1)} ms`, target: 'live answers not blocked' });
 }
 
 async function routingBench() {

@@ -148,14 +148,14 @@ describe('knowledge base API', () => {
   });
 
   it('turns an unanswered question into a similar question in one step', async () => {
-    expect((await say('v-unans', '包裹能放驿站吗')).replies[0].payload.quickReplies).toEqual(['转人工']);
+    expect((await say('v-unans', '可以放在驿站吗')).replies[0].payload.quickReplies).toEqual(['转人工']);
     const open = (await api(supToken, '/kb/unanswered')).body.questions;
-    const q = open.find((x: any) => x.text === '包裹能放驿站吗');
+    const q = open.find((x: any) => x.text === '可以放在驿站吗');
     expect(q).toMatchObject({ decision: 'miss', candidates: expect.any(Array) });
     const r = await api(supToken, `/kb/unanswered/${q.id}/resolve`, { method: 'POST', body: JSON.stringify({ action: 'add_similar', entryId: 'ship-track' }) });
     expect(r.body).toMatchObject({ entryId: 'ship-track', question: { status: 'added' } });
     expect((await api(supToken, `/kb/unanswered/${q.id}/resolve`, { method: 'POST', body: JSON.stringify({ action: 'ignore' }) })).status).toBe(409);
-    expect((await say('v-unans2', '包裹能放驿站吗')).replies[0].text).toBe('在订单详情里查看物流。');
+    expect((await say('v-unans2', '可以放在驿站吗')).replies[0].text).toBe('在订单详情里查看物流。');
   });
 
   it('imports refuse a bad file with line numbers and change nothing; CSV round-trips', async () => {
