@@ -50,6 +50,17 @@ export interface EvalMistake {
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 const quantile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
 
+interface Tally {
+  inScope: number;
+  top1: number;
+  answered: number;
+  answeredRight: number;
+  oos: number;
+  rejected: number;
+  times: number[];
+  mistakes: EvalMistake[];
+}
+
 /**
  * Runs every case through the same decision the live bot makes for a first message (no earlier misses).
  * top1: in-scope cases whose best candidate is the expected entry. answered_precision: of the cases the bot
@@ -57,44 +68,61 @@ const quantile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math
  * oos_rejection: out-of-scope cases the bot did not answer.
  */
 export function evaluate(entries: KbEntry[], cases: EvalCase[], retriever = new Retriever(entries)): { report: EvalReport; mistakes: EvalMistake[] } {
+  const t = tally(retriever, cases);
+  return { report: reportOf([t]), mistakes: t.mistakes };
+}
+
+/**
+ * The KB measured against itself, without hand-written cases: in fold f of k, every k-th similar question of each
+ * entry (from the f-th on) is taken out of the KB and asked instead. Entries keep their main question, so none
+ * disappears. The folds are pooled into one report (it has no out-of-scope cases: oos_rejection is 0).
+ */
+export function crossValidate(entries: KbEntry[], folds: number): EvalReport {
+  const tallies: Tally[] = [];
+  for (let f = 0; f < folds; f++) {
+    const held: EvalCase[] = [];
+    const kept = entries.map((e) => ({ ...e, similar: e.similar.filter((q, i) => (i % folds === f ? (held.push({ text: q, expect: e.id }), false) : true)) }));
+    if (held.length) tallies.push(tally(new Retriever(kept), held));
+  }
+  return reportOf(tallies);
+}
+
+function tally(retriever: Retriever, cases: EvalCase[]): Tally {
   // warm up the segmenter and the JIT so the latency is the steady state a live node sees
   for (const c of cases.slice(0, 20)) decide(retriever, c.text, 0);
-  let inScope = 0;
-  let top1 = 0;
-  let answered = 0;
-  let answeredRight = 0;
-  let oos = 0;
-  let rejected = 0;
-  const times: number[] = [];
-  const mistakes: EvalMistake[] = [];
+  const t: Tally = { inScope: 0, top1: 0, answered: 0, answeredRight: 0, oos: 0, rejected: 0, times: [], mistakes: [] };
   for (const c of cases) {
-    const t = performance.now();
+    const start = performance.now();
     const d = decide(retriever, c.text, 0);
-    times.push(performance.now() - t);
+    t.times.push(performance.now() - start);
     const best = d.kind === 'answer' ? d.candidate : d.kind === 'handoff' ? null : (d.candidates[0] ?? null);
     if (c.expect !== null) {
-      inScope++;
-      if (best?.entry.id === c.expect) top1++;
+      t.inScope++;
+      if (best?.entry.id === c.expect) t.top1++;
     } else {
-      oos++;
-      if (d.kind !== 'answer') rejected++;
+      t.oos++;
+      if (d.kind !== 'answer') t.rejected++;
     }
     if (d.kind === 'answer') {
-      answered++;
-      if (d.candidate.entry.id === c.expect) answeredRight++;
+      t.answered++;
+      if (d.candidate.entry.id === c.expect) t.answeredRight++;
     }
     const wrong = c.expect === null ? d.kind === 'answer' : best?.entry.id !== c.expect || d.kind !== 'answer';
-    if (wrong) mistakes.push({ text: c.text, expect: c.expect, got: best?.entry.id ?? '-', kind: d.kind, score: best ? round(best.score, 3) : null });
+    if (wrong) t.mistakes.push({ text: c.text, expect: c.expect, got: best?.entry.id ?? '-', kind: d.kind, score: best ? round(best.score, 3) : null });
   }
+  return t;
+}
+
+function reportOf(tallies: Tally[]): EvalReport {
+  const sum = (k: 'inScope' | 'top1' | 'answered' | 'answeredRight' | 'oos' | 'rejected') => tallies.reduce((n, t) => n + t[k], 0);
+  const times = tallies.flatMap((t) => t.times);
+  const share = (a: number, b: number) => round(b ? a / b : 0);
   return {
-    report: {
-      top1: round(inScope ? top1 / inScope : 0),
-      answered_precision: round(answered ? answeredRight / answered : 0),
-      oos_rejection: round(oos ? rejected / oos : 0),
-      p50_ms: round(quantile(times, 0.5), 3),
-      p99_ms: round(quantile(times, 0.99), 3),
-      n: cases.length,
-    },
-    mistakes,
+    top1: share(sum('top1'), sum('inScope')),
+    answered_precision: share(sum('answeredRight'), sum('answered')),
+    oos_rejection: share(sum('rejected'), sum('oos')),
+    p50_ms: round(quantile(times, 0.5), 3),
+    p99_ms: round(quantile(times, 0.99), 3),
+    n: sum('inScope') + sum('oos'),
   };
 }

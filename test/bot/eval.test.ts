@@ -63,4 +63,14 @@ describe('npm run bot:eval', () => {
     expect(r.stderr).toContain('第 2 行');
     expect(run('--kb', 'x').status).toBe(64);
   });
+
+  it('--folds K measures the KB against its own similar questions, each held out once', () => {
+    const r = run('--kb', file('kb-folds.jsonl', KB), '--folds', '2');
+    expect(r.status).toBe(0);
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(Object.keys(last).sort()).toEqual(['answered_precision', 'n', 'oos_rejection', 'p50_ms', 'p99_ms', 'top1']);
+    expect(last.n).toBe(3); // the KB has 3 similar questions; main questions are never held out
+    expect(last.top1).toBeGreaterThan(0);
+    expect(run('--kb', file('kb-folds2.jsonl', KB), '--folds', '1').status).toBe(64);
+  });
 });
