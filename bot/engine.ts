@@ -1,9 +1,11 @@
 import type { Deps } from '../core/deps.ts';
 import type { DomainEvent } from '../core/events.ts';
-import { listEnabledEntries, recordHit, type KbEntry } from '../core/knowledge/entries.ts';
+import { HitCounter, listEnabledEntries, type KbEntry } from '../core/knowledge/entries.ts';
 import { logUnanswered } from '../core/knowledge/unanswered.ts';
 import { recordBotMiss, resetBotMisses } from '../core/conversations/bot-state.ts';
-import { sendOutbound } from '../core/conversations/outbound.ts';
+import { sendBotReply, sendOutbound } from '../core/conversations/outbound.ts';
+import { getConversations } from '../core/conversations/queries.ts';
+import { batchLoader } from '../core/loader.ts';
 import { isVip } from '../core/customers/rules.ts';
 import { queuePosition } from '../core/tickets/queue.ts';
 import { recordCsatReply } from '../core/tickets/csat.ts';
@@ -31,8 +33,14 @@ export class Bot {
   private intents = IntentClassifier.of([]);
   private chains = new Map<string, Promise<void>>();
   private building: Promise<void> | null = null;
+  private readonly conversationNow: (id: string) => Promise<ConversationRow | undefined>;
+  /** answers per KB entry, written every few seconds rather than one UPDATE per answer */
+  private readonly hits: HitCounter;
 
-  constructor(private deps: Deps) {}
+  constructor(private deps: Deps) {
+    this.conversationNow = batchLoader((ids: string[]) => getConversations(deps.sql, ids));
+    this.hits = new HitCounter(deps.sql, (err) => deps.log.warn({ err }, 'kb hit counts not written'));
+  }
 
   /**
    * Rebuilds the index from the KB. The new index is built in slices that yield to the event loop and swapped
@@ -64,9 +72,10 @@ export class Bot {
     return this.retriever.rankerReady;
   }
 
-  /** Stops a ranker still training on its worker thread, for shutdown. */
-  close(): void {
+  /** Stops a ranker still training on its worker thread and writes the hit counts, for shutdown. */
+  async close(): Promise<void> {
     this.retriever.dispose();
+    await this.hits.close();
   }
 
   decide(text: string, misses = 0, vip = false): Decision {
@@ -100,14 +109,16 @@ export class Bot {
   };
 
   private async handle(message: MessageRow, conversation: ConversationRow): Promise<void> {
-    const [fresh] = await this.deps.sql<ConversationRow[]>`select * from conversations where id = ${conversation.id}`;
-    if (!fresh || fresh.status !== 'bot') return; // a human took over meanwhile
-    const say = (text: string, payload?: Record<string, unknown>) =>
-      sendOutbound(this.deps, { conversationId: conversation.id, senderType: 'bot', text, payload });
+    // read again: a person may have taken over, or an earlier message counted a miss (one read per burst)
+    const fresh = await this.conversationNow(conversation.id);
+    if (!fresh || fresh.status !== 'bot') return;
+    // written only if the conversation is still the bot's when the reply commits
+    const say = (text: string, payload?: Record<string, unknown>) => sendBotReply(this.deps, { conversationId: conversation.id, text, payload });
     // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
     const text = message.text ?? '';
+    const answered = () => (fresh.botMisses ? resetBotMisses(this.deps.sql, conversation.id) : undefined);
 
     // 退订 is answered by recovery (which stored the opt-out with the message), not matched against the FAQ
     if (await asksOptOut(this.deps.sql, text)) return;
@@ -122,12 +133,13 @@ export class Bot {
     // the customer's own order beats a generic FAQ: "我的快递到哪了" gets their parcel, not "how to track"
     const own = await selfService(this.deps.sql, fresh.customerId, text);
     if (own) {
-      await resetBotMisses(this.deps.sql, conversation.id);
+      await answered();
       return void (await say(own.text, { ...own.payload, quickReplies: ['转人工'] }));
     }
 
-    const vip = await isVip(this.deps.sql, fresh.customerId);
-    const decision = this.decide(text, fresh.botMisses, vip);
+    let decision = this.decide(text, fresh.botMisses);
+    // being a VIP only changes a miss (a person at once): asked only then
+    if (decision.kind === 'miss' && (await isVip(this.deps.sql, fresh.customerId))) decision = this.decide(text, fresh.botMisses, true);
     const unanswered = (kind: 'miss' | 'handoff', reason?: string, candidates: Candidate[] = []) =>
       logUnanswered(this.deps.sql, {
         conversationId: conversation.id,
@@ -139,9 +151,8 @@ export class Bot {
       });
     switch (decision.kind) {
       case 'answer':
-        await resetBotMisses(this.deps.sql, conversation.id);
-        await say(decision.candidate.entry.answer, { kbId: decision.candidate.entry.id, score: round(decision.candidate.score) });
-        await recordHit(this.deps.sql, decision.candidate.entry.id);
+        await answered();
+        if (await say(decision.candidate.entry.answer, { kbId: decision.candidate.entry.id, score: round(decision.candidate.score) })) this.hits.add(decision.candidate.entry.id);
         return;
       case 'clarify':
         await say(REPLIES.clarify, { quickReplies: decision.candidates.map((c) => c.entry.question) });
@@ -158,7 +169,8 @@ export class Bot {
         const ticket = await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason });
         if (ticket.status === 'new') {
           const pos = await queuePosition(this.deps.sql, ticket.id);
-          await say(pos ? REPLIES.queuedAt(pos.ahead, pos.waitMinutes) : REPLIES.queued, pos ? { queue: pos } : undefined);
+          // the conversation is queued now, no longer the bot's: this one goes out regardless
+          await sendOutbound(this.deps, { conversationId: conversation.id, senderType: 'bot', text: pos ? REPLIES.queuedAt(pos.ahead, pos.waitMinutes) : REPLIES.queued, payload: pos ? { queue: pos } : undefined });
         }
         return;
       }
@@ -190,9 +202,10 @@ export class Bot {
     return this.chains.size > 0;
   }
 
-  /** Waits for every conversation's pending work; for shutdown and tests. */
+  /** Waits for every conversation's pending work, hit counts written; for shutdown and tests. */
   async idle(): Promise<void> {
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+    await this.hits.flush();
   }
 }
 

@@ -111,7 +111,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       await workers?.stop();
       await bus.idle();
       await bot.idle();
-      bot.close();
+      await bot.close();
       await channels.close();
       if (!opts.database) await database.close();
     },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import type { Tx } from '../db/client.ts';
 import { inTransaction } from '../events.ts';
+import { lockKeys } from '../db/locks.ts';
 import { badRequest } from '../errors.ts';
 import { canonical, IDENTITY_KINDS, isStrong, phoneHash, type IdentityInput } from '../customers/identities.ts';
 import { mergeByStrongIdentity } from '../customers/merge.ts';
@@ -173,12 +174,6 @@ export async function ingestCommerceBatch(deps: Deps, events: CommerceEvent[]): 
     result.stored = fresh.length;
     return result;
   });
-}
-
-/** Advisory locks in one round trip, in sorted order so concurrent batches never deadlock on each other. */
-async function lockKeys(tx: Tx, keys: string[]): Promise<void> {
-  if (!keys.length) return;
-  await tx`select count(pg_advisory_xact_lock(hashtext(k))) from (select distinct unnest(${keys}::text[]) as k order by 1) s`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts';
+import { Batcher } from '../batcher.ts';
 import { inTransaction } from '../events.ts';
 import type { Tx } from '../db/client.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
@@ -45,14 +46,38 @@ export async function claimDueDeliveries(deps: Deps, limit: number, leaseMs: num
   });
 }
 
-export async function markDelivered(deps: Deps, d: Pick<DueDelivery, 'outboxId'>, messageId: string, channelMsgId: string | null): Promise<void> {
+/**
+ * Records a send WeChat accepted. Sends finishing at the same moment are recorded together, in one transaction
+ * of three statements, so a busy outbox does not cost four round trips per message.
+ */
+export async function markDelivered(deps: Deps, d: Pick<DueDelivery, 'outboxId' | 'message'>, channelMsgId: string | null): Promise<void> {
+  await deliveredBatcher(deps).submit({ outboxId: d.outboxId, messageId: d.message.id, conversationId: d.message.conversationId, channelMsgId });
+}
+
+type Delivered = { outboxId: number; messageId: string; conversationId: string; channelMsgId: string | null };
+const batchers = new WeakMap<object, Batcher<Delivered, void>>();
+function deliveredBatcher(deps: Deps): Batcher<Delivered, void> {
+  let b = batchers.get(deps.bus);
+  if (!b) batchers.set(deps.bus, (b = new Batcher((items) => markDeliveredBatch(deps, items), { max: 500, concurrency: 2, key: (d) => d.messageId })));
+  return b;
+}
+
+async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[]> {
   await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    await tx`update outbox set status = 'sent', lease_until = null, last_error = null where id = ${d.outboxId}`;
-    const [message] = await tx<MessageRow[]>`
-      update messages set status = 'sent', error = null, error_code = null, channel_msg_id = coalesce(${channelMsgId}, channel_msg_id)
-       where id = ${messageId} returning *`;
-    if (message) emit({ type: 'message.updated', message, conversation: await conversationOf(tx, message) });
+    // one round trip: the conversations are read behind the updates, on the same connection
+    const [, messages, conversations] = await Promise.all([
+      tx`update outbox set status = 'sent', lease_until = null, last_error = null where id = any(${items.map((d) => d.outboxId)}::bigint[])`.execute(),
+      tx<MessageRow[]>`
+        update messages m set status = 'sent', error = null, error_code = null, channel_msg_id = coalesce(v.channel_msg_id, m.channel_msg_id)
+          from (select * from unnest(${items.map((d) => d.messageId)}::uuid[], ${items.map((d) => d.channelMsgId)}::text[]) as t(id, channel_msg_id)) v
+         where m.id = v.id
+        returning m.*`.execute(),
+      tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(items.map((d) => d.conversationId))]}::uuid[])`.execute(),
+    ]);
+    const byId = new Map(conversations.map((c) => [c.id, c]));
+    for (const message of messages) emit({ type: 'message.updated', message, conversation: byId.get(message.conversationId)! });
   });
+  return items.map(() => undefined);
 }
 
 export async function retryDeliveryLater(deps: Deps, outboxId: number, delayMs: number, error: string): Promise<void> {

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { asksOptOut, recordOptOut } from '../recovery/optout.ts';
 import { inTransaction } from '../events.ts';
-import { resolveIdentity, type IdentityInput } from '../customers/identities.ts';
+import { Batcher } from '../batcher.ts';
+import type { Tx } from '../db/client.ts';
+import { canonical, resolveIdentities, type IdentityInput } from '../customers/identities.ts';
 import { badRequest } from '../errors.ts';
-import { appendMessage } from './append.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
 
 export interface InboundMessage {
@@ -33,45 +35,178 @@ export const MAX_TEXT_LENGTH = 4000;
 
 /**
  * Stores one customer message exactly once: identity -> customer, open conversation, message, events.
- * Returns only after commit, so the caller may acknowledge the channel.
+ * Returns only after commit, so the caller may acknowledge the channel. Messages arriving together are stored
+ * together (`ingestBatch`); one customer's messages keep their order.
  */
 export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<IngestResult> {
   if (!input.channelMsgId || input.channelMsgId.length > 128) throw badRequest('invalid_message', '消息 ID 为空或过长');
   if (input.text !== undefined && input.text.length > MAX_TEXT_LENGTH)
     throw badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
-  const optOut = !input.echo && (await asksOptOut(deps.sql, input.text));
-  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    const identity = await resolveIdentity(tx, input.identity);
-    // Checked under the identity lock taken above, so concurrent retries of one message serialize here.
-    const [existing] = await tx<MessageRow[]>`
-      select * from messages where channel = ${input.channel} and channel_msg_id = ${input.channelMsgId}`;
-    if (existing) {
-      const [conversation] = await tx<ConversationRow[]>`select * from conversations where id = ${existing.conversationId}`;
-      return { message: existing, conversation, duplicate: true };
+  const identity = canonical(input.identity);
+  return batcherFor(deps).submit({ ...input, identity });
+}
+
+// one batcher per node (its event bus and database); in tests several nodes share a process
+const batchers = new WeakMap<object, Batcher<InboundMessage, IngestResult>>();
+function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
+  let b = batchers.get(deps.bus);
+  if (!b)
+    batchers.set(
+      deps.bus,
+      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 2, key: (i) => `${i.identity.kind}:${i.identity.value}` })),
+    );
+  return b;
+}
+
+/**
+ * Stores messages in one transaction of set-based statements, whatever their number, in four round trips:
+ * (1) the identities' locks, the known identities and the messages already stored (a channel's retry, or the
+ * same id twice here: only the first is new); (2) new customers and identities, if any; (3) the open
+ * conversations, locked in id order; (4) conversations opened, counters moved on, messages inserted with
+ * consecutive seqs. Results come back in the order of `inputs`.
+ */
+export async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
+  const optOut = await Promise.all(inputs.map(async (i) => !i.echo && (await asksOptOut(deps.sql, i.text))));
+  return retryDeadlock(() =>
+    inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+      const { identities, created, after: stored } = await resolveIdentities(
+        tx,
+        inputs.map((i) => i.identity),
+        () => tx<MessageRow[]>`
+          select * from messages
+           where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
+      );
+      const msgKey = (channel: string, id: string | null) => `${channel}|${id}`;
+      const storedByKey = new Map(stored.map((m) => [msgKey(m.channel, m.channelMsgId), m]));
+      const firstOf = new Map<string, number>();
+      const fresh: number[] = [];
+      inputs.forEach((input, i) => {
+        const k = msgKey(input.channel, input.channelMsgId);
+        if (storedByKey.has(k) || firstOf.has(k)) return;
+        firstOf.set(k, i);
+        fresh.push(i);
+      });
+      const convKey = (identityId: string, channel: string, account: string | null | undefined) => `${identityId}|${channel}|${account ?? ''}`;
+      const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
+
+      // an identity created just now has no conversation yet: only the others are looked up (and locked)
+      const lookup = [...new Map(fresh.filter((i) => !created.has(identities[i].id)).map((i) => [keyOf(i), i])).values()];
+      const open = lookup.length
+        ? await tx<ConversationRow[]>`
+            select * from conversations
+             where id in (
+               select distinct on (identity_id, channel, coalesce(channel_account, '')) id from conversations
+                where status <> 'resolved'
+                  and (identity_id, channel, coalesce(channel_account, '')) in (
+                      select * from unnest(${lookup.map((i) => identities[i].id)}::uuid[], ${lookup.map((i) => inputs[i].channel)}::text[],
+                                           ${lookup.map((i) => inputs[i].channelAccount ?? '')}::text[]))
+                order by identity_id, channel, coalesce(channel_account, ''), created_at desc)
+             order by id
+             for update`
+        : [];
+      const conversationOf = new Map(open.map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
+      const appended = await appendInbound(
+        tx,
+        fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id })),
+      );
+      for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
+      for (const a of appended) emit({ type: 'message.created', ...a });
+
+      const storedConversations = stored.length
+        ? new Map((await tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(stored.map((m) => m.conversationId))]}::uuid[])`).map((c) => [c.id, c]))
+        : new Map<string, ConversationRow>();
+      const freshResult = new Map(fresh.map((i, n) => [i, appended[n]]));
+      return inputs.map((input, i): IngestResult => {
+        const mine = freshResult.get(i);
+        if (mine) return { ...mine, duplicate: false };
+        const k = msgKey(input.channel, input.channelMsgId);
+        const before = storedByKey.get(k);
+        if (before) return { message: before, conversation: storedConversations.get(before.conversationId)!, duplicate: true };
+        return { ...freshResult.get(firstOf.get(k)!)!, duplicate: true };
+      });
+    }),
+  );
+}
+
+interface Arrival {
+  input: InboundMessage;
+  /** the open conversation, locked; undefined: one is opened */
+  existing: ConversationRow | undefined;
+  /** identity + channel + account: arrivals with the same key share a conversation */
+  key: string;
+  customerId: string;
+  identityId: string;
+}
+
+/**
+ * Appends inbound messages (in order) to their conversations in one round trip: conversations opened with their
+ * counters already moved on, the others' counters moved on, the messages inserted. The conversation in each
+ * result is its row after the whole batch.
+ */
+async function appendInbound(tx: Tx, arrivals: Arrival[]): Promise<{ message: MessageRow; conversation: ConversationRow }[]> {
+  if (!arrivals.length) return [];
+  const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number }>();
+  const seqs = arrivals.map((a) => {
+    let n = state.get(a.key);
+    if (!n) state.set(a.key, (n = { id: a.existing?.id ?? randomUUID(), first: a, isNew: !a.existing, lastSeq: a.existing?.lastSeq ?? 0, customer: false, replies: a.existing?.repliesSinceCustomer ?? 0 }));
+    // the customer writing resets the reply count; a servicer's message from the WeCom app (echo) adds to it
+    if (a.input.echo) n.replies++;
+    else {
+      n.customer = true;
+      n.replies = 0;
     }
-    const account = input.channelAccount ?? null;
-    let [conversation] = await tx<ConversationRow[]>`
-      select * from conversations
-       where identity_id = ${identity.id} and channel = ${input.channel} and status <> 'resolved'
-         and channel_account is not distinct from ${account}
-       order by created_at desc limit 1`;
-    if (!conversation) {
-      [conversation] = await tx<ConversationRow[]>`
-        insert into conversations (customer_id, identity_id, channel, channel_account)
-        values (${identity.customerId}, ${identity.id}, ${input.channel}, ${account})
-        returning *`;
-    }
-    const appended = await appendMessage(tx, conversation.id, {
-      senderType: input.echo ? 'agent' : 'customer',
-      type: input.type,
-      text: input.text ?? null,
-      payload: input.payload,
-      channel: input.channel,
-      channelMsgId: input.channelMsgId,
-      status: input.echo ? 'sent' : 'received',
-    });
-    if (optOut) await recordOptOut(tx, identity.customerId, appended.message.id);
-    emit({ type: 'message.created', ...appended });
-    return { ...appended, duplicate: false };
+    return { conversationId: n.id, seq: ++n.lastSeq };
   });
+  const opening = [...state.values()].filter((n) => n.isNew);
+  const moving = [...state.values()].filter((n) => !n.isNew);
+
+  const [created, updated, inserted] = await Promise.all([
+    opening.length
+      ? tx<ConversationRow[]>`
+          insert into conversations (id, customer_id, identity_id, channel, channel_account, last_seq, replies_since_customer, last_message_at, last_customer_message_at)
+          select id, customer_id, identity_id, channel, nullif(account, ''), last_seq, replies, now(), case when customer = 1 then now() end
+            from unnest(${opening.map((n) => n.id)}::uuid[], ${opening.map((n) => n.first.customerId)}::uuid[], ${opening.map((n) => n.first.identityId)}::uuid[],
+                        ${opening.map((n) => n.first.input.channel)}::text[], ${opening.map((n) => n.first.input.channelAccount ?? '')}::text[],
+                        ${opening.map((n) => n.lastSeq)}::int[], ${opening.map((n) => n.replies)}::int[], ${opening.map((n) => (n.customer ? 1 : 0))}::int[])
+                 as t(id, customer_id, identity_id, channel, account, last_seq, replies, customer)
+          returning *`.execute()
+      : [],
+    moving.length
+      ? tx<ConversationRow[]>`
+          update conversations c
+             set last_seq = v.last_seq, last_message_at = now(), replies_since_customer = v.replies,
+                 last_customer_message_at = case when v.customer = 1 then now() else c.last_customer_message_at end,
+                 -- the customer writing wakes a snoozed conversation
+                 snoozed_until = case when v.customer = 1 then null else c.snoozed_until end
+            from (select * from unnest(${moving.map((n) => n.id)}::uuid[], ${moving.map((n) => n.lastSeq)}::int[],
+                                       ${moving.map((n) => (n.customer ? 1 : 0))}::int[], ${moving.map((n) => n.replies)}::int[])
+                       as t(id, last_seq, customer, replies)) v
+           where c.id = v.id
+          returning c.*`.execute()
+      : [],
+    // one array per column: the statement's text is the same for any batch size, so it is prepared once
+    tx<MessageRow[]>`
+      insert into messages (conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
+      select conversation_id, seq, sender_type, type, text, payload::jsonb, channel, channel_msg_id, status
+        from unnest(${seqs.map((s) => s.conversationId)}::uuid[], ${seqs.map((s) => s.seq)}::int[],
+                    ${arrivals.map((a) => (a.input.echo ? 'agent' : 'customer'))}::text[], ${arrivals.map((a) => a.input.type)}::text[],
+                    ${arrivals.map((a) => a.input.text ?? null)}::text[], ${arrivals.map((a) => JSON.stringify(a.input.payload ?? {}))}::text[],
+                    ${arrivals.map((a) => a.input.channel)}::text[], ${arrivals.map((a) => a.input.channelMsgId)}::text[],
+                    ${arrivals.map((a) => (a.input.echo ? 'sent' : 'received'))}::text[])
+             as t(conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
+      returning *`.execute(),
+  ]);
+  const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
+  const bySeq = new Map(inserted.map((m) => [`${m.conversationId}|${m.seq}`, m]));
+  return seqs.map(({ conversationId, seq }) => ({ message: bySeq.get(`${conversationId}|${seq}`)!, conversation: conversationById.get(conversationId)! }));
+}
+
+/** A deadlock between two batches (Postgres aborts one) is retried once; nothing was committed. */
+async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if ((err as { code?: string }).code !== '40P01') throw err;
+    return run();
+  }
 }

@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
+import { Batcher } from '../batcher.ts';
 import { inTransaction, type DomainEvent } from '../events.ts';
 import type { Tx } from '../db/client.ts';
-import { badRequest, conflict } from '../errors.ts';
-import { appendMessage } from './append.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
+import { isUuid } from '../ids.ts';
 import { MAX_TEXT_LENGTH } from './ingest.ts';
 import type { ConversationRow, MessageRow } from './rows.ts';
-import { lockConversation } from './queries.ts';
 import { replyBlocked } from './channel-rules.ts';
 
 export interface OutboundMessage {
@@ -15,51 +16,126 @@ export interface OutboundMessage {
   type?: string;
   text: string;
   payload?: Record<string, unknown>;
+  /** the bot's reply: written only while the conversation is still the bot's (a person may have taken it meanwhile) */
+  whileBot?: boolean;
 }
+
+export type Sent = { message: MessageRow; conversation: ConversationRow };
 
 /**
  * Writes a reply to the customer. Web chat is delivered by the realtime layer right after commit; external
  * channels get an outbox row in the same transaction, which the outbox worker sends with retries. WeChat's
  * 48 h / 5-message rule is checked here, under the conversation lock, so two agents cannot both send the 5th.
+ * Replies written at the same moment (the bot answering a burst of customers) share one transaction; resolves
+ * with null when `whileBot` and a person has the conversation now.
  */
-export async function sendOutbound(
-  deps: Deps,
-  input: OutboundMessage,
-): Promise<{ message: MessageRow; conversation: ConversationRow }> {
-  return inTransaction(deps.sql, deps.bus, (tx, emit) => sendOutboundIn(tx, emit, input));
+export async function sendOutbound(deps: Deps, input: OutboundMessage): Promise<Sent> {
+  return (await batcherFor(deps).submit(input))!;
+}
+
+/** sendOutbound for the bot: null when the conversation is no longer the bot's. */
+export async function sendBotReply(deps: Deps, input: Omit<OutboundMessage, 'senderType' | 'whileBot'>): Promise<Sent | null> {
+  return batcherFor(deps).submit({ ...input, senderType: 'bot', whileBot: true });
+}
+
+const batchers = new WeakMap<object, Batcher<OutboundMessage, Sent | null>>();
+function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
+  let b = batchers.get(deps.bus);
+  if (!b)
+    batchers.set(
+      deps.bus,
+      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items)), { max: 200, concurrency: 2, key: (i) => i.conversationId })),
+    );
+  return b;
 }
 
 /** sendOutbound inside the caller's transaction (a recovery run sends and records itself atomically). */
-export async function sendOutboundIn(
-  tx: Tx,
-  emit: (e: DomainEvent) => void,
-  input: OutboundMessage,
-): Promise<{ message: MessageRow; conversation: ConversationRow }> {
-  const text = input.text.trim();
-  if (!text) throw badRequest('empty_message', '消息内容不能为空');
-  if (text.length > MAX_TEXT_LENGTH) throw badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
-  const current = await lockConversation(tx, input.conversationId);
-  if (current.status === 'resolved' && input.senderType === 'agent')
-    throw conflict('conversation_resolved', '会话已结束，客户再次发来消息后才能回复');
-  const external = current.channel !== 'web';
-  const blocked = replyBlocked(current);
-  if (blocked) throw blocked;
-  const appended = await appendMessage(tx, current.id, {
-    senderType: input.senderType,
-    senderId: input.senderId,
-    type: input.type,
-    text,
-    payload: input.payload,
-    channel: current.channel,
-    status: external ? 'pending' : 'sent',
+export async function sendOutboundIn(tx: Tx, emit: (e: DomainEvent) => void, input: OutboundMessage): Promise<Sent> {
+  const [result] = await appendOutbound(tx, emit, [input]);
+  if (result instanceof Error) throw result;
+  return result!;
+}
+
+/**
+ * Appends replies, in order, in a handful of statements: the conversations locked in id order, each reply checked
+ * against its conversation as the earlier replies left it (status, the 48 h / 5-message rule), then counters,
+ * messages, outbox rows and first responses written for all of them. A reply that may not go out gets its own
+ * error; the others are written.
+ */
+async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: OutboundMessage[]): Promise<(Sent | null | Error)[]> {
+  const ids = [...new Set(inputs.map((i) => i.conversationId).filter(isUuid))];
+  const locked = ids.length ? await tx<ConversationRow[]>`select * from conversations where id = any(${ids}::uuid[]) order by id for update` : [];
+  const current = new Map(locked.map((c) => [c.id, { ...c }]));
+  const accepted: { input: OutboundMessage; text: string; seq: number; external: boolean }[] = [];
+  /** input index -> its place in `accepted` */
+  const slot = new Map<number, number>();
+  const results: (Sent | null | Error)[] = inputs.map((input, i) => {
+    const text = input.text.trim();
+    if (!text) return badRequest('empty_message', '消息内容不能为空');
+    if (text.length > MAX_TEXT_LENGTH) return badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
+    const c = current.get(input.conversationId);
+    if (!c) return notFound('会话');
+    if (input.whileBot && c.status !== 'bot') return null;
+    if (c.status === 'resolved' && input.senderType === 'agent') return conflict('conversation_resolved', '会话已结束，客户再次发来消息后才能回复');
+    const blocked = replyBlocked(c);
+    if (blocked) return blocked;
+    c.lastSeq++;
+    c.repliesSinceCustomer++;
+    slot.set(i, accepted.length);
+    accepted.push({ input, text, seq: c.lastSeq, external: c.channel !== 'web' });
+    return null;
   });
-  if (external) {
-    await tx`insert into outbox (message_id, channel) values (${appended.message.id}, ${current.channel})`;
-  }
-  if (input.senderType === 'agent') {
-    await tx`update tickets set first_response_at = now()
-              where conversation_id = ${current.id} and first_response_at is null and status in ('assigned', 'pending')`;
-  }
-  emit({ type: 'message.created', ...appended });
-  return appended;
+  if (!accepted.length) return results;
+
+  const touched = [...new Set(accepted.map((a) => a.input.conversationId))].map((id) => current.get(id)!);
+  const rows = accepted.map((a) => ({
+    id: randomUUID(),
+    conversationId: a.input.conversationId,
+    seq: a.seq,
+    senderType: a.input.senderType,
+    senderId: a.input.senderId ?? null,
+    type: a.input.type ?? 'text',
+    text: a.text,
+    payload: JSON.stringify(a.input.payload ?? {}),
+    channel: current.get(a.input.conversationId)!.channel,
+    status: a.external ? 'pending' : 'sent',
+  }));
+  const outbox = rows.filter((m, n) => accepted[n].external).map((m) => ({ messageId: m.id, channel: m.channel }));
+  const answered = [...new Set(accepted.filter((a) => a.input.senderType === 'agent').map((a) => a.input.conversationId))];
+  // message ids are ours, so everything goes out in one round trip
+  const [updated, inserted] = await Promise.all([
+    tx<ConversationRow[]>`
+      update conversations c set last_seq = v.last_seq, replies_since_customer = v.replies, last_message_at = now()
+        from (select * from unnest(${touched.map((c) => c.id)}::uuid[], ${touched.map((c) => c.lastSeq)}::int[], ${touched.map((c) => c.repliesSinceCustomer)}::int[])
+                   as t(id, last_seq, replies)) v
+       where c.id = v.id
+      returning c.*`.execute(),
+    // one array per column: the statement's text is the same for any batch size, so it is prepared once
+    tx<MessageRow[]>`
+      insert into messages (id, conversation_id, seq, sender_type, sender_id, type, text, payload, channel, status)
+      select id, conversation_id, seq, sender_type, sender_id, type, text, payload::jsonb, channel, status
+        from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.conversationId)}::uuid[], ${rows.map((r) => r.seq)}::int[],
+                    ${rows.map((r) => r.senderType)}::text[], ${rows.map((r) => r.senderId)}::uuid[], ${rows.map((r) => r.type)}::text[],
+                    ${rows.map((r) => r.text)}::text[], ${rows.map((r) => r.payload)}::text[], ${rows.map((r) => r.channel)}::text[],
+                    ${rows.map((r) => r.status)}::text[])
+             as t(id, conversation_id, seq, sender_type, sender_id, type, text, payload, channel, status)
+      returning *`.execute(),
+    outbox.length
+      ? tx`insert into outbox (message_id, channel) select * from unnest(${outbox.map((o) => o.messageId)}::uuid[], ${outbox.map((o) => o.channel)}::text[])`.execute()
+      : null,
+    answered.length
+      ? tx`update tickets set first_response_at = now()
+            where conversation_id = any(${answered}::uuid[]) and first_response_at is null and status in ('assigned', 'pending')`.execute()
+      : null,
+  ]);
+  const conversationById = new Map(updated.map((c) => [c.id, c]));
+  const byId = new Map(inserted.map((m) => [m.id, m]));
+  const messages = rows.map((r) => byId.get(r.id)!);
+  return results.map((r, i) => {
+    const k = slot.get(i);
+    if (k === undefined) return r;
+    const sent = { message: messages[k], conversation: conversationById.get(inputs[i].conversationId)! };
+    emit({ type: 'message.created', ...sent });
+    return sent;
+  });
 }

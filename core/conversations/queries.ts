@@ -10,6 +10,12 @@ export async function getConversation(q: Queryable, id: string): Promise<Convers
   return row;
 }
 
+/** Conversations by id, in one query (unknown ids are left out). */
+export async function getConversations(q: Queryable, ids: string[]): Promise<Map<string, ConversationRow>> {
+  const rows = await q<ConversationRow[]>`select * from conversations where id = any(${ids.filter(isUuid)}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
 export async function lockConversation(tx: Tx, id: string): Promise<ConversationRow> {
   if (!isUuid(id)) throw notFound('会话');
   const [row] = await tx<ConversationRow[]>`select * from conversations where id = ${id} for update`;
@@ -54,13 +60,18 @@ export interface ConversationFilter {
 
 /** One conversation as the inbox shows it (customer name, last text); null if it does not exist. */
 export async function getConversationListItem(q: Queryable, id: string): Promise<ConversationListItem | null> {
-  const [row] = await q<ConversationListItem[]>`
+  return (await getConversationListItems(q, [id])).get(id) ?? null;
+}
+
+/** Several conversations as the inbox shows them, by id, in one query. */
+export async function getConversationListItems(q: Queryable, ids: string[]): Promise<Map<string, ConversationListItem>> {
+  const rows = await q<ConversationListItem[]>`
     select c.*, cu.display_name as customer_name,
            (select m.text from messages m where m.conversation_id = c.id order by m.seq desc limit 1) as last_text,
            ${q.unsafe(OPEN_TICKET)}
       from conversations c join customers cu on cu.id = c.customer_id
-     where c.id = ${id}`;
-  return row ?? null;
+     where c.id = any(${ids}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 export async function listConversations(q: Queryable, f: ConversationFilter): Promise<ConversationListItem[]> {

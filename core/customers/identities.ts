@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/client.ts';
+import { lockKeys } from '../db/locks.ts';
 import { badRequest } from '../errors.ts';
 import { normalizePhone } from './mask.ts';
 
@@ -52,17 +53,53 @@ export function isStrong(i: Pick<IdentityInput, 'kind' | 'verified'>): boolean {
  * The advisory lock makes two first messages from the same new identity produce one customer.
  */
 export async function resolveIdentity(tx: Tx, raw: IdentityInput): Promise<IdentityRow> {
-  const input = canonical(raw);
-  await tx`select pg_advisory_xact_lock(hashtext(${`identity:${input.kind}:${input.value}`}))`;
-  const [found] = await tx<IdentityRow[]>`select * from identities where kind = ${input.kind} and value = ${input.value}`;
-  if (found) return found;
-  const name = input.displayName?.trim() || defaultName(input);
-  const [customer] = await tx<{ id: string }[]>`insert into customers (display_name) values (${name}) returning id`;
-  const [identity] = await tx<IdentityRow[]>`
-    insert into identities (customer_id, kind, value, display_name, value_hash)
-    values (${customer.id}, ${input.kind}, ${input.value}, ${input.displayName ?? null}, ${phoneHash(input)})
-    returning *`;
-  return identity;
+  return (await resolveIdentities(tx, [raw])).identities[0];
+}
+
+/**
+ * resolveIdentity for many at once, in two round trips however many there are: the identities' locks (sorted,
+ * so concurrent batches never deadlock) with the known ones, then the new customers and identities. The first
+ * occurrence of an identity names its new customer. `alsoAfterLocks` runs right behind the lookup, in the same
+ * round trip and still under the locks.
+ */
+export async function resolveIdentities<A = void>(
+  tx: Tx,
+  raws: IdentityInput[],
+  alsoAfterLocks?: () => Promise<A>,
+): Promise<{ identities: IdentityRow[]; created: Set<string>; after: A }> {
+  const inputs = raws.map(canonical);
+  const key = (i: Pick<IdentityInput, 'kind' | 'value'>) => `${i.kind}:${i.value}`;
+  const distinct = new Map<string, IdentityInput>();
+  for (const i of inputs) if (!distinct.has(key(i))) distinct.set(key(i), i);
+  const list = [...distinct.values()];
+  // sent in this order in one write, and run in this order: the lookups happen under the locks
+  const [, found, after] = await Promise.all([
+    lockKeys(tx, list.map((i) => `identity:${key(i)}`)),
+    tx<IdentityRow[]>`
+      select * from identities
+       where (kind, value) in (select * from unnest(${list.map((i) => i.kind)}::text[], ${list.map((i) => i.value)}::text[]))`.execute(),
+    alsoAfterLocks?.() as Promise<A>,
+  ]);
+  const byKey = new Map(found.map((r) => [key(r), r]));
+  const missing = list.filter((i) => !byKey.has(key(i)));
+  const created = new Set<string>();
+  if (missing.length) {
+    const customers = missing.map((i) => ({ id: randomUUID(), displayName: i.displayName?.trim() || defaultName(i) }));
+    const rows = missing.map((i, n) => ({ customerId: customers[n].id, kind: i.kind, value: i.value, displayName: i.displayName ?? null, valueHash: phoneHash(i) }));
+    const [, inserted] = await Promise.all([
+      tx`insert into customers (id, display_name) select * from unnest(${customers.map((c) => c.id)}::uuid[], ${customers.map((c) => c.displayName)}::text[])`.execute(),
+      tx<IdentityRow[]>`
+        insert into identities (customer_id, kind, value, display_name, value_hash)
+        select * from unnest(${rows.map((r) => r.customerId)}::uuid[], ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.value)}::text[],
+                             ${rows.map((r) => r.displayName)}::text[], ${rows.map((r) => r.valueHash)}::text[])
+        returning *`.execute(),
+    ]);
+    for (const r of inserted) {
+      byKey.set(key(r), r);
+      created.add(r.id);
+    }
+  }
+  return { identities: inputs.map((i) => byKey.get(key(i))!), created, after };
 }
 
 export async function addIdentity(tx: Tx, customerId: string, raw: IdentityInput): Promise<IdentityRow> {

@@ -94,8 +94,43 @@ export async function upsertEntries(q: Queryable, entries: Omit<KbEntry, 'enable
   }
 }
 
-export async function recordHit(q: Queryable, id: string): Promise<void> {
-  await q`update kb_entries set hits = hits + 1 where id = ${id}`;
+export async function recordHits(q: Queryable, counts: Map<string, number>): Promise<void> {
+  if (!counts.size) return;
+  await q`update kb_entries k set hits = k.hits + v.n
+            from (select * from unnest(${[...counts.keys()]}::text[], ${[...counts.values()]}::int[]) as t(id, n)) v
+           where k.id = v.id`;
+}
+
+/** Counts answers per entry in memory and writes them every few seconds: statistics, not worth a write per answer. */
+export class HitCounter {
+  private counts = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly q: Queryable,
+    private readonly onError: (err: unknown) => void,
+    private readonly everyMs = 3000,
+  ) {}
+
+  add(id: string): void {
+    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    this.timer ??= setTimeout(() => void this.flush(), this.everyMs);
+  }
+
+  /** Writes what was counted so far (and waits for a write under way). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const counts = this.counts;
+    this.counts = new Map();
+    this.writing = this.writing.then(() => recordHits(this.q, counts)).catch(this.onError);
+    await this.writing;
+  }
+
+  close(): Promise<void> {
+    return this.flush();
+  }
 }
 
 export async function categories(q: Queryable): Promise<{ category: string; entries: number }[]> {

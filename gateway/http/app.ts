@@ -25,7 +25,9 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
   koa.use(requestContext(opts.log, app.metrics));
   koa.use(errorHandler);
   koa.use(securityHeaders);
+  // the channels' callbacks first: they are the hot path, and every router a request passes costs a match
   for (const router of [
+    ...(opts.channelRoutes ?? []),
     healthRoutes(app),
     metricsRoutes(app),
     authRoutes(app),
@@ -39,7 +41,6 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     recoveryRoutes(app),
     consoleRoutes(app),
     webUploadRoutes(app),
-    ...(opts.channelRoutes ?? []),
   ]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods({ throw: false }));

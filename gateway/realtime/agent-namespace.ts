@@ -40,6 +40,18 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     metrics.socketsConnected.inc({ namespace: 'agent' });
     socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...actor.teamIds.map(rooms.team), ...(isSupervisor(actor) ? [rooms.supervisors] : [])]);
 
+    const connected = (async () => {
+      try {
+        // Opening the console puts an offline agent online and hands them what waited in the queue.
+        const agent = await getAgent(deps.sql, actor.id);
+        if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');
+        await drainQueue(deps, actor.id);
+        socket.emit('ready', { agentId: actor.id, status: agent.status === 'offline' ? 'online' : agent.status });
+      } catch (err) {
+        log.error({ err }, 'agent connect bookkeeping failed');
+      }
+    })();
+
     socket.on(
       'presence:set',
       withAck(log, async (input: unknown) => {
@@ -62,6 +74,8 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
 
     socket.on('disconnect', async () => {
       metrics.socketsConnected.dec({ namespace: 'agent' });
+      // a console closed right after opening: its "online" must land before this "offline", not after
+      await connected;
       try {
         // Offline only when this was the agent's last console (on any node).
         const left = await ns.in(rooms.agent(actor.id)).fetchSockets();
@@ -71,14 +85,6 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       }
     });
 
-    try {
-      // Opening the console puts an offline agent online and hands them what waited in the queue.
-      const agent = await getAgent(deps.sql, actor.id);
-      if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');
-      await drainQueue(deps, actor.id);
-      socket.emit('ready', { agentId: actor.id, status: agent.status === 'offline' ? 'online' : agent.status });
-    } catch (err) {
-      log.error({ err }, 'agent connect bookkeeping failed');
-    }
+    await connected;
   });
 }

@@ -2,7 +2,8 @@ import type { Server } from 'socket.io';
 import type { Deps } from '../../core/deps.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import { presentConversation, presentMessage } from '../../core/conversations/presenter.ts';
-import { getConversationListItem } from '../../core/conversations/queries.ts';
+import { getConversationListItems } from '../../core/conversations/queries.ts';
+import { batchLoader } from '../../core/loader.ts';
 import type { ConversationRow } from '../../core/conversations/rows.ts';
 import { presentTicket } from '../../core/tickets/presenter.ts';
 import { rooms } from './rooms.ts';
@@ -31,32 +32,44 @@ export function createEmitter(io: Server, deps: Deps) {
     return rooms.visitor(v);
   }
 
+  // the inbox rows of a burst of events (a batch just committed) in one query
+  const listItem = batchLoader((ids: string[]) => getConversationListItems(deps.sql, ids));
   /** Events carry the conversation as the inbox lists it, so a client never needs a second request to show it. */
   async function inboxView(c: ConversationRow) {
-    return presentConversation((await getConversationListItem(deps.sql, c.id)) ?? c);
+    return presentConversation((await listItem(c.id)) ?? c);
+  }
+
+  // one conversation's events leave in the order they were published, though their rows load in batches
+  const queues = new Map<string, Promise<unknown>>();
+  function inOrder<T>(conversationId: string, load: Promise<T>, send: (loaded: T) => void): Promise<void> {
+    const next = Promise.all([queues.get(conversationId), load]).then(([, loaded]) => send(loaded));
+    const settled = next.catch(() => {});
+    queues.set(conversationId, settled);
+    void settled.then(() => {
+      if (queues.get(conversationId) === settled) queues.delete(conversationId);
+    });
+    return next;
   }
 
   return async (event: DomainEvent): Promise<void> => {
     switch (event.type) {
       case 'message.created': {
-        const payload = {
-          conversationId: event.conversation.id,
-          seq: event.message.seq,
-          message: presentMessage(event.message),
-          conversation: await inboxView(event.conversation),
-        };
-        agents.to(rooms.forConversation(event.conversation)).emit('message:new', payload);
-        const room = await visitorRoom(event.conversation);
-        if (room) customers.to(room).emit('message:new', { conversationId: payload.conversationId, seq: payload.seq, message: payload.message });
-        return;
+        const c = event.conversation;
+        const message = presentMessage(event.message);
+        return inOrder(c.id, Promise.all([inboxView(c), visitorRoom(c)]), ([conversation, room]) => {
+          const payload = { conversationId: c.id, seq: event.message.seq, message };
+          agents.to(rooms.forConversation(c)).emit('message:new', { ...payload, conversation });
+          if (room) customers.to(room).emit('message:new', payload);
+        });
       }
       case 'message.updated': {
         // delivery news (sent / failed with a reason); the conversation rides along for its reply window
-        const payload = { conversationId: event.conversation.id, message: presentMessage(event.message) };
-        agents.to(rooms.forConversation(event.conversation)).emit('message:updated', { ...payload, conversation: await inboxView(event.conversation) });
-        const room = await visitorRoom(event.conversation);
-        if (room) customers.to(room).emit('message:updated', payload);
-        return;
+        const c = event.conversation;
+        const payload = { conversationId: c.id, message: presentMessage(event.message) };
+        return inOrder(c.id, Promise.all([inboxView(c), visitorRoom(c)]), ([conversation, room]) => {
+          agents.to(rooms.forConversation(c)).emit('message:updated', { ...payload, conversation });
+          if (room) customers.to(room).emit('message:updated', payload);
+        });
       }
       case 'conversation.updated': {
         const conversation = await inboxView(event.conversation);

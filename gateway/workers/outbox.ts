@@ -21,7 +21,7 @@ export interface OutboxOptions {
   maxDelayMs?: number;
 }
 
-export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { batch: 20, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
+export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { batch: 100, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
 
 const NOT_CONFIGURED: DeliveryFailure = { code: 'channel_not_configured', reason: '该渠道未配置（缺少 AppID/Secret 等），消息无法发出', retryable: false };
 
@@ -39,7 +39,7 @@ export async function sendDueMessages(deps: Deps, senders: Partial<Record<Channe
       if (!send) return void (await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, NOT_CONFIGURED));
       try {
         const { channelMsgId } = await send(d);
-        await markDelivered(deps, d, d.message.id, channelMsgId);
+        await markDelivered(deps, d, channelMsgId);
       } catch (err) {
         const failure = classifyDeliveryError(err);
         if (failure.retryable && d.attempts < o.maxAttempts) {

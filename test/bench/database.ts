@@ -4,7 +4,7 @@ import { openDatabase, type Database } from '../../core/db/client.ts';
 import { migrate } from '../../core/db/migrate.ts';
 
 /** A fresh, migrated database for one benchmark: its own database on DATABASE_URL, else in-memory PGlite. */
-export async function benchDatabase(): Promise<Database & { kind: string }> {
+export async function benchDatabase(): Promise<Database & { kind: string; url?: string }> {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openDatabase({ pgliteDir: null });
@@ -20,6 +20,7 @@ export async function benchDatabase(): Promise<Database & { kind: string }> {
   await migrate(db.sql);
   return {
     ...db,
+    url: u.toString(),
     async close() {
       await db.close();
       await admin.unsafe(`drop database if exists "${name}" with (force)`);

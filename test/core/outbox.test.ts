@@ -1,3 +1,4 @@
+import type { MessageRow } from '../../core/conversations/rows.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
@@ -46,8 +47,9 @@ describe('outbox claims', () => {
   });
 
   it('delivered and undeliverable rows are never claimed again', async () => {
-    const rows = await deps.sql<{ id: number; messageId: string }[]>`select id, message_id from outbox order by id`;
-    await markDelivered(deps, { outboxId: rows[0].id }, rows[0].messageId, 'wx-1');
+    const rows = await deps.sql<{ id: number; messageId: string; conversationId: string }[]>`
+      select o.id, o.message_id, m.conversation_id from outbox o join messages m on m.id = o.message_id order by o.id`;
+    await markDelivered(deps, { outboxId: rows[0].id, message: { id: rows[0].messageId, conversationId: rows[0].conversationId } as MessageRow }, 'wx-1');
     await markUndeliverable(deps, { outboxId: rows[1].id, messageId: rows[1].messageId }, { code: 'user_refused', reason: '客户拒收了消息' });
     await deps.sql`update outbox set lease_until = null`;
     const left = await claimDueDeliveries(deps, 10, 60_000);

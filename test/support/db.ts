@@ -12,10 +12,10 @@ import { templateName } from './template.ts';
  * A database of its own for one test file: a clone of the migrated template on real Postgres (DATABASE_URL),
  * a fresh in-memory PGlite otherwise. close() drops it.
  */
-export async function testDatabase(): Promise<Database & { url?: string }> {
+export async function testDatabase(opts: { onQuery?: (query: string) => void } = {}): Promise<Database & { url?: string }> {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    const db = await openDatabase({ pgliteDir: null });
+    const db = await openDatabase({ pgliteDir: null, onQuery: opts.onQuery });
     await migrate(db.sql);
     return db;
   }
@@ -34,7 +34,7 @@ export async function testDatabase(): Promise<Database & { url?: string }> {
       throw err;
     }
   }
-  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  const db = await openDatabase({ databaseUrl: withDatabase(url, name), onQuery: opts.onQuery });
   return {
     ...db,
     url: withDatabase(url, name),

@@ -166,12 +166,20 @@ export class WechatEmulator {
     return this.mpPush(openid, { MsgType: 'text', Content: content, MsgId: `${Date.now()}${++this.seq}` });
   }
 
+  /**
+   * Opens (or reopens) a mini-program customer's 48 h window, as their message does; for a load generator that
+   * posts its own pre-encrypted callbacks.
+   */
+  mpCustomerWrote(openid: string): void {
+    // a message and entering the chat both open the 48 h window
+    this.sessions.set(`mp|${openid}`, { lastCustomerAt: this.now(), replies: 0 });
+  }
+
   /** Any push from a mini-program customer (a message or an event such as user_enter_tempsession). */
   async mpPush(openid: string, fields: Record<string, unknown>): Promise<number> {
     const { mpAppId, mpToken, mpAesKey } = this.opts;
     if (!this.callbackBase || !mpAppId || !mpToken || !mpAesKey) throw new Error('emulator has no mini-program keys or callbackBase');
-    // a message and entering the chat both open the 48 h window
-    this.sessions.set(`mp|${openid}`, { lastCustomerAt: this.now(), replies: 0 });
+    this.mpCustomerWrote(openid);
     const msg = { ToUserName: 'gh_emulator0001', FromUserName: openid, CreateTime: Math.floor(this.now() / 1000), ...fields };
     const { query, body } = mpSafeJsonCallback({ token: mpToken, aesKey: mpAesKey, receiveId: mpAppId }, msg);
     const res = await fetch(`${this.callbackBase}/channels/miniprogram/callback?${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -1,0 +1,76 @@
+/**
+ * Group commit for hot writes: calls that arrive while earlier ones are running are served together, in one
+ * transaction of set-based statements. A call made when a slot is free starts at the next turn of the event loop
+ * with whatever else arrived in that turn; under load the database sees a few large transactions instead of
+ * many small ones, and each caller still resolves only after its own batch committed.
+ *
+ * Calls with the same key (one customer, one conversation) keep their order: a call never joins a batch while
+ * an earlier call with its key is still in one that is running.
+ */
+export class Batcher<I, O> {
+  private queue: { item: I; key: string; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private busyKeys = new Map<string, number>();
+  private running = 0;
+  private scheduled = false;
+
+  constructor(
+    /** serves a batch: one result per item, in order; an Error fails only its own item */
+    private readonly run: (items: I[]) => Promise<(O | Error)[]>,
+    private readonly opts: { max: number; concurrency: number; key: (item: I) => string },
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, key: this.opts.key(item), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** how many calls wait for a batch, and how many batches run (for metrics and tests) */
+  get load(): { waiting: number; running: number } {
+    return { waiting: this.queue.length, running: this.running };
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.opts.concurrency) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.concurrency && this.queue.length) {
+      const batch: typeof this.queue = [];
+      const rest: typeof this.queue = [];
+      const held = new Set<string>();
+      for (const call of this.queue) {
+        // behind an earlier call of its key: that one is running, or waits here too
+        if (batch.length >= this.opts.max || this.busyKeys.has(call.key) || held.has(call.key)) {
+          rest.push(call);
+          held.add(call.key);
+        } else batch.push(call);
+      }
+      // a key held back stays behind its earlier calls even if those made it into this batch
+      this.queue = rest;
+      if (!batch.length) return;
+      for (const c of batch) this.busyKeys.set(c.key, (this.busyKeys.get(c.key) ?? 0) + 1);
+      this.running++;
+      this.run(batch.map((c) => c.item))
+        .then(
+          (results) => batch.forEach((c, i) => (results[i] instanceof Error ? c.reject(results[i]) : c.resolve(results[i] as O))),
+          (err) => batch.forEach((c) => c.reject(err)),
+        )
+        .finally(() => {
+          for (const c of batch) {
+            const n = this.busyKeys.get(c.key)! - 1;
+            if (n) this.busyKeys.set(c.key, n);
+            else this.busyKeys.delete(c.key);
+          }
+          this.running--;
+          this.schedule();
+        });
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// One server of the scale bench, in its own process so its CPU and memory are its own: `floor` (bare node:http +
+// WeCom decrypt + one INSERT through postgres.js) or `huike` (the gateway). Started by scale.mts with fork();
+// it reports {url} when listening, answers {cmd:'rss'} with its memory, and exits on {cmd:'stop'}.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decrypt } from '@wecom/crypto';
+import pino from 'pino';
+import postgres from 'postgres';
+import { parseConfig } from '../../core/config.ts';
+import { openDatabase } from '../../core/db/client.ts';
+import { startHuike } from '../../gateway/huike.ts';
+
+const role = process.env.SCALE_ROLE;
+const send = (m: unknown) => process.send!(m);
+let stop: () => Promise<void> = async () => {};
+
+if (role === 'floor') {
+  const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
+  await sql`create table if not exists floor_msgs (id bigserial primary key, msg_id text unique, body text)`;
+  const aesKey = process.env.MP_AES_KEY!;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const outer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const inner = JSON.parse(decrypt(aesKey, outer.Encrypt).message);
+        await sql`insert into floor_msgs (msg_id, body) values (${String(inner.MsgId)}, ${inner.Content}) on conflict do nothing`;
+        res.end('success');
+      } catch {
+        res.statusCode = 400;
+        res.end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  stop = async () => {
+    server.close();
+    await sql.end();
+  };
+  send({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+} else {
+  const parsed = parseConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent' });
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  // SCALE_TRACE: every 2 s, the statements sent by kind (to see round trips per message under load)
+  const counts = new Map<string, number>();
+  const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 60), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 60)) ?? 0) + 1) : undefined });
+  if (process.env.SCALE_TRACE)
+    setInterval(() => {
+      const total = [...counts.values()].reduce((a, b) => a + b, 0);
+      if (total) console.error(`[trace] ${total} statements: ${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, n]) => `${n} ${k}`).join(' | ')}`);
+      counts.clear();
+    }, 2000).unref();
+  const huike = await startHuike({ config: parsed.config, database, log: pino({ level: process.env.SCALE_LOG ?? 'silent' }) });
+  stop = async () => {
+    await huike.stop();
+    await database.close();
+  };
+  send({ url: huike.url });
+  if (process.env.SCALE_TRACE) setInterval(() => { const st = (globalThis as any).__batchStats ?? {}; console.error(JSON.stringify(Object.fromEntries(Object.entries(st).map(([k, v]: [string, any]) => [k.slice(0, 30), { n: v.n, avg: +(v.items / v.n).toFixed(1), ms: +(v.ms / v.n).toFixed(1), max: v.max }])))); (globalThis as any).__batchStats = {}; }, 2000).unref();
+}
+
+process.on('message', async (m: { cmd: string }) => {
+  if (m.cmd === 'rss') send({ rss: process.memoryUsage().rss });
+  if (m.cmd === 'stop') {
+    await stop();
+    process.exit(0);
+  }
+});
