@@ -100,18 +100,26 @@ export class Bot {
     if (event.type !== 'message.created') return;
     const { message, conversation } = event;
     if (message.senderType !== 'customer' || conversation.status !== 'bot') return;
-    const prev = this.chains.get(conversation.id) ?? Promise.resolve();
-    const next = prev.then(() => this.handle(message, conversation)).catch((err) => this.deps.log.error({ err }, 'bot failed'));
+    // behind earlier work of this conversation, the event's row may be stale by the time it runs: read it again
+    const prev = this.chains.get(conversation.id);
+    const next = (prev ?? Promise.resolve())
+      .then(() => this.handle(message, prev ? null : conversation))
+      .catch((err) => this.deps.log.error({ err }, 'bot failed'));
     this.chains.set(conversation.id, next);
     return next.finally(() => {
       if (this.chains.get(conversation.id) === next) this.chains.delete(conversation.id);
     });
   };
 
-  private async handle(message: MessageRow, conversation: ConversationRow): Promise<void> {
-    // read again: a person may have taken over, or an earlier message counted a miss (one read per burst)
-    const fresh = await this.conversationNow(conversation.id);
+  /**
+   * `current`: the conversation as this message's own commit left it, when nothing of this conversation ran in
+   * between; null to read it again (an earlier message may have counted a miss or handed off). Whatever the
+   * row says, a reply is written only if the conversation is still the bot's when it commits.
+   */
+  private async handle(message: MessageRow, current: ConversationRow | null): Promise<void> {
+    const fresh = current ?? (await this.conversationNow(message.conversationId));
     if (!fresh || fresh.status !== 'bot') return;
+    const conversation = fresh;
     // written only if the conversation is still the bot's when the reply commits
     const say = (text: string, payload?: Record<string, unknown>) => sendBotReply(this.deps, { conversationId: conversation.id, text, payload });
     // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye

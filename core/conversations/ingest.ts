@@ -53,7 +53,7 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 2, key: (i) => `${i.identity.kind}:${i.identity.value}` })),
+      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 4, key: (i) => `${i.identity.kind}:${i.identity.value}` })),
     );
   return b;
 }

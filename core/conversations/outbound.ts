@@ -44,7 +44,7 @@ function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items)), { max: 200, concurrency: 2, key: (i) => i.conversationId })),
+      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items)), { max: 200, concurrency: 4, key: (i) => i.conversationId })),
     );
   return b;
 }

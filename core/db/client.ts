@@ -32,7 +32,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const sql = postgres(url, {
     // PGlite is one backend: pglite-socket interleaves the extended-protocol messages of several connections
     // (unnamed portals collide), so the embedded default gets exactly one connection and postgres.js queues.
-    max: embedded ? 1 : (opts.max ?? 10),
+    max: embedded ? 1 : (opts.max ?? 20),
     onnotice: () => {},
     // rows come back camelCase; sql(obj) helpers write snake_case columns
     transform: postgres.camel,

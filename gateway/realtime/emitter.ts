@@ -63,11 +63,12 @@ export function createEmitter(io: Server, deps: Deps) {
         });
       }
       case 'message.updated': {
-        // delivery news (sent / failed with a reason); the conversation rides along for its reply window
+        // delivery news (sent / failed with a reason); the conversation rides along for its reply window, as its
+        // own row: the inbox row (name, last text, ticket) did not change
         const c = event.conversation;
         const payload = { conversationId: c.id, message: presentMessage(event.message) };
-        return inOrder(c.id, Promise.all([inboxView(c), visitorRoom(c)]), ([conversation, room]) => {
-          agents.to(rooms.forConversation(c)).emit('message:updated', { ...payload, conversation });
+        return inOrder(c.id, visitorRoom(c), (room) => {
+          agents.to(rooms.forConversation(c)).emit('message:updated', { ...payload, conversation: presentConversation(c) });
           if (room) customers.to(room).emit('message:updated', payload);
         });
       }

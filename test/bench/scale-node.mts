@@ -2,6 +2,7 @@
 // WeCom decrypt + one INSERT through postgres.js) or `huike` (the gateway). Started by scale.mts with fork();
 // it reports {url} when listening, answers {cmd:'rss'} with its memory, and exits on {cmd:'stop'}.
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { decrypt } from '@wecom/crypto';
 import pino from 'pino';
@@ -45,13 +46,17 @@ if (role === 'floor') {
   // SCALE_TRACE: every 2 s, the statements sent by kind (to see round trips per message under load)
   const counts = new Map<string, number>();
   const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 60), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 60)) ?? 0) + 1) : undefined });
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  if (process.env.SCALE_TRACE) lag.enable();
   if (process.env.SCALE_TRACE)
     setInterval(() => {
+      console.error(`[trace] event-loop delay p50 ${(lag.percentile(50) / 1e6).toFixed(1)} p99 ${(lag.percentile(99) / 1e6).toFixed(1)} max ${(lag.max / 1e6).toFixed(1)} ms`);
+      lag.reset();
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
       if (total) console.error(`[trace] ${total} statements: ${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, n]) => `${n} ${k}`).join(' | ')}`);
       counts.clear();
     }, 2000).unref();
-  const huike = await startHuike({ config: parsed.config, database, log: pino({ level: process.env.SCALE_LOG ?? 'silent' }) });
+  const huike = await startHuike({ config: parsed.config, database, log: pino({ level: process.env.SCALE_LOG ?? 'silent' }), streamName: process.env.SCALE_STREAM });
   stop = async () => {
     await huike.stop();
     await database.close();

@@ -54,6 +54,11 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
   const upsert = useCallback((c: Conversation) => {
     setConversations((prev) => new Map(prev).set(c.id, { ...prev.get(c.id), ...c }));
   }, []);
+  // delivery news carries the conversation's own fields (status, reply window), not its inbox row: it updates a
+  // conversation the inbox shows and adds none
+  const refresh = useCallback((c: Partial<Conversation> & { id: string }) => {
+    setConversations((prev) => (prev.has(c.id) ? new Map(prev).set(c.id, { ...prev.get(c.id)!, ...c }) : prev));
+  }, []);
 
   const loadList = useCallback(async () => {
     const r = await api<{ conversations: Conversation[] }>('/api/v1/conversations?limit=200');
@@ -102,7 +107,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
     },
     onConversation: upsert,
     onMessageUpdated: (e) => {
-      upsert(e.conversation);
+      refresh(e.conversation);
       if (e.conversationId !== selected) return;
       setMessages((prev) => (prev.some((m) => m.id === e.message.id) ? mergeBySeq(prev, [e.message]) : prev));
     },
