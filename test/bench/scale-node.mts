@@ -62,7 +62,6 @@ if (role === 'floor') {
     await database.close();
   };
   send({ url: huike.url });
-  if (process.env.SCALE_TRACE) setInterval(() => { const st = (globalThis as any).__batchStats ?? {}; console.error(JSON.stringify(Object.fromEntries(Object.entries(st).map(([k, v]: [string, any]) => [k.slice(0, 30), { n: v.n, avg: +(v.items / v.n).toFixed(1), ms: +(v.ms / v.n).toFixed(1), max: v.max }])))); (globalThis as any).__batchStats = {}; }, 2000).unref();
 }
 
 process.on('message', async (m: { cmd: string }) => {

@@ -21,7 +21,11 @@ const say = (m: string) => process.env.SCALE_DEBUG && console.error(`[scale] ${m
 
 /** A server of the bench in its own process; resolves with its URL once it listens. */
 function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; stop(): Promise<void> }> {
-  const prof = process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : [];
+  // SCALE_PROF=huike: V8's CPU profile of the gateway; SCALE_PERF=huike: symbols for `perf record` (on-CPU time only)
+  const prof = [
+    ...(process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : []),
+    ...(process.env.SCALE_PERF === role ? ['--perf-basic-prof'] : []),
+  ];
   const child = fork(new URL('./scale-node.mts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
   const next = <T,>(key: string) => new Promise<T>((resolve, reject) => {
     const onMessage = (m: Record<string, T>) => {
@@ -203,9 +207,16 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   rows.push({ name: `Huike at a fixed ${RATE} msgs/s for 10 s (achieved ${Math.round(ol.achieved)})`, value: `p50 ${ms(quantile(ol.lat, 50))} / p99 ${ms(quantile(ol.lat, 99))}`, target: 'p99 ≤ 50 ms at 1,000 msgs/s' });
 
   clearInterval(probe);
-  // (3) fan-out to 1,000 agent sockets, (4) the gateway's RSS with them connected
+  // (3) fan-out to 1,000 agent sockets, (4) the gateway's RSS with them connected: on freshly started nodes, so
+  // the figure is what the sockets cost, not the heap the load above left behind
   say('fan-out');
-  const rssBefore = await huike.rss();
+  for (const s of [watcher]) s.disconnect();
+  client.close();
+  await Promise.all(nodes.map((n) => n.stop()));
+  nodes.splice(0, nodes.length, ...(await Promise.all(Array.from({ length: NODES }, () => spawnNode('huike', nodeEnv)))));
+  clients.splice(0, clients.length, ...nodes.map((n) => poster(n.url, 20)));
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssBefore = await nodes[0].rss();
   const sockets: Socket[] = [];
   for (let i = 0; i < 1000; i += 50) sockets.push(...(await Promise.all(Array.from({ length: 50 }, connect))));
   const fan: number[] = [];
@@ -219,7 +230,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     fan.push(performance.now() - t);
     await new Promise((r) => setTimeout(r, 300));
   }
-  const rssAfter = await huike.rss();
+  const rssAfter = await nodes[0].rss();
   const rssAll = await Promise.all(nodes.map((n) => n.rss()));
   rows.push({ name: 'fan-out: one customer message to 1,000 agent sockets, all received', value: `median ${ms(quantile(fan, 50))}, worst ${ms(Math.max(...fan))}`, target: 'measure' });
   rows.push({
@@ -227,7 +238,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     value: NODES > 1 ? rssAll.map((r) => `${Math.round(r / 2 ** 20)} MB`).join(' + ') : `${Math.round(rssAfter / 2 ** 20)} MB (${Math.round(rssBefore / 2 ** 20)} MB before they connected)`,
     target: '≤ 300 MB',
   });
-  for (const s of [...sockets, watcher]) s.disconnect();
+  for (const s of sockets) s.disconnect();
   client.close();
   await Promise.all(nodes.map((n) => n.stop()));
   await db.close();
