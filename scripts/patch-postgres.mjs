@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MARK = '/* huike: null-socket guard v2 */';
+const MARK = '/* huike: null-socket guard v3 */';
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'postgres');
 const edits = [
   [
@@ -17,17 +17,34 @@ const edits = [
   ],
   ['    clearImmediate(nextWriteTimer)\n    socket.removeListener(\'data\', data)', "    clearImmediate(nextWriteTimer)\n    nextWriteTimer = chunk = null\n    socket.removeListener('data', data)"],
 ];
-// a reserved connection that died must not go back to the open pool when released: it would be handed out
-// again without reconnecting, and every query on it would fail
-const releaseEdit = [
-  '    sql.release = () => {\n      c.reserved = null\n      onopen(c)\n    }',
-  `    sql.release = () => {\n      ${MARK}\n      c.reserved = null\n      c.queue === closed || onopen(c)\n    }`,
+// A reserved connection that died is no longer the reservation's: the pool may already have reconnected it for
+// other queries. So (1) releasing it must not hand it to the pool again (it would be handed out twice, or
+// without reconnecting); (2) a query sent on the dead reservation (a ROLLBACK after the error) is rejected at
+// once instead of being written into someone else's session or parked forever in the reservation's queue; and
+// (3) queries parked in that queue when it died are rejected too. Without these a transaction's ROLLBACK hung
+// forever after a database restart, and every later message of that customer waited behind it.
+const reserveEdits = [
+  [
+    '    sql.release = () => {\n      c.reserved = null\n      onopen(c)\n    }',
+    `    sql.release = () => {\n      ${MARK}\n      const mine = c.reserved\n      c.reserved = null\n      c.onclose === rejectParked && (c.onclose = null)\n      mine && c.queue !== closed && onopen(c)\n    }`,
+  ],
+  [
+    '    c.reserved.release = true\n',
+    '    c.reserved.release = true\n    c.onclose = rejectParked\n    function rejectParked(e) {\n      while (queue.length) queue.shift().reject(e)\n    }\n',
+  ],
+  [
+    '    function handler(q) {\n      c.queue === full\n        ? queue.push(q)',
+    "    function handler(q) {\n      if (!c.reserved)\n        return q.reject(Errors.connection('CONNECTION_CLOSED', options, options))\n      c.queue === full\n        ? queue.push(q)",
+  ],
 ];
+// A connection that dies while fetching the array types rejects a promise nobody awaits: Node ends the whole
+// process on an unhandled rejection. The queries waiting on that connection are failed by its close handler.
+const typesEdit = ['        return fetchArrayTypes()\n', '        return fetchArrayTypes().catch(() => {})\n'];
 for (const [file, fileEdits] of [
-  ['src/connection.js', edits],
-  ['cjs/src/connection.js', edits],
-  ['src/index.js', [releaseEdit]],
-  ['cjs/src/index.js', [releaseEdit]],
+  ['src/connection.js', [...edits, typesEdit]],
+  ['cjs/src/connection.js', [...edits, typesEdit]],
+  ['src/index.js', reserveEdits],
+  ['cjs/src/index.js', reserveEdits],
 ]) {
   const p = path.join(root, file);
   let s = readFileSync(p, 'utf8');

@@ -39,6 +39,11 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     // int8 counts come back as JS numbers; our counts and fen amounts stay far below 2^53.
     types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
     connection: { application_name: 'huike' },
+    // The driver's default backoff grows with failures counted across the whole pool (3^n / 100 s, up to 20 s):
+    // after a 2 s restart, 20 connections' refused attempts pushed the next try out by many seconds, and
+    // callbacks timed out at WeChat's 5 s long after Postgres was back. Capped at 1 s, a node serves again
+    // within about a second of the database.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
     ...(opts.onQuery ? { debug: (_conn: number, query: string) => opts.onQuery!(query) } : {}),
   });
   return {

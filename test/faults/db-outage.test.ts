@@ -10,9 +10,9 @@ const url = process.env.DATABASE_URL;
 
 // The outage is made by cutting a TCP relay between this node and the real Postgres, so the server itself keeps
 // serving every other test file that runs at the same time.
-// Not in the default suite yet: it passes about half the runs; in the others a few callbacks never recover
-// within the test's patience. Run it with `npm run test:faults` (README, issue #9).
-describe.skipIf(!url || !process.env.HUIKE_FAULTS)('Postgres goes away during a stream of WeChat callbacks', () => {
+// It once hung for good: a ROLLBACK sent on the dead reserved connection never settled, so the batch and every
+// later message of its customers waited forever (fixed in scripts/patch-postgres.mjs).
+describe.skipIf(!url)('Postgres goes away during a stream of WeChat callbacks', () => {
   let owned: Awaited<ReturnType<typeof testDatabase>>;
   let proxy: TcpProxy;
   let h: TestHuike;
@@ -37,7 +37,7 @@ describe.skipIf(!url || !process.env.HUIKE_FAULTS)('Postgres goes away during a 
     await owned?.close();
   });
 
-  it('callbacks in the outage get 503 (WeChat retries); afterwards every acknowledged message is stored exactly once', { timeout: 120_000 }, async () => {
+  it('callbacks in the outage get 503 (WeChat retries); afterwards every acknowledged message is stored exactly once', { timeout: 60_000 }, async () => {
     const N = 60;
     const statuses = new Map<number, number[]>();
     const acked = new Set<number>();

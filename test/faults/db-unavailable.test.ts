@@ -50,6 +50,33 @@ describe.skipIf(!url)('the database connection drops (a TCP relay cut in front o
     }
   });
 
+  it('a statement sent on a reservation whose connection died (the ROLLBACK after the error) fails at once instead of hanging', { timeout: 30_000 }, async () => {
+    // postgres.js parked it in the dead reservation's queue, or wrote it into the session the pool had reconnected
+    // for others: the transaction never settled, and every later message of that customer waited behind it
+    const sql = postgres(proxied.toString(), { max: 1, onnotice: () => {} });
+    try {
+      const conn = await sql.reserve();
+      await conn`select 1`;
+      // a query in flight fills the pipeline, then the connection dies under it
+      const inFlight = conn`select pg_sleep(0.3)`.catch((e: { code: string }) => e.code);
+      await new Promise((r) => setTimeout(r, 50));
+      await proxy.cut();
+      expect(await inFlight).toMatch(/CONNECTION_CLOSED|ECONNRESET/);
+      // once the server is back, the pool reconnects this very connection for its own queries
+      await proxy.restore();
+      await expect.poll(() => sql`select 'pooled' as x`.then((r) => r[0].x, (e: { code: string }) => e.code), { timeout: 10_000, interval: 100 }).toBe('pooled');
+      const settled = await Promise.race([
+        conn`rollback`.then(() => 'resolved', (e: { code: string }) => e.code),
+        new Promise((r) => setTimeout(() => r('hung'), 3000)),
+      ]);
+      expect(settled).toBe('CONNECTION_CLOSED');
+      conn.release(); // must not hand the connection to the pool a second time
+      expect(await Promise.all([sql`select 3 as x`, sql`select 4 as x`])).toEqual([[{ x: 3 }], [{ x: 4 }]]);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
   it('an API call while the database is away gets 503 with Retry-After, and the node serves again once it is back', { timeout: 30_000 }, async () => {
     const database = await openDatabase({ databaseUrl: proxied.toString() });
     const h: TestHuike = await startTestHuike({ database });
