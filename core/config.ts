@@ -29,6 +29,9 @@ const schema = z.object({
   ),
   WECOM_REPLAY_WINDOW_S: seconds(300),
   MP_REPLAY_WINDOW_S: seconds(300),
+  // calls a minute to one WeChat API per credential, across all nodes (WeCom allows 10,000; fixed windows can
+  // let up to twice through at an edge, hence the margin)
+  WX_API_LIMIT_PER_MIN: z.preprocess((v) => (v === '' || v === undefined ? 4000 : Number(v)), z.number().int().min(1).max(1_000_000)),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 });
 

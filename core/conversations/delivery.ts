@@ -80,9 +80,11 @@ async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[
   return items.map(() => undefined);
 }
 
-export async function retryDeliveryLater(deps: Deps, outboxId: number, delayMs: number, error: string): Promise<void> {
+export async function retryDeliveryLater(deps: Deps, outboxId: number, delayMs: number, error: string, opts: { callNotMade?: boolean } = {}): Promise<void> {
+  // a call held back by our own rate limit never reached WeChat: it does not use up one of the message's attempts
   await deps.sql`
-    update outbox set lease_until = null, last_error = ${error}, next_attempt_at = now() + ${delayMs} * interval '1 millisecond'
+    update outbox set lease_until = null, last_error = ${error}, next_attempt_at = now() + ${delayMs} * interval '1 millisecond',
+           attempts = attempts - ${opts.callNotMade ? 1 : 0}
      where id = ${outboxId}`;
 }
 

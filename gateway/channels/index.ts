@@ -12,6 +12,7 @@ import { wecomCallbackRoutes } from './wecom-kf/callback.ts';
 import { KfClient } from './wecom-kf/client.ts';
 import { kfMsgId, toKfOutgoing } from './wecom-kf/outgoing.ts';
 import { AccessTokens } from './wx/access-token.ts';
+import { WxRateLimiter } from './wx/rate-limit.ts';
 
 export interface Channels {
   routers: Router[];
@@ -28,6 +29,7 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true }) : null;
   redis?.on('error', (err) => deps.log.warn({ err: err.message }, 'redis (tokens) error'));
   const tokens = new AccessTokens(redis);
+  const limits = new WxRateLimiter(config.WX_API_LIMIT_PER_MIN, redis, (err) => deps.log.warn({ err: (err as Error).message }, 'redis (rate limits) error: counting on this node alone'));
   const kfNews = { notify: () => {} };
   const senders: Partial<Record<Channel, ChannelSender>> = {};
 
@@ -41,7 +43,7 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
       : null;
   const kf =
     config.WECOM_CORP_ID && config.WECOM_SECRET
-      ? new KfClient({ apiBase: config.WECOM_API_BASE, corpId: config.WECOM_CORP_ID, secret: config.WECOM_SECRET }, tokens)
+      ? new KfClient({ apiBase: config.WECOM_API_BASE, corpId: config.WECOM_CORP_ID, secret: config.WECOM_SECRET }, tokens, limits)
       : null;
   if (kf) {
     senders.wecom_kf = async (d) => {
@@ -55,7 +57,7 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
   const mpInbound = config.MP_APPID && config.MP_TOKEN
     ? { appId: config.MP_APPID, token: config.MP_TOKEN, aesKey: config.MP_AES_KEY, replayWindowS: config.MP_REPLAY_WINDOW_S }
     : null;
-  const mp = config.MP_APPID && config.MP_SECRET ? new MpClient({ apiBase: config.MP_API_BASE, appId: config.MP_APPID, secret: config.MP_SECRET }, tokens) : null;
+  const mp = config.MP_APPID && config.MP_SECRET ? new MpClient({ apiBase: config.MP_API_BASE, appId: config.MP_APPID, secret: config.MP_SECRET }, tokens, limits) : null;
   if (mp) {
     senders.miniprogram = async (d) => {
       await mp.sendCustom({ touser: d.recipient, ...toMpOutgoing(d.message) });

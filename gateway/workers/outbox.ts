@@ -8,6 +8,7 @@ import {
 } from '../../core/conversations/delivery.ts';
 import type { Channel } from '../../core/conversations/rows.ts';
 import { classifyDeliveryError, type DeliveryFailure } from '../channels/wx/delivery-errors.ts';
+import { WxRateLimited } from '../channels/wx/rate-limit.ts';
 
 /** Sends one message through its channel; resolves with the channel's id for it, throws on failure. */
 export type ChannelSender = (d: DueDelivery) => Promise<{ channelMsgId: string | null }>;
@@ -42,10 +43,10 @@ export async function sendDueMessages(deps: Deps, senders: Partial<Record<Channe
         await markDelivered(deps, d, channelMsgId);
       } catch (err) {
         const failure = classifyDeliveryError(err);
-        if (failure.retryable && d.attempts < o.maxAttempts) {
-          const delay = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (d.attempts - 1));
+        if (failure.retryable && (d.attempts < o.maxAttempts || err instanceof WxRateLimited)) {
+          const delay = Math.max(failure.retryAfterMs ?? 0, Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (d.attempts - 1)));
           deps.log.warn({ messageId: d.message.id, attempts: d.attempts, delay, code: failure.code }, 'send failed, will retry');
-          await retryDeliveryLater(deps, d.outboxId, delay, failure.reason);
+          await retryDeliveryLater(deps, d.outboxId, delay, failure.reason, { callNotMade: err instanceof WxRateLimited });
           return;
         }
         const final = failure.retryable ? { code: 'retries_exhausted', reason: `多次重试仍未发出：${failure.reason}` } : failure;

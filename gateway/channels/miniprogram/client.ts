@@ -1,5 +1,6 @@
 import { apiUrl, wxRequest, type WxReply } from '../wx/api.ts';
 import { tokenEndpoint, type AccessTokens, type TokenSource } from '../wx/access-token.ts';
+import type { WxRateLimiter } from '../wx/rate-limit.ts';
 
 export interface MpConfig {
   apiBase: string;
@@ -14,6 +15,7 @@ export class MpClient {
   constructor(
     private readonly cfg: MpConfig,
     private readonly tokens: AccessTokens,
+    private readonly limits: WxRateLimiter | null = null,
   ) {
     this.source = tokenEndpoint(
       `mp:${cfg.apiBase}:${cfg.appId}`,
@@ -21,9 +23,9 @@ export class MpClient {
     );
   }
 
-  sendCustom(req: { touser: string; msgtype: string } & Record<string, unknown>): Promise<WxReply> {
-    return this.tokens.withToken(this.source, (token) =>
-      wxRequest(apiUrl(this.cfg.apiBase, 'cgi-bin/message/custom/send', { access_token: token }), req),
-    );
+  async sendCustom(req: { touser: string; msgtype: string } & Record<string, unknown>): Promise<WxReply> {
+    const path = 'cgi-bin/message/custom/send';
+    await this.limits?.take(this.source.key, path);
+    return this.tokens.withToken(this.source, (token) => wxRequest(apiUrl(this.cfg.apiBase, path, { access_token: token }), req));
   }
 }

@@ -1,5 +1,6 @@
 import { apiUrl, wxRequest, type WxReply } from '../wx/api.ts';
 import { tokenEndpoint, type AccessTokens, type TokenSource } from '../wx/access-token.ts';
+import type { WxRateLimiter } from '../wx/rate-limit.ts';
 
 export interface KfConfig {
   apiBase: string;
@@ -42,6 +43,7 @@ export class KfClient {
   constructor(
     private readonly cfg: KfConfig,
     private readonly tokens: AccessTokens,
+    private readonly limits: WxRateLimiter | null = null,
   ) {
     this.source = tokenEndpoint(
       `wecom:${cfg.apiBase}:${cfg.corpId}`,
@@ -49,7 +51,8 @@ export class KfClient {
     );
   }
 
-  private post<T extends WxReply>(path: string, body: unknown): Promise<T> {
+  private async post<T extends WxReply>(path: string, body: unknown): Promise<T> {
+    await this.limits?.take(this.source.key, path);
     return this.tokens.withToken(this.source, (token) => wxRequest<T>(apiUrl(this.cfg.apiBase, path, { access_token: token }), body));
   }
 

@@ -1,10 +1,13 @@
 import { WxApiError, WxTransportError } from './api.ts';
+import { WxRateLimited } from './rate-limit.ts';
 
 /** What a failed send means for the message: a stable code, the reason shown to the agent, and whether to retry. */
 export interface DeliveryFailure {
   code: string;
   reason: string;
   retryable: boolean;
+  /** not before this: the shared minute's calls are used up */
+  retryAfterMs?: number;
 }
 
 const KNOWN: Record<number, Omit<DeliveryFailure, 'retryable'> & { retryable?: boolean }> = {
@@ -26,6 +29,8 @@ const KNOWN: Record<number, Omit<DeliveryFailure, 'retryable'> & { retryable?: b
 };
 
 export function classifyDeliveryError(err: unknown): DeliveryFailure {
+  if (err instanceof WxRateLimited)
+    return { code: 'rate_limited', reason: '本分钟的微信接口调用次数已用完（各节点共享），稍后自动发送', retryable: true, retryAfterMs: err.retryAfterMs };
   if (err instanceof WxTransportError) return { code: 'network', reason: `连接微信接口失败，稍后自动重试（${err.message}）`, retryable: true };
   if (err instanceof WxApiError) {
     const known = KNOWN[err.errcode];
