@@ -4,14 +4,18 @@ import { isOptOut, loadRecoverySettings, type RecoverySettings } from './setting
 export const OPT_OUT_CONFIRMATION = '已为您退订，今后不再向您推送优惠活动消息。如有任何问题，随时在这里留言即可。';
 
 // per database handle, refreshed every few seconds: every inbound message is checked against the keywords
-const cache = new WeakMap<object, { s: RecoverySettings; at: number }>();
+// (the read in flight is shared: when the entry expires under load, hundreds of messages wait for one query)
+const cache = new WeakMap<object, { s: Promise<RecoverySettings>; at: number }>();
 const TTL_MS = 5000;
 
-export async function cachedRecoverySettings(sql: Sql): Promise<RecoverySettings> {
+export function cachedRecoverySettings(sql: Sql): Promise<RecoverySettings> {
   const hit = cache.get(sql);
   if (hit && Date.now() - hit.at < TTL_MS) return hit.s;
-  const s = await loadRecoverySettings(sql);
-  cache.set(sql, { s, at: Date.now() });
+  const s = loadRecoverySettings(sql);
+  const entry = { s, at: Date.now() };
+  cache.set(sql, entry);
+  // a failed read is not kept: the next message tries again
+  s.catch(() => cache.get(sql) === entry && cache.delete(sql));
   return s;
 }
 
