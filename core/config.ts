@@ -31,6 +31,9 @@ const schema = z.object({
   MP_REPLAY_WINDOW_S: seconds(300),
   // calls a minute to one WeChat API per credential, across all nodes (WeCom allows 10,000; fixed windows can
   // let up to twice through at an edge, hence the margin)
+  // how long a WeChat API call may take before it counts as failed and is retried (kf sends carry our msgid, so
+  // a retry of a send that did arrive is not delivered twice)
+  WX_API_TIMEOUT_MS: z.preprocess((v) => (v === '' || v === undefined ? 10_000 : Number(v)), z.number().int().min(100).max(120_000)),
   WX_API_LIMIT_PER_MIN: z.preprocess((v) => (v === '' || v === undefined ? 4000 : Number(v)), z.number().int().min(1).max(1_000_000)),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 });

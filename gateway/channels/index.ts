@@ -43,7 +43,7 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
       : null;
   const kf =
     config.WECOM_CORP_ID && config.WECOM_SECRET
-      ? new KfClient({ apiBase: config.WECOM_API_BASE, corpId: config.WECOM_CORP_ID, secret: config.WECOM_SECRET }, tokens, limits)
+      ? new KfClient({ apiBase: config.WECOM_API_BASE, corpId: config.WECOM_CORP_ID, secret: config.WECOM_SECRET, timeoutMs: config.WX_API_TIMEOUT_MS }, tokens, limits)
       : null;
   if (kf) {
     senders.wecom_kf = async (d) => {
@@ -57,7 +57,7 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
   const mpInbound = config.MP_APPID && config.MP_TOKEN
     ? { appId: config.MP_APPID, token: config.MP_TOKEN, aesKey: config.MP_AES_KEY, replayWindowS: config.MP_REPLAY_WINDOW_S }
     : null;
-  const mp = config.MP_APPID && config.MP_SECRET ? new MpClient({ apiBase: config.MP_API_BASE, appId: config.MP_APPID, secret: config.MP_SECRET }, tokens, limits) : null;
+  const mp = config.MP_APPID && config.MP_SECRET ? new MpClient({ apiBase: config.MP_API_BASE, appId: config.MP_APPID, secret: config.MP_SECRET, timeoutMs: config.WX_API_TIMEOUT_MS }, tokens, limits) : null;
   if (mp) {
     senders.miniprogram = async (d) => {
       await mp.sendCustom({ touser: d.recipient, ...toMpOutgoing(d.message) });

@@ -6,6 +6,8 @@ export interface MpConfig {
   apiBase: string;
   appId: string;
   secret: string;
+  /** per call; WX_API_TIMEOUT_MS */
+  timeoutMs?: number;
 }
 
 /** Mini-program 客服消息 API (customerServiceMessage.send); base URL from MP_API_BASE. */
@@ -26,6 +28,6 @@ export class MpClient {
   async sendCustom(req: { touser: string; msgtype: string } & Record<string, unknown>): Promise<WxReply> {
     const path = 'cgi-bin/message/custom/send';
     await this.limits?.take(this.source.key, path);
-    return this.tokens.withToken(this.source, (token) => wxRequest(apiUrl(this.cfg.apiBase, path, { access_token: token }), req));
+    return this.tokens.withToken(this.source, (token) => wxRequest(apiUrl(this.cfg.apiBase, path, { access_token: token }), req, this.cfg.timeoutMs));
   }
 }

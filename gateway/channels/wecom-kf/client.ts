@@ -6,6 +6,8 @@ export interface KfConfig {
   apiBase: string;
   corpId: string;
   secret: string;
+  /** per call; WX_API_TIMEOUT_MS */
+  timeoutMs?: number;
 }
 
 /** One message or event from kf/sync_msg. */
@@ -53,7 +55,7 @@ export class KfClient {
 
   private async post<T extends WxReply>(path: string, body: unknown): Promise<T> {
     await this.limits?.take(this.source.key, path);
-    return this.tokens.withToken(this.source, (token) => wxRequest<T>(apiUrl(this.cfg.apiBase, path, { access_token: token }), body));
+    return this.tokens.withToken(this.source, (token) => wxRequest<T>(apiUrl(this.cfg.apiBase, path, { access_token: token }), body, this.cfg.timeoutMs));
   }
 
   syncMsg(req: { cursor?: string | null; token?: string | null; limit: number; open_kfid: string }): Promise<KfSyncPage> {

@@ -208,6 +208,30 @@ describe('WeCom kf: sending', () => {
     expect(o.attempts).toBe(3);
   });
 
+  it('a send WeChat answers only after our timeout is retried with the same msgid and reaches the customer once', async () => {
+    const id = await freshCustomer('wmSLOW');
+    await huike.close();
+    huike = await boot({ env: { ...env, WX_API_TIMEOUT_MS: '300' } });
+    try {
+      // WeChat takes the message but answers after we stopped waiting: we must retry, and must not deliver twice
+      emulator.fail('cgi-bin/kf/send_msg', { times: 1, delayMs: 700 });
+      await agentSays(id, '慢接口也只到一次');
+      for (let i = 0; i < 60 && (await statusOf('慢接口也只到一次')).status !== 'sent'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        await huike.settle();
+      }
+      expect(await statusOf('慢接口也只到一次')).toMatchObject({ status: 'sent' });
+      const sent = emulator.kfSent.filter((s) => s.text?.content === '慢接口也只到一次');
+      expect(sent).toHaveLength(1);
+      const calls = emulator.calls.filter((c) => c.path === 'cgi-bin/kf/send_msg' && c.body?.text?.content === '慢接口也只到一次');
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(calls.map((c) => c.body.msgid)).size).toBe(1);
+    } finally {
+      await huike.close();
+      huike = await boot();
+    }
+  });
+
   it('refreshes an expired access token once and retries the call', async () => {
     const id = await freshCustomer('wmTOKEN');
     const before = emulator.callCount('cgi-bin/gettoken');
