@@ -27,8 +27,7 @@ async function serve() {
   const huike = await startHuike({ config });
   if (demo) demo.emulator.callbackBase = huike.url;
   let seeded = false;
-  if (await isEmpty(huike.deps.sql)) {
-    await seedDemo(huike.deps.sql);
+  if ((await isEmpty(huike.deps.sql)) && (await seedDemo(huike.deps.sql, new Date(), { onlyIfEmpty: true }))) {
     await huike.bot.reload();
     seeded = true;
   }
@@ -128,12 +127,12 @@ const commands: Record<string, () => Promise<void>> = {
   seed: () =>
     withDatabase(async (db) => {
       await migrate(db.sql);
-      if (!(await isEmpty(db.sql))) {
+      const r = await seedDemo(db.sql, new Date(), { onlyIfEmpty: true });
+      if (!r) {
         console.error('数据库非空，未写入演示数据 / database not empty, demo data not seeded');
         process.exitCode = 1;
         return;
       }
-      const r = await seedDemo(db.sql);
       console.log(`演示数据已写入 / seeded: ${r.customers} customers, ${r.orders} orders, ${r.kb} FAQ entries`);
     }),
 };

@@ -53,10 +53,16 @@ function birthdayOf(now: Date, i: number): string {
 }
 
 /** A deterministic demo shop: the same data on every machine, so docs and tests can name it. */
-export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers: number; orders: number; kb: number }> {
+export async function seedDemo(sql: Sql, now = new Date(), opts: { onlyIfEmpty?: boolean } = {}): Promise<{ customers: number; orders: number; kb: number } | null> {
   let orders = 0;
   const kb = demoKb();
-  await transaction(sql, async (tx) => {
+  const done = await transaction(sql, async (tx) => {
+    if (opts.onlyIfEmpty) {
+      // several nodes starting together on an empty database: one seeds, the others see agents and skip
+      await tx`select pg_advisory_xact_lock(hashtext('huike:seed-demo'))`;
+      const [row] = await tx<{ n: number }[]>`select count(*)::int as n from agents`;
+      if (row.n > 0) return false;
+    }
     const teamIds = new Map<string, string>();
     for (const t of TEAMS) {
       const [row] = await tx<{ id: string }[]>`
@@ -107,6 +113,7 @@ export async function seedDemo(sql: Sql, now = new Date()): Promise<{ customers:
       if (i % 6 === 0) await tx`update customers set birthday = ${birthdayOf(now, i)} where id = ${c.id}`;
       if (i % 5 === 0) await tx`insert into customer_tags (customer_id, tag, source) values (${c.id}, ${i === 0 ? '老客户' : '重要客户'}, 'import')`;
     }
+    return true;
   });
-  return { customers: 20, orders, kb: kb.length };
+  return done ? { customers: 20, orders, kb: kb.length } : null;
 }
