@@ -38,6 +38,8 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     const actor: Actor = socket.data.actor;
     const log = deps.log.child({ ns: 'agent', agentId: actor.id });
     metrics.socketsConnected.inc({ namespace: 'agent' });
+    // a recovered session brings back its old rooms: rejoin from the agent as they are now (teams, role)
+    if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
     socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...actor.teamIds.map(rooms.team), ...(isSupervisor(actor) ? [rooms.supervisors] : [])]);
 
     const connected = (async () => {

@@ -46,6 +46,11 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     serveClient: false,
     // same-origin only: the console and chat page are served by this gateway
     cors: undefined,
+    // With Redis, a client back within two minutes (a network blip, its node restarting) gets the events it missed
+    // replayed from the adapter's stream, on whichever node it reaches; the auth middleware runs again, so a
+    // revoked token recovers nothing. Older gaps, and single-node setups (the in-memory adapter would keep every
+    // packet of the last two minutes in this process), are filled by seq (`sync`, `?after=`).
+    ...(opts.redisUrl ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false } } : {}),
   });
   if (opts.redisUrl) {
     redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });

@@ -115,7 +115,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   }
   const N = Number(process.env.SCALE_N ?? 4000);
   const CUSTOMERS = 1000;
-  const RATE = Number(process.env.SCALE_RATE ?? 1000);
+  // fixed rates: the target's 1,000 msgs/s, and half of it, to show the latency below saturation
+  const RATES = (process.env.SCALE_RATES ?? '500,1000').split(',').map(Number);
   const wechat = await startWechat();
   const keys = { token: wechat.env.MP_TOKEN, aesKey: wechat.env.MP_AES_KEY, receiveId: wechat.env.MP_APPID };
   let msgId = 1e15;
@@ -137,7 +138,9 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   const floorClient = poster(floor.url, 50);
   const floorCalls = Array.from({ length: N }, (_, i) => callback(i % CUSTOMERS, `f${i}`));
   say('floor');
-  await closedLoop(200, 50, (i) => floorClient.post(floorCalls[i].path, floorCalls[i].body)); // warm-up
+  // warmed up as long as Huike is below (one message per customer), so neither side is measured while the JIT is cold
+  const floorWarm = Array.from({ length: CUSTOMERS }, (_, i) => callback(i, `fw${i}`));
+  await closedLoop(floorWarm.length, 50, (i) => floorClient.post(floorWarm[i].path, floorWarm[i].body));
   const f = await closedLoop(N, 50, async (i) => {
     const t = performance.now();
     await floorClient.post(floorCalls[i].path, floorCalls[i].body);
@@ -201,10 +204,12 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   const hc = await closedLoop(N, Math.min(CUSTOMERS, 200), (i) => endToEnd(load[i].call, load[i].key));
   rows.push({ name: `Huike end to end (callback -> stored -> bot -> agent socket), ${N} msgs from ${CUSTOMERS} customers, 200 in flight`, value: `${Math.round(hc.rate)} msgs/s, p50 ${ms(quantile(hc.lat, 50))} / p99 ${ms(quantile(hc.lat, 99))}`, target: '≥ 2,000 msgs/s' });
   rows.push({ name: '  Huike / floor', value: `${((hc.rate / f.rate) * 100).toFixed(0)} %`, target: '≥ 40 %' });
-  say('open loop');
-  const fixed = perCustomer('o', RATE * 10);
-  const ol = await openLoop(RATE, 10, (i) => endToEnd(fixed[i].call, fixed[i].key));
-  rows.push({ name: `Huike at a fixed ${RATE} msgs/s for 10 s (achieved ${Math.round(ol.achieved)})`, value: `p50 ${ms(quantile(ol.lat, 50))} / p99 ${ms(quantile(ol.lat, 99))}`, target: 'p99 ≤ 50 ms at 1,000 msgs/s' });
+  for (const rate of RATES) {
+    say(`open loop at ${rate}`);
+    const fixed = perCustomer(`o${rate}x`, rate * 10);
+    const ol = await openLoop(rate, 10, (i) => endToEnd(fixed[i].call, fixed[i].key));
+    rows.push({ name: `Huike at a fixed ${rate} msgs/s for 10 s (achieved ${Math.round(ol.achieved)})`, value: `p50 ${ms(quantile(ol.lat, 50))} / p99 ${ms(quantile(ol.lat, 99))}`, target: rate === 1000 ? 'p99 ≤ 50 ms at 1,000 msgs/s' : 'measure' });
+  }
 
   clearInterval(probe);
   // (3) fan-out to 1,000 agent sockets, (4) the gateway's RSS with them connected: on freshly started nodes, so

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
@@ -44,6 +45,36 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     });
     expect(res.status).toBe(201);
     expect((await reply).message.text).toBe('在的，请讲');
+  });
+
+  it('a dropped connection that comes back within two minutes recovers its session and the events it missed (Redis stream)', async () => {
+    const token = await b.login('node-b@test.huike');
+    const agent = io(`${b.url}/agent`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnectionDelay: 200, reconnectionDelayMax: 200 });
+    try {
+      await new Promise<void>((resolve) => agent.once('ready', () => resolve()));
+      const { socket: customer } = await a.customerSocket();
+      const assigned = nextEvent(agent, 'ticket:assigned');
+      await emitAck(customer, 'message:send', { clientMsgId: 'r1', text: '转人工' });
+      const { conversation } = await assigned;
+      await b.settle();
+      const seen: { seq: number; text: string | null }[] = [];
+      agent.on('message:new', (e: { conversationId: string; seq: number; message: { text: string | null } }) => {
+        if (e.conversationId === conversation.id) seen.push({ seq: e.seq, text: e.message.text });
+      });
+
+      // the transport drops (not a clean disconnect); the customer writes through node A meanwhile
+      const dropped = new Promise((resolve) => agent.once('disconnect', resolve));
+      agent.io.engine.close();
+      await dropped;
+      for (const [id, text] of [['r2', '断线时的第一条'], ['r3', '断线时的第二条']]) await emitAck(customer, 'message:send', { clientMsgId: id, text });
+      await a.settle();
+      await new Promise<void>((resolve) => agent.once('connect', () => resolve()));
+      expect(agent.recovered).toBe(true);
+      await expect.poll(() => seen.map((e) => e.text)).toEqual(['断线时的第一条', '断线时的第二条']);
+      expect(new Set(seen.map((e) => e.seq)).size).toBe(2);
+    } finally {
+      agent.disconnect();
+    }
   });
 
   it('a node dies under its agents: they reconnect to another node, sync by seq, and get exactly what they missed', async () => {
