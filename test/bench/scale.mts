@@ -26,7 +26,7 @@ function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promis
     ...(process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : []),
     ...(process.env.SCALE_PERF === role ? ['--perf-basic-prof'] : []),
   ];
-  const child = fork(new URL('./scale-node.mts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
+  const child = fork(new URL('./scale-node.mts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
   const next = <T,>(key: string) => new Promise<T>((resolve, reject) => {
     const onMessage = (m: Record<string, T>) => {
       if (!(key in m)) return;
