@@ -39,6 +39,23 @@ async function adapterSubscribed(redis: Redis): Promise<void> {
   }
 }
 
+/**
+ * The streams adapter fires some writes without awaiting them: the SET that keeps a disconnected socket's session
+ * for recovery, and the PUBLISH of ephemeral packets. With Redis away, their rejections were unhandled, and Node
+ * ends the process on one: a Redis blip took the whole node down as its sockets disconnected. Each promise of
+ * these commands gets a handler (the caller still sees the rejection if it awaits); the client is the adapter's own.
+ */
+function neverUnhandled(redis: Redis, commands: ('set' | 'publish')[], onError: (err: unknown) => void): void {
+  for (const name of commands) {
+    const original = (redis[name] as (...args: unknown[]) => Promise<unknown>).bind(redis);
+    (redis as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const p = original(...args);
+      p.catch(onError);
+      return p;
+    };
+  }
+}
+
 export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenService, metrics: Metrics, opts: RealtimeOptions): Realtime {
   let redis: Redis | undefined;
   const io = new Server(http, {
@@ -55,6 +72,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
   if (opts.redisUrl) {
     redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     redis.on('error', (err) => deps.log.warn({ err: err.message }, 'redis error'));
+    neverUnhandled(redis, ['set', 'publish'], (err) => deps.log.warn({ err: (err as Error).message }, 'redis write lost (session or ephemeral event)'));
     io.adapter(createAdapter(redis, { streamName: opts.streamName ?? 'huike:sio' }));
   }
   setupAgentNamespace(io.of('/agent'), deps, tokens, metrics);
@@ -66,8 +84,10 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      // QUIT after the adapters' last writes (they publish on close); a hard disconnect rejects those unhandled
-      await redis?.quit().catch(() => redis?.disconnect());
+      // QUIT after the adapters' last writes (they publish on close). With Redis away, QUIT would wait for it
+      // forever and the node could not stop: then (or after 2 s) the connection is simply dropped
+      if (redis?.status === 'ready') await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+      redis?.disconnect();
     },
   };
 }

@@ -14,6 +14,7 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
   let proxy: TcpProxy;
   let a: TestHuike;
   let b: TestHuike;
+  let proxied: string;
   const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
   beforeAll(async () => {
     db = await testDatabase();
@@ -21,8 +22,9 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
     proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 6379) });
     await proxy.start();
     real.port = String(proxy.port);
-    a = await startTestHuike({ database: db, streamName, env: { REDIS_URL: real.toString() } });
-    b = await startTestHuike({ database: db, streamName, env: { REDIS_URL: real.toString() } });
+    proxied = real.toString();
+    a = await startTestHuike({ database: db, streamName, env: { REDIS_URL: proxied } });
+    b = await startTestHuike({ database: db, streamName, env: { REDIS_URL: proxied } });
     const team = await buildTeam(db.sql, { isDefault: true });
     await buildAgent(db.sql, { email: 'redis-fault@test.huike', teamIds: [team.id] });
   });
@@ -41,10 +43,19 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
     await emitAck(customer, 'message:send', { clientMsgId: 'r1', text: '转人工' });
     const { conversation } = await assigned;
 
+    // a third node whose console connection drops during the outage (the adapter queues the session write for
+    // recovery), and which is then stopped (SIGTERM) while Redis is still away: it used to wait for Redis forever
+    const c = await startTestHuike({ database: db, streamName, env: { REDIS_URL: proxied } });
+    const other = await c.agentSocket(await c.login('redis-fault@test.huike'));
     await proxy.cut();
     // while Redis is away the customer's message is still stored (the database does not need Redis)
     const during = await emitAck<{ ok: boolean }>(customer, 'message:send', { clientMsgId: 'r2', text: 'Redis 断开时发的' });
     expect(during.ok).toBe(true);
+    const dropped = new Promise((r) => other.once('disconnect', r));
+    other.io.engine.close();
+    await dropped;
+    await new Promise((r) => setTimeout(r, 100));
+    await c.stop();
     await new Promise((r) => setTimeout(r, 1500));
     await proxy.restore();
 
