@@ -11,6 +11,7 @@ import { queuePosition } from '../core/tickets/queue.ts';
 import { recordCsatReply } from '../core/tickets/csat.ts';
 import { asksOptOut } from '../core/recovery/optout.ts';
 import { handoff, resolveConversation } from '../core/tickets/tickets.ts';
+import { isUnavailable } from '../core/db/unavailable.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
 import { IntentClassifier } from './intents.ts';
 import { decide, HUMAN_WORDS, type Candidate, type Decision } from './policy.ts';
@@ -24,6 +25,9 @@ import type { Synonyms } from './synonyms.ts';
 /** The classifier's category is used on handoff when it is at least this sure. */
 const INTENT_CONFIDENCE = 0.5;
 
+/** The database away while a message is answered: tried again after 1, 2, 4 … 32 s (about a minute in all). */
+export const BOT_RETRY = { attempts: 7, baseMs: 1000 };
+
 /**
  * Answers customer messages while a conversation is with the bot. Messages of one conversation are handled
  * one after another, so a fast second message never overtakes the answer to the first.
@@ -33,6 +37,9 @@ export class Bot {
   private intents = IntentClassifier.of([]);
   private chains = new Map<string, Promise<void>>();
   private building: Promise<void> | null = null;
+  /** retries waiting for the database; a stopping node ends them rather than waiting a minute */
+  private waiting = new Set<() => void>();
+  private stopping = false;
   private readonly conversationNow: (id: string) => Promise<ConversationRow | undefined>;
   /** answers per KB entry, written every few seconds rather than one UPDATE per answer */
   private readonly hits: HitCounter;
@@ -72,6 +79,12 @@ export class Bot {
     return this.retriever.rankerReady;
   }
 
+  /** For shutdown: answers waiting for the database to come back are given up (and logged), not waited for. */
+  stopRetrying(): void {
+    this.stopping = true;
+    for (const wake of [...this.waiting]) wake();
+  }
+
   /** Stops a ranker still training on its worker thread and writes the hit counts, for shutdown. */
   async close(): Promise<void> {
     this.retriever.dispose();
@@ -103,8 +116,8 @@ export class Bot {
     // behind earlier work of this conversation, the event's row may be stale by the time it runs: read it again
     const prev = this.chains.get(conversation.id);
     const next = (prev ?? Promise.resolve())
-      .then(() => this.handle(message, prev ? null : conversation))
-      .catch((err) => this.deps.log.error({ err }, 'bot failed'));
+      .then(() => this.handleRetrying(message, prev ? null : conversation))
+      .catch((err) => this.deps.log.error({ err, messageId: message.id }, 'bot failed'));
     this.chains.set(conversation.id, next);
     return next.finally(() => {
       if (this.chains.get(conversation.id) === next) this.chains.delete(conversation.id);
@@ -112,27 +125,61 @@ export class Bot {
   };
 
   /**
+   * A message stored just before the database went away must still be answered once it is back. While nothing of
+   * its answer is written, the whole decision is made again (on the conversation as it is then); once something
+   * is, a retry could answer twice, so the failure is logged instead.
+   */
+  private async handleRetrying(message: MessageRow, current: ConversationRow | null): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const progress = { wrote: false };
+      try {
+        return await this.handle(message, attempt === 1 ? current : null, progress);
+      } catch (err) {
+        if (progress.wrote || !isUnavailable(err) || attempt >= BOT_RETRY.attempts) throw err;
+        if (this.stopping) throw err;
+        this.deps.log.warn({ messageId: message.id, attempt, code: (err as { code?: string }).code }, 'bot: database away, answering later');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => wake(), BOT_RETRY.baseMs * 2 ** (attempt - 1));
+          const wake = () => {
+            clearTimeout(timer);
+            this.waiting.delete(wake);
+            resolve();
+          };
+          this.waiting.add(wake);
+        });
+        if (this.stopping) throw err;
+      }
+    }
+  }
+
+  /**
    * `current`: the conversation as this message's own commit left it, when nothing of this conversation ran in
    * between; null to read it again (an earlier message may have counted a miss or handed off). Whatever the
    * row says, a reply is written only if the conversation is still the bot's when it commits.
    */
-  private async handle(message: MessageRow, current: ConversationRow | null): Promise<void> {
+  private async handle(message: MessageRow, current: ConversationRow | null, progress: { wrote: boolean }): Promise<void> {
     const fresh = current ?? (await this.conversationNow(message.conversationId));
     if (!fresh || fresh.status !== 'bot') return;
     const conversation = fresh;
+    // every write below is followed by this, so a retry after a failure knows whether it may start over
+    const wrote = <T,>(result: T): T => {
+      progress.wrote = true;
+      return result;
+    };
     // written only if the conversation is still the bot's when the reply commits
-    const say = (text: string, payload?: Record<string, unknown>) => sendBotReply(this.deps, { conversationId: conversation.id, text, payload });
+    const say = async (text: string, payload?: Record<string, unknown>) => wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload }));
     // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
     const text = message.text ?? '';
-    const answered = () => (fresh.botMisses ? resetBotMisses(this.deps.sql, conversation.id) : undefined);
+    const answered = async () => (fresh.botMisses ? wrote(await resetBotMisses(this.deps.sql, conversation.id)) : undefined);
 
     // 退订 is answered by recovery (which stored the opt-out with the message), not matched against the FAQ
     if (await asksOptOut(this.deps.sql, text)) return;
 
     // "5" after a rating request is a rating, not a question
     if (await recordCsatReply(this.deps, fresh.customerId, text)) {
+      wrote(true);
       await say(REPLIES.thanksForRating);
       await resolveConversation(this.deps, conversation.id);
       return;
@@ -148,15 +195,15 @@ export class Bot {
     let decision = this.decide(text, fresh.botMisses);
     // being a VIP only changes a miss (a person at once): asked only then
     if (decision.kind === 'miss' && (await isVip(this.deps.sql, fresh.customerId))) decision = this.decide(text, fresh.botMisses, true);
-    const unanswered = (kind: 'miss' | 'handoff', reason?: string, candidates: Candidate[] = []) =>
-      logUnanswered(this.deps.sql, {
+    const unanswered = async (kind: 'miss' | 'handoff', reason?: string, candidates: Candidate[] = []) =>
+      wrote(await logUnanswered(this.deps.sql, {
         conversationId: conversation.id,
         messageId: message.id,
         text,
         decision: kind,
         reason,
         candidates: candidates.map((c) => ({ id: c.entry.id, question: c.entry.question, score: round(c.score) })),
-      });
+      }));
     switch (decision.kind) {
       case 'answer':
         await answered();
@@ -166,7 +213,7 @@ export class Bot {
         await say(REPLIES.clarify, { quickReplies: decision.candidates.map((c) => c.entry.question) });
         return;
       case 'miss':
-        await recordBotMiss(this.deps.sql, conversation.id);
+        wrote(await recordBotMiss(this.deps.sql, conversation.id));
         await unanswered('miss', undefined, decision.candidates);
         await say(REPLIES.miss, { quickReplies: ['转人工'] });
         return;
@@ -174,7 +221,7 @@ export class Bot {
         if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
         await say(decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff);
         const category = await this.handoffCategory(text, decision, conversation.id);
-        const ticket = await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason });
+        const ticket = wrote(await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason }));
         if (ticket.status === 'new') {
           const pos = await queuePosition(this.deps.sql, ticket.id);
           // the conversation is queued now, no longer the bot's: this one goes out regardless

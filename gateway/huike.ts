@@ -109,6 +109,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       await realtime.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await workers?.stop();
+      bot.stopRetrying();
       await bus.idle();
       await bot.idle();
       await bot.close();

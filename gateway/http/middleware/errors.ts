@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { isAppError } from '../../../core/errors.ts';
+import { isUnavailable } from '../../../core/db/unavailable.ts';
 
 /** Maps every failure to `{"error":{code,message}}`; unexpected ones are logged and answered without details. */
 export async function errorHandler(ctx: Context, next: Next): Promise<void> {
@@ -27,12 +28,4 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
     ctx.status = 500;
     ctx.body = { error: { code: 'internal', message: '服务器内部错误，请稍后重试' } };
   }
-}
-
-// connection-level failures of postgres.js, node sockets and Postgres itself (shutdown, not accepting connections)
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
-
-export function isUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && UNAVAILABLE.has(code);
 }
