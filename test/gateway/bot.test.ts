@@ -171,6 +171,8 @@ describe('knowledge base API', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // BOM, so Excel reads the Chinese
     const csv = bytes.toString('utf8');
     expect(csv.split('\n')[0]).toBe('\uFEFFid,category,question,similar,answer,enabled');
+    const [exported] = await h.deps.sql`select a.email, l.target_id, l.details from audit_log l join agents a on a.id = l.actor_id where l.action = 'kb.export'`;
+    expect(exported).toMatchObject({ targetId: 'csv', details: { entries: before } });
     const back = await fetch(`${h.url}/api/v1/kb/import?format=csv`, { method: 'POST', headers: { authorization: `Bearer ${supToken}`, 'content-type': 'text/csv' }, body: csv });
     expect(((await back.json()) as any).imported).toBe(before);
   });

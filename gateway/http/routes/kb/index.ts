@@ -95,6 +95,8 @@ export function kbRoutes(app: HttpContext): Router {
   r.get('/export', async (ctx) => {
     const { format } = parse(formatQuery, ctx.query);
     const entries = await listEntries(sql);
+    // the whole knowledge base leaving the shop: who took it is kept, as for reveals and merges
+    await audit(sql, { actorId: actorOf(ctx).id, action: 'kb.export', targetType: 'kb', targetId: format, details: { entries: entries.length } });
     ctx.set('content-disposition', `attachment; filename="huike-kb.${format}"`);
     if (format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
