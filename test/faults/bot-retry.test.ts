@@ -1,27 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_RETRY } from '../../bot/engine.ts';
-import { openDatabase, type Database } from '../../core/db/client.ts';
-import { testDatabase } from '../support/db.ts';
 import { buildKb } from '../support/factories.ts';
 import { emitAck, startTestHuike, type TestHuike } from '../support/huike.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { databaseBehindRelay, type TcpProxy } from '../support/tcp-proxy.ts';
 
 const url = process.env.DATABASE_URL;
 
 describe.skipIf(!url)('the database goes away right after a customer message is stored', () => {
-  let owned: Awaited<ReturnType<typeof testDatabase>>;
+  let relayed: Awaited<ReturnType<typeof databaseBehindRelay>>;
   let proxy: TcpProxy;
-  let database: Database;
   let h: TestHuike;
   const saved = { ...BOT_RETRY };
   beforeAll(async () => {
-    owned = await testDatabase();
-    const real = new URL(owned.url!);
-    proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-    await proxy.start();
-    real.port = String(proxy.port);
-    database = await openDatabase({ databaseUrl: real.toString() });
-    h = await startTestHuike({ database });
+    relayed = await databaseBehindRelay();
+    ({ proxy } = relayed);
+    h = await startTestHuike({ database: relayed.database });
     await buildKb(h.deps.sql, [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }]);
     await h.bot.reload();
     BOT_RETRY.baseMs = 100;
@@ -30,9 +23,7 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
     Object.assign(BOT_RETRY, saved);
     await proxy?.restore().catch(() => {});
     await h?.close();
-    await database?.close();
-    await proxy?.stop();
-    await owned?.close();
+    await relayed?.close();
   });
 
   it('the bot answers it once the database is back, and only once', { timeout: 30_000 }, async () => {

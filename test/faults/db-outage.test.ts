@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../core/db/client.ts';
 import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
-import { testDatabase } from '../support/db.ts';
 import { startTestHuike, type TestHuike } from '../support/huike.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { databaseBehindRelay, type TcpProxy } from '../support/tcp-proxy.ts';
 import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
 
 const url = process.env.DATABASE_URL;
@@ -13,28 +11,22 @@ const url = process.env.DATABASE_URL;
 // It once hung for good: a ROLLBACK sent on the dead reserved connection never settled, so the batch and every
 // later message of its customers waited forever (fixed in scripts/patch-postgres.mjs).
 describe.skipIf(!url)('Postgres goes away during a stream of WeChat callbacks', () => {
-  let owned: Awaited<ReturnType<typeof testDatabase>>;
+  let relayed: Awaited<ReturnType<typeof databaseBehindRelay>>;
   let proxy: TcpProxy;
   let h: TestHuike;
   let emulator: WechatEmulator;
   beforeAll(async () => {
-    owned = await testDatabase();
-    const real = new URL(owned.url!);
-    proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-    await proxy.start();
-    real.port = String(proxy.port);
-    const database = await openDatabase({ databaseUrl: real.toString() });
+    relayed = await databaseBehindRelay();
+    ({ proxy } = relayed);
     const wechat = await startWechat();
     emulator = wechat.emulator;
-    h = await startTestHuike({ database, env: wechat.env, workers: FAST_WORKERS });
+    h = await startTestHuike({ database: relayed.database, env: wechat.env, workers: FAST_WORKERS });
     emulator.callbackBase = h.url;
   });
   afterAll(async () => {
     await h?.close();
-    await h?.database.close();
     await emulator?.stop();
-    await proxy?.stop();
-    await owned?.close();
+    await relayed?.close();
   });
 
   it('callbacks in the outage get 503 (WeChat retries); afterwards every acknowledged message is stored exactly once', { timeout: 60_000 }, async () => {

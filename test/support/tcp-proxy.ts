@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { openDatabase, type Database } from '../../core/db/client.ts';
+import { testDatabase } from './db.ts';
 
 /**
  * A TCP relay in front of a real service (Postgres, Redis) that a test can cut and restore: the service keeps
@@ -48,4 +50,28 @@ export class TcpProxy {
   async stop(): Promise<void> {
     await this.cut();
   }
+}
+
+/**
+ * A fresh test database on the real Postgres, reached through a relay the test can cut: `database` is this
+ * node's pool over the relay, `url` the relayed address; close() drops both and the database.
+ */
+export async function databaseBehindRelay(): Promise<{ proxy: TcpProxy; url: string; database: Database; close(): Promise<void> }> {
+  const owned = await testDatabase();
+  const real = new URL(owned.url!);
+  const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
+  await proxy.start();
+  real.port = String(proxy.port);
+  const database = await openDatabase({ databaseUrl: real.toString() });
+  return {
+    proxy,
+    url: real.toString(),
+    database,
+    async close() {
+      await proxy.restore().catch(() => {});
+      await database.close();
+      await proxy.stop();
+      await owned.close();
+    },
+  };
 }
