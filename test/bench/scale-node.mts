@@ -1,6 +1,7 @@
 // One server of the scale bench, in its own process so its CPU and memory are its own: `floor` (bare node:http +
 // WeCom decrypt + one INSERT through postgres.js) or `huike` (the gateway). Started by scale.mts with fork();
-// it reports {url} when listening, answers {cmd:'rss'} with its memory, and exits on {cmd:'stop'}.
+// it reports {url} when listening, answers {cmd:'rss'} with its memory and {cmd:'cpu'} with its CPU time so far (ms),
+// and exits on {cmd:'stop'}.
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
@@ -66,6 +67,10 @@ if (role === 'floor') {
 
 process.on('message', async (m: { cmd: string }) => {
   if (m.cmd === 'rss') send({ rss: process.memoryUsage().rss });
+  if (m.cmd === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    send({ cpu: (user + system) / 1000 });
+  }
   if (m.cmd === 'stop') {
     await stop();
     process.exit(0);

@@ -20,7 +20,7 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 const say = (m: string) => process.env.SCALE_DEBUG && console.error(`[scale] ${m}`);
 
 /** A server of the bench in its own process; resolves with its URL once it listens. */
-function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; stop(): Promise<void> }> {
+function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
   // SCALE_PROF=huike: V8's CPU profile of the gateway; SCALE_PERF=huike: symbols for `perf record` (on-CPU time only)
   const prof = [
     ...(process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : []),
@@ -42,6 +42,12 @@ function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promis
     rss: () => {
       const r = next<number>('rss');
       child.send({ cmd: 'rss' });
+      return r;
+    },
+    /** CPU time (user + system) the process has used so far, in ms */
+    cpu: () => {
+      const r = next<number>('cpu');
+      child.send({ cmd: 'cpu' });
       return r;
     },
     stop: () =>
@@ -141,11 +147,13 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   // warmed up as long as Huike is below (one message per customer), so neither side is measured while the JIT is cold
   const floorWarm = Array.from({ length: CUSTOMERS }, (_, i) => callback(i, `fw${i}`));
   await closedLoop(floorWarm.length, 50, (i) => floorClient.post(floorWarm[i].path, floorWarm[i].body));
+  const floorCpu0 = await floor.cpu();
   const f = await closedLoop(N, 50, async (i) => {
     const t = performance.now();
     await floorClient.post(floorCalls[i].path, floorCalls[i].body);
     return performance.now() - t;
   });
+  const floorCpuPerMsg = ((await floor.cpu()) - floorCpu0) / N;
   rows.push({ name: `floor: node:http + WeCom decrypt + 1 INSERT, ${N} msgs, 50 in flight`, value: `${Math.round(f.rate)} msgs/s, p50 ${ms(quantile(f.lat, 50))} / p99 ${ms(quantile(f.lat, 99))}`, target: 'reference' });
   floorClient.close();
   await floor.stop();
@@ -201,9 +209,14 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   const probe = process.env.SCALE_DEBUG ? setInterval(() => say(`waiting ${waiting.size}, conversations with pending answers ${[...byConversation.values()].filter((q) => q.length).length}`), 5000) : undefined;
   say('closed loop');
   const load = perCustomer('h', N);
+  const cpu0 = await Promise.all(nodes.map((n) => n.cpu()));
   const hc = await closedLoop(N, Math.min(CUSTOMERS, 200), (i) => endToEnd(load[i].call, load[i].key));
+  // the gateway's own CPU per message (its deliveries to WeChat still running count as the next phase's): less
+  // noisy than throughput on a machine whose two cores the load and Postgres share
+  const huikeCpuPerMsg = (await Promise.all(nodes.map((n) => n.cpu()))).reduce((a, c, i) => a + c - cpu0[i], 0) / N;
   rows.push({ name: `Huike end to end (callback -> stored -> bot -> agent socket), ${N} msgs from ${CUSTOMERS} customers, 200 in flight`, value: `${Math.round(hc.rate)} msgs/s, p50 ${ms(quantile(hc.lat, 50))} / p99 ${ms(quantile(hc.lat, 99))}`, target: '≥ 2,000 msgs/s' });
   rows.push({ name: '  Huike / floor', value: `${((hc.rate / f.rate) * 100).toFixed(0)} %`, target: '≥ 40 %' });
+  rows.push({ name: '  server CPU per message (user + system): floor / Huike', value: `${floorCpuPerMsg.toFixed(2)} / ${huikeCpuPerMsg.toFixed(2)} ms`, target: 'measure' });
   for (const rate of RATES) {
     say(`open loop at ${rate}`);
     const fixed = perCustomer(`o${rate}x`, rate * 10);
