@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // a loaded 2-core CI machine can take more than the 1 s default to render or deliver; a poll that never succeeds still fails
+    expect: { poll: { timeout: 10_000 } },
   },
 });
