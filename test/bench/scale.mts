@@ -14,19 +14,25 @@ import { seedDemo } from '../../core/seed/demo.ts';
 import { mpSafeJsonCallback } from '../../gateway/channels/emulator/callbacks.ts';
 import { startWechat } from '../support/wechat.ts';
 import { benchDatabase, quantile } from './database.ts';
+// @ts-expect-error plain JS module without types
+import { bundleServer } from '../../gateway/bundle.js';
 
 type Row = { name: string; value: string; target: string };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const say = (m: string) => process.env.SCALE_DEBUG && console.error(`[scale] ${m}`);
 
+// the servers run as `huike serve` runs them: compiled once at start (gateway/bundle.js), on plain Node;
+// SCALE_TSX=1 runs them through the tsx loader instead
+const nodeScript = process.env.SCALE_TSX ? Promise.resolve(new URL('./scale-node.mts', import.meta.url).href) : bundleServer(new URL('./scale-node.mts', import.meta.url));
+
 /** A server of the bench in its own process; resolves with its URL once it listens. */
-function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
+async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
   // SCALE_PROF=huike: V8's CPU profile of the gateway; SCALE_PERF=huike: symbols for `perf record` (on-CPU time only)
   const prof = [
     ...(process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : []),
     ...(process.env.SCALE_PERF === role ? ['--perf-basic-prof'] : []),
   ];
-  const child = fork(new URL('./scale-node.mts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
+  const child = fork(new URL(await nodeScript), [], { execArgv: [...(process.env.SCALE_TSX ? ['--import', 'tsx'] : ['--enable-source-maps']), ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
   const next = <T,>(key: string) => new Promise<T>((resolve, reject) => {
     const onMessage = (m: Record<string, T>) => {
       if (!(key in m)) return;
