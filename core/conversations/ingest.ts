@@ -46,14 +46,16 @@ export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<
   return batcherFor(deps).submit({ ...input, identity });
 }
 
-// one batcher per node (its event bus and database); in tests several nodes share a process
+// one batcher per node (its event bus and database); in tests several nodes share a process. One batch at a time:
+// under load the next batch takes everything that arrived meanwhile, and at a fixed 1,000 msgs/s that gave
+// half the latency of four smaller batches in flight (p99 127-150 ms against 167-817 ms), for less CPU a message
 const batchers = new WeakMap<object, Batcher<InboundMessage, IngestResult>>();
 function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
   let b = batchers.get(deps.bus);
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 4, key: (i) => `${i.identity.kind}:${i.identity.value}` })),
+      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, key: (i) => `${i.identity.kind}:${i.identity.value}` })),
     );
   return b;
 }

@@ -38,13 +38,14 @@ export async function sendBotReply(deps: Deps, input: Omit<OutboundMessage, 'sen
   return batcherFor(deps).submit({ ...input, senderType: 'bot', whileBot: true });
 }
 
+// one batch at a time, as for inbound messages (ingest.ts)
 const batchers = new WeakMap<object, Batcher<OutboundMessage, Sent | null>>();
 function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
   let b = batchers.get(deps.bus);
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items)), { max: 200, concurrency: 4, key: (i) => i.conversationId })),
+      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items)), { max: 200, concurrency: 1, key: (i) => i.conversationId })),
     );
   return b;
 }
