@@ -34,10 +34,12 @@ export function sign(token: string, timestamp: string, nonce: string, encrypt: s
  */
 export function msgLenWithinBounds(aesKey: string, encrypt: string, receiveIdBytes: number): boolean {
   const key = Buffer.from(`${aesKey}=`, 'base64');
-  const cipher = Buffer.from(encrypt, 'base64');
-  if (key.length !== 32 || cipher.length < 32) return false;
-  const head = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false).update(cipher.subarray(0, 32));
-  const pad = cipher.length - (20 + head.readUInt32BE(16) + receiveIdBytes);
+  // only the first two blocks are decoded here (44 base64 characters hold 33 bytes); the library decodes the rest
+  const cipherLength = (encrypt.length / 4) * 3 - (encrypt.endsWith('==') ? 2 : encrypt.endsWith('=') ? 1 : 0);
+  const first = Buffer.from(encrypt.slice(0, 44), 'base64');
+  if (key.length !== 32 || cipherLength < 32 || first.length < 32) return false;
+  const head = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false).update(first.subarray(0, 32));
+  const pad = cipherLength - (20 + head.readUInt32BE(16) + receiveIdBytes);
   return pad >= 1 && pad <= 32;
 }
 
