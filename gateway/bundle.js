@@ -3,7 +3,7 @@
 // it cost a gateway about 50 MB of RSS for as long as the node ran, and tsx's keepNames wrappers ran on hot
 // paths. Compiling takes a few hundred milliseconds, at start only; users still run the sources, no build step.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -61,5 +61,21 @@ export async function bundleServer(entry) {
     write(`${file}.map`, map.text);
     write(file, js.text.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${name}.mjs.map`));
   }
+  forgetOldBundles(name);
   return pathToFileURL(file).href;
+}
+
+/** Every edit of the sources makes a new bundle; those of the same entry older than a day are removed. */
+function forgetOldBundles(current) {
+  const entry = current.slice(0, current.lastIndexOf('-') + 1);
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  for (const f of readdirSync(CACHE)) {
+    if (!f.startsWith(entry) || f.startsWith(current)) continue;
+    const p = path.join(CACHE, f);
+    try {
+      if (statSync(p).mtimeMs < dayAgo) rmSync(p, { force: true });
+    } catch {
+      // another node removed it first
+    }
+  }
 }
