@@ -113,16 +113,29 @@ export class Bot {
     if (event.type !== 'message.created') return;
     const { message, conversation } = event;
     if (message.senderType !== 'customer' || conversation.status !== 'bot') return;
+    return this.enqueue(message, conversation);
+  };
+
+  /**
+   * A customer message no node answered (its node died between storing and answering; see bot-redrive.ts):
+   * answered now, on the conversation as it is, behind anything this node is doing for it.
+   */
+  answerLate(message: MessageRow): Promise<void> {
+    this.deps.log.warn({ messageId: message.id, conversationId: message.conversationId }, 'bot: answering a message no node answered');
+    return this.enqueue(message, null);
+  }
+
+  private enqueue(message: MessageRow, conversation: ConversationRow | null): Promise<void> {
     // behind earlier work of this conversation, the event's row may be stale by the time it runs: read it again
-    const prev = this.chains.get(conversation.id);
+    const prev = this.chains.get(message.conversationId);
     const next = (prev ?? Promise.resolve())
       .then(() => this.handleRetrying(message, prev ? null : conversation))
       .catch((err) => this.deps.log.error({ err, messageId: message.id }, 'bot failed'));
-    this.chains.set(conversation.id, next);
+    this.chains.set(message.conversationId, next);
     return next.finally(() => {
-      if (this.chains.get(conversation.id) === next) this.chains.delete(conversation.id);
+      if (this.chains.get(message.conversationId) === next) this.chains.delete(message.conversationId);
     });
-  };
+  }
 
   /**
    * A message stored just before the database went away must still be answered once it is back. While nothing of

@@ -75,7 +75,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   bus.subscribe(bot.onEvent);
   bus.subscribe(recoveryReactions(deps));
   if (channels.kf) bus.subscribe(kfTakeoverMirror(deps, channels.kf));
-  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, opts.workers) : null;
+  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, opts.workers, bot) : null;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

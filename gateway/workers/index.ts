@@ -8,6 +8,8 @@ import { sendDueMessages, type OutboxOptions } from './outbox.ts';
 import { checkSla } from '../../core/tickets/sla.ts';
 import { runDueRecovery } from '../../core/recovery/execute.ts';
 import { scanTimeTriggers } from '../../core/recovery/scan.ts';
+import { claimUnansweredByBot } from '../../core/conversations/bot-redrive.ts';
+import type { MessageRow } from '../../core/conversations/rows.ts';
 
 export interface WorkerOptions {
   idleMs?: number;
@@ -17,6 +19,16 @@ export interface WorkerOptions {
   recoveryScanMs?: number;
   outbox?: OutboxOptions;
   kfSync?: KfSyncOptions;
+  /**
+   * Customer messages no node answered are looked for every `everyMs` and answered once they are `afterMs` old.
+   * 3 minutes: longer than a live node keeps retrying an answer while the database is away (about a minute).
+   */
+  botRedrive?: { afterMs?: number; everyMs?: number };
+}
+
+/** What the workers need of the bot: answering a message whose own node died first. */
+export interface LateAnswers {
+  answerLate(message: MessageRow): Promise<void>;
 }
 
 export interface Workers {
@@ -24,13 +36,14 @@ export interface Workers {
   sla: WorkLoop;
   recovery: WorkLoop;
   kfSync: WorkLoop | null;
+  botRedrive: WorkLoop | null;
   /** Runs each loop until it finds nothing due (tests); Huike.settle repeats it until the whole node is quiet. */
   drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The background work of a node (SERVICES=worker). Every node may run it: rows are claimed, accounts leased. */
-export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}): Workers {
+export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers): Workers {
   const idleMs = opts.idleMs ?? 1000;
   const outbox = startLoop('outbox', () => sendDueMessages(deps, channels.senders, opts.outbox), { idleMs, log: deps.log });
   // the SLA clock is a pass every 15 s, never back to back: reporting "no work" makes the loop wait
@@ -61,6 +74,18 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     ? startLoop('kf-sync', createKfSync(deps, kf, (msg) => handleSyncedMessage({ deps, client: kf }, msg), opts.kfSync).tick, { idleMs, log: deps.log })
     : null;
   if (kfSync) channels.kfNews.notify = () => kfSync.nudge();
+  const redriveAfterMs = opts.botRedrive?.afterMs ?? 3 * 60_000;
+  const botRedrive = bot
+    ? startLoop(
+        'bot-redrive',
+        async () => {
+          const late = await claimUnansweredByBot(deps.sql, { afterMs: redriveAfterMs, limit: 100 });
+          await Promise.all(late.map((m) => bot.answerLate(m)));
+          return late.length === 100;
+        },
+        { idleMs: opts.botRedrive?.everyMs ?? 30_000, log: deps.log },
+      )
+    : null;
   const unsubscribe = deps.bus.subscribe((e: DomainEvent) => {
     if (e.type === 'message.created' && e.message.status === 'pending') outbox.nudge();
   });
@@ -69,6 +94,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     sla,
     recovery,
     kfSync,
+    botRedrive,
     async drain() {
       await kfSync?.drain();
       await deps.bus.idle();
@@ -79,7 +105,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     async stop() {
       unsubscribe();
       channels.kfNews.notify = () => {};
-      await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop()]);
+      await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop(), botRedrive?.stop()]);
     },
   };
 }
