@@ -3,13 +3,35 @@
 // it cost a gateway about 50 MB of RSS for as long as the node ran, and tsx's keepNames wrappers ran on hot
 // paths. Compiling takes a few hundred milliseconds, at start only; users still run the sources, no build step.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'huike');
+
+/** node_modules/.cache/huike, or a temporary directory when the install is read-only (a locked-down container). */
+function cacheDir() {
+  try {
+    mkdirSync(CACHE, { recursive: true });
+    accessSync(CACHE, constants.W_OK);
+    return CACHE;
+  } catch {
+    // one directory per install; its node_modules link lets the bundle's package imports resolve as from ROOT
+    const dir = path.join(tmpdir(), `huike-bundle-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`);
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(path.join(dir, 'node_modules'))) {
+      try {
+        symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+      } catch (err) {
+        if (err.code !== 'EEXIST') throw err;
+      }
+    }
+    return dir;
+  }
+}
 
 /**
  * Modules find their data files (migrations, the demo KB, the console build) relative to `import.meta.url`.
@@ -34,7 +56,7 @@ const ownModuleUrls = (outdir) => ({
  * file (atomically) and never half of one.
  */
 export async function bundleServer(entry) {
-  mkdirSync(CACHE, { recursive: true });
+  const dir = cacheDir();
   const result = await build({
     entryPoints: [fileURLToPath(entry)],
     bundle: true,
@@ -43,15 +65,15 @@ export async function bundleServer(entry) {
     target: 'node20',
     packages: 'external',
     write: false,
-    outdir: CACHE,
+    outdir: dir,
     sourcemap: 'linked',
     logLevel: 'silent',
-    plugins: [ownModuleUrls(CACHE)],
+    plugins: [ownModuleUrls(dir)],
   });
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
   const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
   const name = `${path.basename(entry.pathname ?? String(entry)).replace(/\.m?ts$/, '')}-${createHash('sha256').update(js.contents).digest('hex').slice(0, 16)}`;
-  const file = path.join(CACHE, `${name}.mjs`);
+  const file = path.join(dir, `${name}.mjs`);
   if (!existsSync(file)) {
     const write = (target, text) => {
       const tmp = `${target}.${process.pid}.tmp`;
@@ -61,17 +83,17 @@ export async function bundleServer(entry) {
     write(`${file}.map`, map.text);
     write(file, js.text.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${name}.mjs.map`));
   }
-  forgetOldBundles(name);
+  forgetOldBundles(dir, name);
   return pathToFileURL(file).href;
 }
 
 /** Every edit of the sources makes a new bundle; those of the same entry older than a day are removed. */
-function forgetOldBundles(current) {
+function forgetOldBundles(dir, current) {
   const entry = current.slice(0, current.lastIndexOf('-') + 1);
   const dayAgo = Date.now() - 24 * 3600 * 1000;
-  for (const f of readdirSync(CACHE)) {
-    if (!f.startsWith(entry) || f.startsWith(current)) continue;
-    const p = path.join(CACHE, f);
+  for (const f of readdirSync(dir)) {
+    if (f === 'node_modules' || !f.startsWith(entry) || f.startsWith(current)) continue;
+    const p = path.join(dir, f);
     try {
       if (statSync(p).mtimeMs < dayAgo) rmSync(p, { force: true });
     } catch {
