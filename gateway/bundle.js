@@ -1,6 +1,6 @@
 // Compiles the server's TypeScript into one ESM file when a node starts, and runs that file with plain Node.
 // Why not the tsx loader: on Node 20 its hooks run on a thread of their own, and with the source maps it keeps
-// it cost a gateway about 50 MB of RSS for as long as the node ran, and tsx's keepNames wrappers ran on hot
+// it cost a gateway about 80 MB of RSS for as long as the node ran, and tsx's keepNames wrappers ran on hot
 // paths. Compiling takes a few hundred milliseconds, at start only; users still run the sources, no build step.
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
