@@ -3,6 +3,8 @@
 // it reports {url} when listening, answers {cmd:'rss'} with its memory and {cmd:'cpu'} with its CPU time so far (ms),
 // and exits on {cmd:'stop'}.
 import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { decrypt } from '@wecom/crypto';
@@ -13,6 +15,21 @@ import { openDatabase } from '../../core/db/client.ts';
 import { startHuike } from '../../gateway/huike.ts';
 
 const role = process.env.SCALE_ROLE;
+// SCALE_HEAP=huike: V8's sampling allocation profile of the gateway, objects already collected included (what the
+// garbage collector has to clean up), written to /tmp/scale-heap-<pid>.heapprofile when it stops
+const heap = process.env.SCALE_HEAP === role ? new Session() : null;
+if (heap) {
+  heap.connect();
+  heap.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+const writeHeapProfile = () =>
+  new Promise<void>((resolve) => {
+    if (!heap) return resolve();
+    heap.post('HeapProfiler.stopSampling', (err, r) => {
+      if (!err) writeFileSync(`/tmp/scale-heap-${process.pid}.heapprofile`, JSON.stringify(r.profile));
+      resolve();
+    });
+  });
 const send = (m: unknown) => process.send!(m);
 let stop: () => Promise<void> = async () => {};
 
@@ -72,6 +89,7 @@ process.on('message', async (m: { cmd: string }) => {
     send({ cpu: (user + system) / 1000 });
   }
   if (m.cmd === 'stop') {
+    await writeHeapProfile();
     await stop();
     process.exit(0);
   }
