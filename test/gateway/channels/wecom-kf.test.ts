@@ -246,6 +246,8 @@ describe('WeCom kf: sending', () => {
     const id = await freshCustomer('wmQUOTA'); // the bot used 1 of the 5
     for (let i = 1; i <= 4; i++) await agentSays(id, `第${i}条`);
     await expect(agentSays(id, '第5条')).rejects.toMatchObject({ status: 409, code: 'quota_exhausted' });
+    // the customer answers what reached them: the four replies have left (the outbox may pause 25 ms between passes)
+    await huike.settle();
     emulator.kfText(KF, 'wmQUOTA', '好的');
     await emulator.notifyKf(KF);
     await huike.settle();
