@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.ts';
 import { setupAgentNamespace } from './agent-namespace.ts';
 import { setupCustomerNamespace } from './customer-namespace.ts';
 import { createEmitter } from './emitter.ts';
+import { coalesceWrites } from './coalesce-writes.ts';
 
 export interface RealtimeOptions {
   redisUrl?: string;
@@ -75,6 +76,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     neverUnhandled(redis, ['set', 'publish'], (err) => deps.log.warn({ err: (err as Error).message }, 'redis write lost (session or ephemeral event)'));
     io.adapter(createAdapter(redis, { streamName: opts.streamName ?? 'huike:sio' }));
   }
+  coalesceWrites(io);
   setupAgentNamespace(io.of('/agent'), deps, tokens, metrics);
   setupCustomerNamespace(io.of('/customer'), deps, metrics);
   return {
