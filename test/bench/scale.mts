@@ -7,6 +7,7 @@
 // rate; (3) fan-out to 1,000 agent sockets; (4) the gateway's RSS with them connected.
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { createAgent } from '../../core/agents/agents.ts';
@@ -62,6 +63,13 @@ async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): 
         child.send({ cmd: 'stop' });
       }),
   }));
+}
+
+/** CPU time the whole machine has used so far (all processes, all cores, user + system), in ms: /proc/stat */
+function machineCpu(): number {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = f.map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 /** Keep-alive POSTs: one connection per request in flight, as a channel's retrying sender would hold. */
@@ -216,13 +224,20 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   say('closed loop');
   const load = perCustomer('h', N);
   const cpu0 = await Promise.all(nodes.map((n) => n.cpu()));
+  const [load0, machine0] = [process.cpuUsage(), machineCpu()];
   const hc = await closedLoop(N, Math.min(CUSTOMERS, 200), (i) => endToEnd(load[i].call, load[i].key));
   // the gateway's own CPU per message (its deliveries to WeChat still running count as the next phase's): less
   // noisy than throughput on a machine whose two cores the load and Postgres share
   const huikeCpuPerMsg = (await Promise.all(nodes.map((n) => n.cpu()))).reduce((a, c, i) => a + c - cpu0[i], 0) / N;
+  const loadUse = process.cpuUsage(load0);
+  const loadCpuPerMsg = (loadUse.user + loadUse.system) / 1000 / N;
+  const restCpuPerMsg = (machineCpu() - machine0) / N - huikeCpuPerMsg - loadCpuPerMsg;
   rows.push({ name: `Huike end to end (callback -> stored -> bot -> agent socket), ${N} msgs from ${CUSTOMERS} customers, 200 in flight`, value: `${Math.round(hc.rate)} msgs/s, p50 ${ms(quantile(hc.lat, 50))} / p99 ${ms(quantile(hc.lat, 99))}`, target: '≥ 2,000 msgs/s' });
   rows.push({ name: '  Huike / floor', value: `${((hc.rate / f.rate) * 100).toFixed(0)} %`, target: '≥ 40 %' });
   rows.push({ name: '  server CPU per message (user + system): floor / Huike', value: `${floorCpuPerMsg.toFixed(2)} / ${huikeCpuPerMsg.toFixed(2)} ms`, target: 'measure' });
+  // the two cores' whole budget: what the load (its callbacks, the WeChat emulator, the agent socket) and the rest
+  // of the machine (PostgreSQL above all) took beside the gateway
+  rows.push({ name: '  machine CPU per message in the closed loop: gateway + load + rest (PostgreSQL...)', value: `${huikeCpuPerMsg.toFixed(2)} + ${loadCpuPerMsg.toFixed(2)} + ${restCpuPerMsg.toFixed(2)} = ${(huikeCpuPerMsg + loadCpuPerMsg + restCpuPerMsg).toFixed(2)} ms`, target: 'measure' });
   for (const rate of RATES) {
     say(`open loop at ${rate}`);
     const fixed = perCustomer(`o${rate}x`, rate * 10);
