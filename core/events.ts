@@ -25,7 +25,9 @@ type Handler = (event: DomainEvent) => void | Promise<void>;
  */
 export class EventBus {
   private handlers: Handler[] = [];
-  private pending = new Set<Promise<unknown>>();
+  /** handler runs not finished yet, plus published batches whose handlers have not started */
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
   constructor(private onError: (err: unknown, event: DomainEvent) => void = () => {}) {}
 
   subscribe(handler: Handler): () => void {
@@ -35,25 +37,61 @@ export class EventBus {
     };
   }
 
+  /**
+   * Handlers run in a microtask after the publisher's code, event by event in subscription order; one that throws
+   * or rejects is reported to `onError` and stops nothing else. A batch takes one microtask and only handlers
+   * returning a promise are tracked: at 1,000 messages a second, a promise chain per handler per event was 5 % of
+   * everything the gateway allocated.
+   */
   publish(events: DomainEvent[]): void {
-    for (const event of events) {
-      for (const handler of this.handlers) {
-        const p = Promise.resolve()
-          .then(() => handler(event))
-          .catch((err) => this.onError(err, event));
-        this.pending.add(p);
-        p.finally(() => this.pending.delete(p));
-      }
-    }
+    if (!events.length || !this.handlers.length) return;
+    const handlers = this.handlers;
+    this.inFlight++;
+    queueMicrotask(() => {
+      for (const event of events)
+        for (const handler of handlers) {
+          try {
+            const r = handler(event);
+            if (r) {
+              this.inFlight++;
+              r.then(
+                () => this.done(),
+                (err: unknown) => {
+                  this.report(err, event);
+                  this.done();
+                },
+              );
+            }
+          } catch (err) {
+            this.report(err, event);
+          }
+        }
+      this.done();
+    });
   }
 
   get busy(): boolean {
-    return this.pending.size > 0;
+    return this.inFlight > 0;
   }
 
   /** Resolves when every handler started so far (and those they started) has finished. Used on shutdown and in tests. */
   async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private report(err: unknown, event: DomainEvent): void {
+    try {
+      this.onError(err, event);
+    } catch {
+      // a failing error reporter must not take the other handlers down with it
+    }
+  }
+
+  private done(): void {
+    if (--this.inFlight > 0) return;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
   }
 }
 

@@ -72,9 +72,15 @@ export function afterQuietHours(at: Date, s: Pick<RecoverySettings, 'quietHours'
 
 const fold = (s: string) => s.normalize('NFKC').toUpperCase().replace(/[\s\p{P}\p{S}]/gu, '');
 
+const foldedKeywords = new WeakMap<string[], Set<string>>();
+
 /** Whether a customer message is a request to stop marketing messages. */
 export function isOptOut(text: string | null | undefined, s: Pick<RecoverySettings, 'optOutKeywords'>): boolean {
   if (!text || text.length > 30) return false;
   const t = fold(text);
-  return !!t && s.optOutKeywords.some((k) => fold(k) === t);
+  if (!t) return false;
+  // every inbound message is checked: the folded keywords are kept per keyword list
+  let folded = foldedKeywords.get(s.optOutKeywords);
+  if (!folded) foldedKeywords.set(s.optOutKeywords, (folded = new Set(s.optOutKeywords.map(fold))));
+  return folded.has(t);
 }
