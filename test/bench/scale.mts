@@ -246,6 +246,9 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   }
 
   clearInterval(probe);
+  // what the load above left the gateway holding (its young generation grown, caches filled)
+  const rssLoaded = await Promise.all(nodes.map((n) => n.rss()));
+  rows.push({ name: '  gateway RSS right after the load above', value: rssLoaded.map((r) => `${Math.round(r / 2 ** 20)} MB`).join(' + '), target: 'measure' });
   // (3) fan-out to 1,000 agent sockets, (4) the gateway's RSS with them connected: on freshly started nodes, so
   // the figure is what the sockets cost, not the heap the load above left behind
   say('fan-out');
