@@ -26,6 +26,9 @@ const say = (m: string) => process.env.SCALE_DEBUG && console.error(`[scale] ${m
 // SCALE_TSX=1 runs them through the tsx loader instead
 const nodeScript = process.env.SCALE_TSX ? Promise.resolve(new URL('./scale-node.mts', import.meta.url).href) : bundleServer(new URL('./scale-node.mts', import.meta.url));
 
+// the V8 flags on gateway/bin.js's shebang line, which `npx huike` and `npm start` run the gateway with
+const HUIKE_NODE_ARGS = readFileSync(new URL('../../gateway/bin.js', import.meta.url), 'utf8').split('\n')[0].split(' ').filter((a) => a.startsWith('--'));
+
 /** A server of the bench in its own process; resolves with its URL once it listens. */
 async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
   // SCALE_PROF=huike: V8's CPU profile of the gateway; SCALE_PERF=huike: symbols for `perf record` (on-CPU time only)
@@ -33,7 +36,9 @@ async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): 
     ...(process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : []),
     ...(process.env.SCALE_PERF === role ? ['--perf-basic-prof'] : []),
   ];
-  const child = fork(new URL(await nodeScript), [], { execArgv: [...(process.env.SCALE_TSX ? ['--import', 'tsx'] : ['--enable-source-maps']), ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
+  // SCALE_NODE_ARGS adds flags for both servers; a later flag overrides an earlier one
+  const nodeArgs = [...(role === 'huike' ? HUIKE_NODE_ARGS : []), ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const child = fork(new URL(await nodeScript), [], { execArgv: [...(process.env.SCALE_TSX ? ['--import', 'tsx'] : ['--enable-source-maps']), ...nodeArgs, ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
   const next = <T,>(key: string) => new Promise<T>((resolve, reject) => {
     const onMessage = (m: Record<string, T>) => {
       if (!(key in m)) return;

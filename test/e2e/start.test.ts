@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,8 @@ function start(dataDir: string, port: number): { child: ChildProcess; banner: Pr
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.JWT_SECRET;
-  const child = spawn(process.execPath, ['gateway/bin.js', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // through the shebang, as `npx huike serve` runs it (`env -S node --max-semi-space-size=32`)
+  const child = spawn('gateway/bin.js', ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const banner = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
@@ -126,5 +127,13 @@ describe('npm start on the embedded database', () => {
     };
     expect(Array.isArray(convs.conversations)).toBe(true);
     expect(await stop(second.child)).toBe(0);
+  });
+
+  it('gives node the same flags through `npm start` and through `npx huike`', () => {
+    const shebang = readFileSync('gateway/bin.js', 'utf8').split('\n')[0];
+    const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const flags = (line: string) => line.split(' ').filter((a) => a.startsWith('--'));
+    expect(flags(shebang)).toContain('--max-semi-space-size=32');
+    expect(flags(startScript)).toEqual(flags(shebang));
   });
 });
