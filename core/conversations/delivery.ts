@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { Batcher } from '../batcher.ts';
 import { inTransaction } from '../events.ts';
-import type { Tx } from '../db/client.ts';
+import { commitWith, type Tx } from '../db/client.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
 import { MAX_REPLIES_PER_CUSTOMER_MESSAGE } from './channel-rules.ts';
 
@@ -31,11 +31,15 @@ export async function claimDueDeliveries(deps: Deps, limit: number, leaseMs: num
         for update skip locked)
     returning id, message_id, attempts`;
   if (!claimed.length) return [];
-  // `= any(array)`, not `in (list)`: one prepared statement whatever the count, no describe round trip per size
-  const messages = await deps.sql<MessageRow[]>`select * from messages where id = any(${claimed.map((r) => r.messageId)}::uuid[])`;
-  const conversations = await deps.sql<(ConversationRow & { recipient: string })[]>`
-    select c.*, i.value as recipient from conversations c join identities i on i.id = c.identity_id
-     where c.id = any(${[...new Set(messages.map((m) => m.conversationId))]}::uuid[])`;
+  // `= any(array)`, not `in (list)`: one prepared statement whatever the count, no describe round trip per size;
+  // the conversations are found through the messages, so both reads go out at once
+  const ids = claimed.map((r) => r.messageId);
+  const [messages, conversations] = await Promise.all([
+    deps.sql<MessageRow[]>`select * from messages where id = any(${ids}::uuid[])`,
+    deps.sql<(ConversationRow & { recipient: string })[]>`
+      select c.*, i.value as recipient from conversations c join identities i on i.id = c.identity_id
+       where c.id in (select conversation_id from messages where id = any(${ids}::uuid[]))`,
+  ]);
   const messageById = new Map(messages.map((m) => [m.id, m]));
   const conversationById = new Map(conversations.map((c) => [c.id, c]));
   return claimed.flatMap((o) => {
@@ -65,8 +69,8 @@ function deliveredBatcher(deps: Deps): Batcher<Delivered, void> {
 
 async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[]> {
   await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    // one round trip: the conversations are read behind the updates, on the same connection
-    const [, messages, conversations] = await Promise.all([
+    // one round trip: the conversations are read behind the updates, on the same connection, and COMMIT follows
+    const [, messages, conversations] = await commitWith(tx, [
       tx`update outbox set status = 'sent', lease_until = null, last_error = null where id = any(${items.map((d) => d.outboxId)}::bigint[])`.execute(),
       tx<MessageRow[]>`
         update messages m set status = 'sent', error = null, error_code = null, channel_msg_id = coalesce(v.channel_msg_id, m.channel_msg_id)
@@ -74,7 +78,7 @@ async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[
          where m.id = v.id
         returning m.*`.execute(),
       tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(items.map((d) => d.conversationId))]}::uuid[])`.execute(),
-    ]);
+    ] as const);
     const byId = new Map(conversations.map((c) => [c.id, c]));
     for (const message of messages) emit({ type: 'message.updated', message, conversation: byId.get(message.conversationId)! });
   });

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { asksOptOut, recordOptOut } from '../recovery/optout.ts';
 import { inTransaction } from '../events.ts';
 import { Batcher } from '../batcher.ts';
-import type { Tx } from '../db/client.ts';
+import { commitWith, type Tx } from '../db/client.ts';
 import { canonical, resolveIdentities, type IdentityInput } from '../customers/identities.ts';
 import { badRequest } from '../errors.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
@@ -61,22 +61,28 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
 }
 
 /**
- * Stores messages in one transaction of set-based statements, whatever their number, in four round trips:
- * (1) the identities' locks, the known identities and the messages already stored (a channel's retry, or the
- * same id twice here: only the first is new); (2) new customers and identities, if any; (3) the open
- * conversations, locked in id order; (4) conversations opened, counters moved on, messages inserted with
- * consecutive seqs. Results come back in the order of `inputs`.
+ * Stores messages in one transaction of set-based statements, whatever their number, in two round trips when
+ * their customers are known: (1) the identities' locks, then under them the known identities, the messages already
+ * stored (a channel's retry, or the same id twice here: only the first is new) and the open conversations of
+ * those identities, locked in id order; (2) conversations opened, counters moved on, messages inserted with
+ * consecutive seqs, and the COMMIT. New customers and identities take one round trip more between the two, a
+ * retry or an opt-out one more before the commit. Results come back in the order of `inputs`.
  */
 export async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
   const optOut = await Promise.all(inputs.map(async (i) => !i.echo && (await asksOptOut(deps.sql, i.text))));
   return retryDeadlock(() =>
     inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-      const { identities, created, after: stored } = await resolveIdentities(
-        tx,
-        inputs.map((i) => i.identity),
-        () => tx<MessageRow[]>`
-          select * from messages
-           where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
+      const {
+        identities,
+        created,
+        after: [stored, open],
+      } = await resolveIdentities(tx, inputs.map((i) => i.identity), () =>
+        Promise.all([
+          tx<MessageRow[]>`
+            select * from messages
+             where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
+          openConversations(tx, inputs),
+        ]),
       );
       const msgKey = (channel: string, id: string | null) => `${channel}|${id}`;
       const storedByKey = new Map(stored.map((m) => [msgKey(m.channel, m.channelMsgId), m]));
@@ -90,27 +96,12 @@ export async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise
       });
       const convKey = (identityId: string, channel: string, account: string | null | undefined) => `${identityId}|${channel}|${account ?? ''}`;
       const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
-
-      // an identity created just now has no conversation yet: only the others are looked up (and locked)
-      const lookup = [...new Map(fresh.filter((i) => !created.has(identities[i].id)).map((i) => [keyOf(i), i])).values()];
-      const open = lookup.length
-        ? await tx<ConversationRow[]>`
-            select * from conversations
-             where id in (
-               select distinct on (identity_id, channel, coalesce(channel_account, '')) id from conversations
-                where status <> 'resolved'
-                  and (identity_id, channel, coalesce(channel_account, '')) in (
-                      select * from unnest(${lookup.map((i) => identities[i].id)}::uuid[], ${lookup.map((i) => inputs[i].channel)}::text[],
-                                           ${lookup.map((i) => inputs[i].channelAccount ?? '')}::text[]))
-                order by identity_id, channel, coalesce(channel_account, ''), created_at desc)
-             order by id
-             for update`
-        : [];
-      const conversationOf = new Map(open.map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
-      const appended = await appendInbound(
-        tx,
-        fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id })),
-      );
+      // an identity created just now has no conversation yet
+      const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
+      const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
+      // nothing left to do in the transaction after the messages: they carry the COMMIT with them
+      const last = !stored.length && !fresh.some((i) => optOut[i]);
+      const appended = await appendInbound(tx, arrivals, last);
       for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
       for (const a of appended) emit({ type: 'message.created', ...a });
 
@@ -130,6 +121,25 @@ export async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise
   );
 }
 
+/**
+ * The open conversation of each input's identity on its channel and account (the newest, if several), locked in
+ * id order. Sent right behind the identities' locks, so it runs under them; identities not stored yet find none.
+ */
+function openConversations(tx: Tx, inputs: InboundMessage[]): Promise<ConversationRow[]> {
+  return tx<ConversationRow[]>`
+    select * from conversations
+     where id in (
+       select distinct on (c.identity_id, c.channel, coalesce(c.channel_account, '')) c.id
+         from conversations c join identities i on i.id = c.identity_id
+        where c.status <> 'resolved'
+          and (i.kind, i.value, c.channel, coalesce(c.channel_account, '')) in (
+              select * from unnest(${inputs.map((i) => i.identity.kind)}::text[], ${inputs.map((i) => i.identity.value)}::text[],
+                                   ${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelAccount ?? '')}::text[]))
+        order by c.identity_id, c.channel, coalesce(c.channel_account, ''), c.created_at desc)
+     order by id
+     for update`.execute();
+}
+
 interface Arrival {
   input: InboundMessage;
   /** the open conversation, locked; undefined: one is opened */
@@ -142,10 +152,10 @@ interface Arrival {
 
 /**
  * Appends inbound messages (in order) to their conversations in one round trip: conversations opened with their
- * counters already moved on, the others' counters moved on, the messages inserted. The conversation in each
- * result is its row after the whole batch.
+ * counters already moved on, the others' counters moved on, the messages inserted; with `commit`, the COMMIT
+ * too. The conversation in each result is its row after the whole batch.
  */
-async function appendInbound(tx: Tx, arrivals: Arrival[]): Promise<{ message: MessageRow; conversation: ConversationRow }[]> {
+async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Promise<{ message: MessageRow; conversation: ConversationRow }[]> {
   if (!arrivals.length) return [];
   const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number }>();
   const seqs = arrivals.map((a) => {
@@ -162,7 +172,7 @@ async function appendInbound(tx: Tx, arrivals: Arrival[]): Promise<{ message: Me
   const opening = [...state.values()].filter((n) => n.isNew);
   const moving = [...state.values()].filter((n) => !n.isNew);
 
-  const [created, updated, inserted] = await Promise.all([
+  const statements = [
     opening.length
       ? tx<ConversationRow[]>`
           insert into conversations (id, customer_id, identity_id, channel, channel_account, last_seq, replies_since_customer, last_message_at, last_customer_message_at)
@@ -197,7 +207,8 @@ async function appendInbound(tx: Tx, arrivals: Arrival[]): Promise<{ message: Me
                     ${arrivals.map((a) => (a.input.echo ? 'sent' : 'received'))}::text[])
              as t(conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
       returning *`.execute(),
-  ]);
+  ] as const;
+  const [created, updated, inserted] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
   const bySeq = new Map(inserted.map((m) => [`${m.conversationId}|${m.seq}`, m]));
   return seqs.map(({ conversationId, seq }) => ({ message: bySeq.get(`${conversationId}|${seq}`)!, conversation: conversationById.get(conversationId)! }));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { Batcher } from '../batcher.ts';
 import { inTransaction, type DomainEvent } from '../events.ts';
-import type { Tx } from '../db/client.ts';
+import { commitWith, type Tx } from '../db/client.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { isUuid } from '../ids.ts';
 import { MAX_TEXT_LENGTH } from './ingest.ts';
@@ -45,14 +45,14 @@ function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items)), { max: 200, concurrency: 1, key: (i) => i.conversationId })),
+      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true)), { max: 200, concurrency: 1, key: (i) => i.conversationId })),
     );
   return b;
 }
 
 /** sendOutbound inside the caller's transaction (a recovery run sends and records itself atomically). */
 export async function sendOutboundIn(tx: Tx, emit: (e: DomainEvent) => void, input: OutboundMessage): Promise<Sent> {
-  const [result] = await appendOutbound(tx, emit, [input]);
+  const [result] = await appendOutbound(tx, emit, [input], false);
   if (result instanceof Error) throw result;
   return result!;
 }
@@ -61,9 +61,9 @@ export async function sendOutboundIn(tx: Tx, emit: (e: DomainEvent) => void, inp
  * Appends replies, in order, in a handful of statements: the conversations locked in id order, each reply checked
  * against its conversation as the earlier replies left it (status, the 48 h / 5-message rule), then counters,
  * messages, outbox rows and first responses written for all of them. A reply that may not go out gets its own
- * error; the others are written.
+ * error; the others are written. With `commit` (the transaction is only this), the writes carry the COMMIT.
  */
-async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: OutboundMessage[]): Promise<(Sent | null | Error)[]> {
+async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: OutboundMessage[], commit: boolean): Promise<(Sent | null | Error)[]> {
   const ids = [...new Set(inputs.map((i) => i.conversationId).filter(isUuid))];
   const locked = ids.length ? await tx<ConversationRow[]>`select * from conversations where id = any(${ids}::uuid[]) order by id for update` : [];
   const current = new Map(locked.map((c) => [c.id, { ...c }]));
@@ -104,7 +104,7 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
   const outbox = rows.filter((m, n) => accepted[n].external).map((m) => ({ messageId: m.id, channel: m.channel }));
   const answered = [...new Set(accepted.filter((a) => a.input.senderType === 'agent').map((a) => a.input.conversationId))];
   // message ids are ours, so everything goes out in one round trip
-  const [updated, inserted] = await Promise.all([
+  const statements = [
     tx<ConversationRow[]>`
       update conversations c set last_seq = v.last_seq, replies_since_customer = v.replies, last_message_at = now()
         from (select * from unnest(${touched.map((c) => c.id)}::uuid[], ${touched.map((c) => c.lastSeq)}::int[], ${touched.map((c) => c.repliesSinceCustomer)}::int[])
@@ -128,7 +128,8 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
       ? tx`update tickets set first_response_at = now()
             where conversation_id = any(${answered}::uuid[]) and first_response_at is null and status in ('assigned', 'pending')`.execute()
       : null,
-  ]);
+  ] as const;
+  const [updated, inserted] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const conversationById = new Map(updated.map((c) => [c.id, c]));
   const byId = new Map(inserted.map((m) => [m.id, m]));
   const messages = rows.map((r) => byId.get(r.id)!);

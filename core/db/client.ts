@@ -70,14 +70,33 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
       // BEGIN goes out in the same write as fn's first statements (pipelined): one round trip fewer
       [, result] = await Promise.all([conn`begin`.execute(), fn(conn as unknown as Tx)]);
     } catch (err) {
+      // after a failed statement the server has aborted the transaction (an early COMMIT only ended it)
       await conn`rollback`.catch(() => {});
       throw err;
     }
-    await conn`commit`;
+    await (committing.get(conn) ?? conn`commit`);
     return result;
   } finally {
+    committing.delete(conn);
     conn.release();
   }
+}
+
+// the COMMIT sent behind a transaction's last statements (commitWith), which transaction() waits for instead
+const committing = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Sends COMMIT right behind `statements`, already sent with `.execute()`, so the transaction's last statements
+ * and its commit share one round trip. Resolves with the statements' results; the caller must send nothing more
+ * on `tx`, and sees the transaction as committed only when transaction() returns. A statement that fails aborts
+ * the transaction on the server, so the COMMIT behind it changes nothing, and the statement's error is thrown.
+ */
+export function commitWith<T extends readonly unknown[] | []>(tx: Tx, statements: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const commit = tx`commit`.execute();
+  // awaited by transaction(); a failure there is the caller's error, not an unhandled rejection
+  commit.catch(() => {});
+  committing.set(tx, commit);
+  return Promise.all(statements);
 }
 
 /** How long a transaction waits for a connection before answering "unavailable" (WeChat gives up after 5 s). */

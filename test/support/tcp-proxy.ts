@@ -11,6 +11,8 @@ export class TcpProxy {
   private server: net.Server | null = null;
   private sockets = new Set<net.Socket>();
   port = 0;
+  /** holds every answer of the service this long before passing it on: a far-away database, where round trips count */
+  answerDelayMs = 0;
   constructor(private target: { host: string; port: number }) {}
 
   async start(port = 0): Promise<number> {
@@ -21,7 +23,9 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => {});
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      // in arrival order: timers of equal delay fire in the order they were set
+      upstream.on('data', (chunk) => (this.answerDelayMs ? setTimeout(() => client.write(chunk), this.answerDelayMs) : client.write(chunk)));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -56,13 +60,13 @@ export class TcpProxy {
  * A fresh test database on the real Postgres, reached through a relay the test can cut: `database` is this
  * node's pool over the relay, `url` the relayed address; close() drops both and the database.
  */
-export async function databaseBehindRelay(): Promise<{ proxy: TcpProxy; url: string; database: Database; close(): Promise<void> }> {
+export async function databaseBehindRelay(opts: { max?: number } = {}): Promise<{ proxy: TcpProxy; url: string; database: Database; close(): Promise<void> }> {
   const owned = await testDatabase();
   const real = new URL(owned.url!);
   const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
   await proxy.start();
   real.port = String(proxy.port);
-  const database = await openDatabase({ databaseUrl: real.toString() });
+  const database = await openDatabase({ databaseUrl: real.toString(), max: opts.max });
   return {
     proxy,
     url: real.toString(),

@@ -1,0 +1,101 @@
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Deps } from '../../core/deps.ts';
+import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
+import { sendBotReply } from '../../core/conversations/outbound.ts';
+import { claimDueDeliveries, markDelivered } from '../../core/conversations/delivery.ts';
+import { depsFor } from '../support/db.ts';
+import { databaseBehindRelay } from '../support/tcp-proxy.ts';
+
+// Under load every round trip of a hot path waits for a busy event loop and a busy database, so their number is
+// what the latency of a message is made of. Here each answer of a real Postgres is held back RTT ms by a relay:
+// a path's time, divided by RTT, is its count of round trips.
+const RTT = 80;
+
+describe.skipIf(!process.env.DATABASE_URL)(`round trips of the hot paths, with Postgres ${RTT} ms away`, () => {
+  let env: Awaited<ReturnType<typeof databaseBehindRelay>>;
+  let deps: Deps;
+  beforeAll(async () => {
+    // one connection: statements are prepared per connection, and a second one would pay a describe for each
+    env = await databaseBehindRelay({ max: 1 });
+    deps = depsFor(env.database);
+  });
+  afterAll(() => env.close());
+
+  const msg = (openid: string, id: string): InboundMessage => ({
+    channel: 'miniprogram',
+    channelMsgId: `${openid}:${id}`,
+    identity: { kind: 'wx_openid', value: openid },
+    type: 'text',
+    text: '在吗',
+  });
+  const timed = async <T,>(fn: () => Promise<T>): Promise<{ result: T; trips: number }> => {
+    env.proxy.answerDelayMs = RTT;
+    const t = performance.now();
+    try {
+      const result = await fn();
+      return { result, trips: (performance.now() - t) / RTT };
+    } finally {
+      env.proxy.answerDelayMs = 0;
+    }
+  };
+  /** everything once at full speed first: the connection opened, the statements prepared, the settings cached */
+  async function warm(openid: string) {
+    const first = await ingestInbound(deps, msg(openid, 'warm-1'));
+    await ingestInbound(deps, msg(openid, 'warm-2'));
+    await sendBotReply(deps, { conversationId: first.conversation.id, text: '您好' });
+    for (const d of await claimDueDeliveries(deps, 10, 30_000)) await markDelivered(deps, d, null);
+    return first.conversation.id;
+  }
+
+  it('stores a known customer\'s message in two: the lookups under the locks, then the writes with the COMMIT', async () => {
+    const conversationId = await warm('o-rt-inbound');
+    const { result, trips } = await timed(() => ingestInbound(deps, msg('o-rt-inbound', 'm1')));
+    expect(result).toMatchObject({ duplicate: false, conversation: { id: conversationId } });
+    expect(trips).toBeGreaterThanOrEqual(2);
+    expect(trips).toBeLessThan(2.9);
+    // and it is committed: another connection sees it
+    const [{ n }] = await deps.sql<{ n: number }[]>`select count(*)::int as n from messages where channel_msg_id = 'o-rt-inbound:m1'`;
+    expect(n).toBe(1);
+  });
+
+  it('writes a bot reply in two: the conversation locked, then the writes with the COMMIT', async () => {
+    const conversationId = await warm('o-rt-reply');
+    const { result, trips } = await timed(() => sendBotReply(deps, { conversationId, text: '请问有什么可以帮您' }));
+    expect(result?.message.seq).toBe(4);
+    expect(trips).toBeGreaterThanOrEqual(2);
+    expect(trips).toBeLessThan(2.9);
+  });
+
+  it('claims due sends in two and records them as sent in one', async () => {
+    const conversationId = await warm('o-rt-outbox');
+    await sendBotReply(deps, { conversationId, text: '马上为您查询' });
+    const claim = await timed(() => claimDueDeliveries(deps, 10, 30_000));
+    expect(claim.result.map((d) => d.message.text)).toEqual(['马上为您查询']);
+    expect(claim.result[0].recipient).toBe('o-rt-outbox');
+    expect(claim.trips).toBeGreaterThanOrEqual(2);
+    expect(claim.trips).toBeLessThan(2.9);
+    const mark = await timed(() => markDelivered(deps, claim.result[0], null));
+    expect(mark.trips).toBeGreaterThanOrEqual(1);
+    expect(mark.trips).toBeLessThan(1.9);
+    const [row] = await deps.sql<{ status: string }[]>`select status from outbox where id = ${claim.result[0].outboxId}`;
+    expect(row.status).toBe('sent');
+  });
+
+  it('commits nothing when a statement sent ahead of the COMMIT fails', async () => {
+    const conversationId = await warm('o-rt-fail');
+    // a reply over the length limit is refused before any write; this one fails in the database instead
+    await deps.sql`alter table messages add constraint rt_no_boom check (text is distinct from 'boom')`;
+    try {
+      await expect(sendBotReply(deps, { conversationId, text: 'boom' })).rejects.toThrow(/rt_no_boom/);
+    } finally {
+      await deps.sql`alter table messages drop constraint rt_no_boom`;
+    }
+    const [c] = await deps.sql<{ lastSeq: number }[]>`select last_seq from conversations where id = ${conversationId}`;
+    expect(c.lastSeq).toBe(3);
+    const [{ n }] = await deps.sql<{ n: number }[]>`select count(*)::int as n from messages where conversation_id = ${conversationId}`;
+    expect(n).toBe(3);
+    // and the connection is usable again
+    expect((await sendBotReply(deps, { conversationId, text: '好的' }))?.message.seq).toBe(4);
+  });
+});
