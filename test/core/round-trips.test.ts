@@ -10,7 +10,7 @@ import { databaseBehindRelay } from '../support/tcp-proxy.ts';
 // Under load every round trip of a hot path waits for a busy event loop and a busy database, so their number is
 // what the latency of a message is made of. Here each answer of a real Postgres is held back RTT ms by a relay:
 // a path's time, divided by RTT, is its count of round trips.
-const RTT = 80;
+const RTT = 100;
 
 describe.skipIf(!process.env.DATABASE_URL)(`round trips of the hot paths, with Postgres ${RTT} ms away`, () => {
   let env: Awaited<ReturnType<typeof databaseBehindRelay>>;
@@ -29,15 +29,25 @@ describe.skipIf(!process.env.DATABASE_URL)(`round trips of the hot paths, with P
     type: 'text',
     text: '在吗',
   });
-  const timed = async <T,>(fn: () => Promise<T>): Promise<{ result: T; trips: number }> => {
-    env.proxy.answerDelayMs = RTT;
-    const t = performance.now();
-    try {
-      const result = await fn();
-      return { result, trips: (performance.now() - t) / RTT };
-    } finally {
-      env.proxy.answerDelayMs = 0;
+  /**
+   * The fewest round trips `fn` took over three tries: a busy machine (the suite runs files in parallel) can only
+   * add time, so the smallest is the path's own. `prepare` runs before each try, at full speed.
+   */
+  const trips = async <T,>(fn: () => Promise<T>, prepare: () => Promise<unknown> = async () => {}): Promise<{ results: T[]; trips: number }> => {
+    const results: T[] = [];
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      await prepare();
+      env.proxy.answerDelayMs = RTT;
+      const t = performance.now();
+      try {
+        results.push(await fn());
+      } finally {
+        env.proxy.answerDelayMs = 0;
+      }
+      best = Math.min(best, (performance.now() - t) / RTT);
     }
+    return { results, trips: best };
   };
   /** everything once at full speed first: the connection opened, the statements prepared, the settings cached */
   async function warm(openid: string) {
@@ -50,36 +60,40 @@ describe.skipIf(!process.env.DATABASE_URL)(`round trips of the hot paths, with P
 
   it('stores a known customer\'s message in two: the lookups under the locks, then the writes with the COMMIT', async () => {
     const conversationId = await warm('o-rt-inbound');
-    const { result, trips } = await timed(() => ingestInbound(deps, msg('o-rt-inbound', 'm1')));
-    expect(result).toMatchObject({ duplicate: false, conversation: { id: conversationId } });
-    expect(trips).toBeGreaterThanOrEqual(2);
-    expect(trips).toBeLessThan(2.9);
-    // and it is committed: another connection sees it
-    const [{ n }] = await deps.sql<{ n: number }[]>`select count(*)::int as n from messages where channel_msg_id = 'o-rt-inbound:m1'`;
-    expect(n).toBe(1);
+    let n = 0;
+    const { results, trips: t } = await trips(() => ingestInbound(deps, msg('o-rt-inbound', `m${++n}`)));
+    expect(results.map((r) => [r.duplicate, r.conversation.id, r.message.seq])).toEqual([4, 5, 6].map((seq) => [false, conversationId, seq]));
+    expect(t).toBeGreaterThanOrEqual(2);
+    expect(t).toBeLessThan(2.9);
+    // and they are committed: another connection sees them
+    const [{ count }] = await deps.sql<{ count: number }[]>`select count(*)::int as count from messages where channel_msg_id like 'o-rt-inbound:m%'`;
+    expect(count).toBe(3);
   });
 
   it('writes a bot reply in two: the conversation locked, then the writes with the COMMIT', async () => {
     const conversationId = await warm('o-rt-reply');
-    const { result, trips } = await timed(() => sendBotReply(deps, { conversationId, text: '请问有什么可以帮您' }));
-    expect(result?.message.seq).toBe(4);
-    expect(trips).toBeGreaterThanOrEqual(2);
-    expect(trips).toBeLessThan(2.9);
+    const { results, trips: t } = await trips(() => sendBotReply(deps, { conversationId, text: '请问有什么可以帮您' }));
+    expect(results.map((r) => r?.message.seq)).toEqual([4, 5, 6]);
+    expect(t).toBeGreaterThanOrEqual(2);
+    expect(t).toBeLessThan(2.9);
   });
 
   it('claims due sends in two and records them as sent in one', async () => {
     const conversationId = await warm('o-rt-outbox');
-    await sendBotReply(deps, { conversationId, text: '马上为您查询' });
-    const claim = await timed(() => claimDueDeliveries(deps, 10, 30_000));
-    expect(claim.result.map((d) => d.message.text)).toEqual(['马上为您查询']);
-    expect(claim.result[0].recipient).toBe('o-rt-outbox');
+    const claim = await trips(
+      () => claimDueDeliveries(deps, 10, 30_000),
+      () => sendBotReply(deps, { conversationId, text: '马上为您查询' }),
+    );
+    expect(claim.results.map((r) => r.map((d) => [d.message.text, d.recipient]))).toEqual(Array(3).fill([['马上为您查询', 'o-rt-outbox']]));
     expect(claim.trips).toBeGreaterThanOrEqual(2);
     expect(claim.trips).toBeLessThan(2.9);
-    const mark = await timed(() => markDelivered(deps, claim.result[0], null));
+    const due = claim.results.map((r) => r[0]);
+    let i = 0;
+    const mark = await trips(() => markDelivered(deps, due[i++], null));
     expect(mark.trips).toBeGreaterThanOrEqual(1);
     expect(mark.trips).toBeLessThan(1.9);
-    const [row] = await deps.sql<{ status: string }[]>`select status from outbox where id = ${claim.result[0].outboxId}`;
-    expect(row.status).toBe('sent');
+    const rows = await deps.sql<{ status: string }[]>`select status from outbox where id = any(${due.map((d) => d.outboxId)}::bigint[])`;
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
   });
 
   it('commits nothing when a statement sent ahead of the COMMIT fails', async () => {
