@@ -68,7 +68,7 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
  * consecutive seqs, and the COMMIT. New customers and identities take one round trip more between the two, a
  * retry or an opt-out one more before the commit. Results come back in the order of `inputs`.
  */
-export async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
+async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
   const optOut = await Promise.all(inputs.map(async (i) => !i.echo && (await asksOptOut(deps.sql, i.text))));
   return retryDeadlock(() =>
     inTransaction(deps.sql, deps.bus, async (tx, emit) => {
@@ -124,6 +124,7 @@ export async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise
 /**
  * The open conversation of each input's identity on its channel and account (the newest, if several), locked in
  * id order. Sent right behind the identities' locks, so it runs under them; identities not stored yet find none.
+ * The identities are canonical already (ingestInbound), as they are stored.
  */
 function openConversations(tx: Tx, inputs: InboundMessage[]): Promise<ConversationRow[]> {
   return tx<ConversationRow[]>`
