@@ -2,7 +2,7 @@ import type { Actor } from '../agents/rows.ts';
 import type { ConversationRow } from '../conversations/rows.ts';
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../events.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import { isUuid } from '../ids.ts';
 import { recordTicketEvent } from './history.ts';
 import type { TicketRow } from './rows.ts';
@@ -155,7 +155,7 @@ export async function claimTicket(deps: Deps, input: { ticketId: string; actor: 
     const t = await lockTicket(tx, input.ticketId);
     if (t.status !== 'new') throw conflict('ticket_taken', t.assigneeId === input.actor.id ? '该工单已由您接待' : '该工单已被接待或已结束');
     const supervisor = input.actor.role !== 'agent';
-    if (!supervisor && !(t.teamId && input.actor.teamIds.includes(t.teamId))) throw conflict('not_your_team', '只能接待本组排队中的工单');
+    if (!supervisor && !(t.teamId && input.actor.teamIds.includes(t.teamId))) throw new AppError(403, 'not_your_team', '只能接待本组排队中的工单');
     const [{ load }] = await tx<{ load: number }[]>`select count(*)::int as load from tickets where assignee_id = ${input.actor.id} and status in ('assigned', 'pending')`;
     if (!supervisor && load >= agent.maxConcurrent) throw conflict('at_capacity', `您已在接待 ${load} 个会话，达到上限 ${agent.maxConcurrent}`);
     const [updated] = await tx<TicketRow[]>`

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { parseConfig } from '../../core/config.ts';
+import { parseConfig, type Config } from '../../core/config.ts';
 import type { Database } from '../../core/db/client.ts';
 import { startHuike, type Huike } from '../../gateway/huike.ts';
 import type { WorkerOptions } from '../../gateway/workers/index.ts';
@@ -12,6 +12,7 @@ import { testDatabase } from './db.ts';
 import { TEST_PASSWORD } from './factories.ts';
 
 export interface TestHuike extends Huike {
+  config: Config;
   login(email: string, password?: string): Promise<string>;
   /** A JSON call to `/api/v1{path}` as the agent holding `token`: status and parsed body (null if none). */
   api(token: string, path: string, init?: RequestInit): Promise<{ status: number; body: any }>;
@@ -50,6 +51,7 @@ export async function startTestHuike(
 
   return {
     ...huike,
+    config: parsed.config,
     async login(email, password = TEST_PASSWORD) {
       const res = await fetch(`${huike.url}/api/v1/auth/login`, {
         method: 'POST',
