@@ -2,6 +2,7 @@ import { transaction, type Sql, type Tx } from './db/client.ts';
 import type { MessageRow, ConversationRow } from './conversations/rows.ts';
 import type { TicketRow } from './tickets/rows.ts';
 import type { RunRow } from './recovery/execute.ts';
+import type { Role } from './agents/rows.ts';
 
 export type DomainEvent =
   | { type: 'message.created'; message: MessageRow; conversation: ConversationRow }
@@ -15,7 +16,14 @@ export type DomainEvent =
   | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' }
   | { type: 'recovery.script'; run: RunRow; conversation: ConversationRow }
   /** sessions that must end now: one token (logout), or every session of the agent (jti null: disabled) */
-  | { type: 'agent.revoked'; agentId: string; jti: string | null };
+  | { type: 'agent.revoked'; agentId: string; jti: string | null }
+  /** an admin changed an agent's role or teams: their open consoles hear from now on what the new ones allow */
+  | { type: 'agent.access'; agentId: string; before: Access; after: Access };
+
+export interface Access {
+  role: Role;
+  teamIds: string[];
+}
 
 type Handler = (event: DomainEvent) => void | Promise<void>;
 

@@ -28,6 +28,7 @@ export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.
   const row = await transaction(deps.sql, async (tx) => {
     const [before] = await tx<AgentRow[]>`select * from agents where id = ${id} for update`;
     if (!before) throw notFound('客服');
+    const teamsBefore = (await tx<{ teamId: string }[]>`select team_id from agent_teams where agent_id = ${id}`).map((t) => t.teamId);
     if (u.teamIds) {
       const found = await tx`select id from teams where id = any(${u.teamIds}::uuid[])`;
       if (found.length !== u.teamIds.length) throw badRequest('unknown_team', '客服组不存在');
@@ -43,11 +44,13 @@ export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.
     if (u.disabled !== undefined && u.disabled !== !!before.disabledAt)
       await audit(tx, { actorId, action: u.disabled ? 'agent.disable' : 'agent.enable', targetType: 'agent', targetId: id });
     if (u.teamIds) await audit(tx, { actorId, action: 'agent.teams', targetType: 'agent', targetId: id, details: { teamIds: u.teamIds } });
-    return after;
+    return { after, access: { before: { role: before.role, teamIds: teamsBefore }, after: { role: after.role, teamIds: u.teamIds ?? teamsBefore } } };
   });
   if (u.disabled) {
     await requeueUnanswered(deps, id);
     deps.bus.publish([{ type: 'agent.revoked', agentId: id, jti: null }]);
+  } else if (row.access.before.role !== row.access.after.role || u.teamIds) {
+    deps.bus.publish([{ type: 'agent.access', agentId: id, ...row.access }]);
   }
-  return row;
+  return row.after;
 }

@@ -4,7 +4,7 @@ import type { Actor } from './rows.ts';
 
 // Small allow-rules. Every route names the rule it needs; nothing is allowed by default.
 
-export const isSupervisor = (actor: Actor) => actor.role === 'supervisor' || actor.role === 'admin';
+export const isSupervisor = (actor: Pick<Actor, 'role'>) => actor.role === 'supervisor' || actor.role === 'admin';
 
 export function canViewConversation(actor: Actor, c: Pick<ConversationRow, 'assigneeId' | 'teamId'>): boolean {
   if (isSupervisor(actor)) return true;

@@ -1,7 +1,7 @@
 import type { Namespace } from 'socket.io';
 import { z } from 'zod';
 import { loadActor, setAgentStatus, getAgent } from '../../core/agents/agents.ts';
-import { authorize, canViewConversation, isSupervisor } from '../../core/agents/policies.ts';
+import { authorize, canViewConversation } from '../../core/agents/policies.ts';
 import type { Actor } from '../../core/agents/rows.ts';
 import type { TokenService } from '../../core/agents/tokens.ts';
 import type { Deps } from '../../core/deps.ts';
@@ -40,7 +40,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     metrics.socketsConnected.inc({ namespace: 'agent' });
     // a recovered session brings back its old rooms: rejoin from the agent as they are now (teams, role)
     if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
-    socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...actor.teamIds.map(rooms.team), ...(isSupervisor(actor) ? [rooms.supervisors] : [])]);
+    socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...rooms.forAccess(actor)]);
 
     const connected = (async () => {
       try {
@@ -68,8 +68,9 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       'sync',
       withAck(log, async (input: unknown) => {
         const { conversationId, afterSeq } = parse(syncSchema, input);
-        const c = await getConversation(deps.sql, conversationId);
-        authorize(canViewConversation(actor, c));
+        // the agent as they are now: an admin may have changed their role or teams since the socket connected
+        const [now, c] = await Promise.all([loadActor(deps.sql, actor.id, socket.data.jti), getConversation(deps.sql, conversationId)]);
+        authorize(canViewConversation(now, c));
         return { conversationId, messages: (await listMessages(deps.sql, c.id, afterSeq, 500)).map(presentMessage) };
       }),
     );

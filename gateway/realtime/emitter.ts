@@ -109,6 +109,16 @@ export function createEmitter(io: Server, deps: Deps) {
         // through the adapter: the sockets are closed on whichever node holds them
         agents.in(event.jti ? rooms.session(event.jti) : rooms.agent(event.agentId)).disconnectSockets(true);
         return;
+      case 'agent.access': {
+        // through the adapter, on whichever node holds the sockets; rooms kept in both stay joined throughout
+        const [was, now] = [rooms.forAccess(event.before), rooms.forAccess(event.after)];
+        const theirs = agents.in(rooms.agent(event.agentId));
+        const leave = was.filter((r) => !now.includes(r));
+        const join = now.filter((r) => !was.includes(r));
+        if (leave.length) theirs.socketsLeave(leave);
+        if (join.length) theirs.socketsJoin(join);
+        return;
+      }
       case 'agent.status':
         agents.to(rooms.supervisors).emit('agent:status', { agentId: event.agentId, status: event.status });
         return;

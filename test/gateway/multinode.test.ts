@@ -3,7 +3,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
-import { buildAgent, buildTeam } from '../support/factories.ts';
+import { buildAgent, buildConversation, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
 
 // Two gateway nodes over one database and one Redis: what happens on node A reaches sockets on node B.
@@ -12,12 +12,14 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
   let a: TestHuike;
   let b: TestHuike;
   const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
+  let teamId = '';
 
   beforeAll(async () => {
     db = await testDatabase();
     a = await startTestHuike({ database: db, streamName });
     b = await startTestHuike({ database: db, streamName });
     const team = await buildTeam(db.sql, { isDefault: true });
+    teamId = team.id;
     await buildAgent(db.sql, { email: 'node-b@test.huike', teamIds: [team.id] });
   });
   afterAll(async () => {
@@ -45,6 +47,36 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     });
     expect(res.status).toBe(201);
     expect((await reply).message.text).toBe('在的，请讲');
+  });
+
+  it('an admin on node A moves an agent to another team: their console on node B hears the new team at once, the old no more', async () => {
+    const admin = await buildAgent(db.sql, { role: 'admin', teamIds: [teamId] });
+    const adminToken = await a.login(admin.email);
+    const mover = await buildAgent(db.sql, { teamIds: [teamId] });
+    const socket = await b.agentSocket(await b.login(mover.email));
+    const newTeam = await buildTeam(db.sql);
+    const [old, fresh] = [await buildConversation(db.sql, { teamId }), await buildConversation(db.sql, { teamId: newTeam.id })];
+    const moved = await fetch(`${a.url}/api/v1/agents/${mover.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ teamIds: [newTeam.id] }),
+    });
+    expect(moved.status).toBe(200);
+
+    const heard: string[] = [];
+    socket.on('message:new', (e) => heard.push(e.message.text));
+    const last = nextEvent(socket, 'message:new', (e) => e.message.text === 'to the new team');
+    for (const [c, text] of [[old, 'to the old team'], [fresh, 'to the new team']] as const) {
+      const res = await fetch(`${a.url}/api/v1/conversations/${c.id}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ text }),
+      });
+      expect(res.status).toBe(201);
+    }
+    await last;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(heard).toEqual(['to the new team']);
   });
 
   it('a dropped connection that comes back within two minutes recovers its session and the events it missed (Redis stream)', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgent, buildCustomer, buildTeam } from '../support/factories.ts';
+import { buildAgent, buildConversation, buildCustomer, buildTeam } from '../support/factories.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { startTestHuike, type TestHuike } from '../support/huike.ts';
 import { appRoutes, routeKey } from '../support/routes.ts';
@@ -37,18 +37,14 @@ const uid = () => randomBytes(4).toString('hex');
 // Each request gets objects of its own, so what an allowed call changes never meets the next call.
 async function conversation(scope: Scope, o: { ticketStatus?: 'new' | 'assigned' } = {}) {
   const sql = h.deps.sql;
-  const customer = await buildCustomer(sql);
-  const [idn] = await sql<{ id: string }[]>`select id from identities where customer_id = ${customer.id}`;
   const team = scope === 'other' ? ids.teamB : ids.teamA;
   const assignee = o.ticketStatus === 'new' ? null : scope === 'assigned' ? ids.agent : scope === 'team' ? ids.colleague : ids.stranger;
-  const [c] = await sql<{ id: string }[]>`
-    insert into conversations (customer_id, identity_id, channel, status, team_id, assignee_id, last_seq)
-    values (${customer.id}, ${idn.id}, 'web', ${assignee ? 'open' : 'queued'}, ${team}, ${assignee}, 0) returning id`;
+  const c = await buildConversation(sql, { teamId: team, assigneeId: assignee });
   const [t] = await sql<{ id: string }[]>`
     insert into tickets (conversation_id, customer_id, reason, status, team_id, assignee_id)
-    values (${c.id}, ${customer.id}, 'handoff', ${o.ticketStatus ?? 'assigned'}, ${team}, ${assignee}) returning id`;
-  await sql`insert into customer_tags (customer_id, tag, source) values (${customer.id}, 'vip', 'manual')`;
-  return { conversationId: c.id, ticketId: t.id, customerId: customer.id };
+    values (${c.id}, ${c.customerId}, 'handoff', ${o.ticketStatus ?? 'assigned'}, ${team}, ${assignee}) returning id`;
+  await sql`insert into customer_tags (customer_id, tag, source) values (${c.customerId}, 'vip', 'manual')`;
+  return { conversationId: c.id, ticketId: t.id, customerId: c.customerId };
 }
 async function playbook() {
   const [p] = await h.deps.sql<{ id: string }[]>`

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from '../../core/agents/login-guard.ts';
-import { buildAgent, buildTeam, TEST_PASSWORD } from '../support/factories.ts';
-import { nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import type { Socket } from 'socket.io-client';
+import { buildAgent, buildConversation, buildTeam, TEST_PASSWORD } from '../support/factories.ts';
+import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
 
 let h: TestHuike;
 let ids: Record<string, string> = {};
@@ -90,6 +91,44 @@ describe('sessions', () => {
     expect(log[0].details).toEqual({ from: 'agent', to: 'supervisor' });
     // an admin cannot lock themselves out
     expect((await h.api(admin, `/agents/${ids.admin}`, { method: 'PUT', body: JSON.stringify({ disabled: true }) })).body.error.code).toBe('self_lockout');
+  });
+
+  it('a new role or new teams change what open consoles hear at once, without a new login', async () => {
+    const admin = await h.login(emails.admin);
+    const other = await buildTeam(h.deps.sql);
+    const [ours, theirs] = [(await buildConversation(h.deps.sql, { teamId: ids.team })).id, (await buildConversation(h.deps.sql, { teamId: other.id })).id];
+    const say = (conversationId: string, text: string) =>
+      h.api(admin, `/conversations/${conversationId}/messages`, { method: 'POST', body: JSON.stringify({ text }) }).then((r) => expect(r.status).toBe(201));
+    // what one socket hears from both conversations, once a later message to `until` has arrived
+    const heard = async (socket: Socket, until: string, text: string) => {
+      const got: string[] = [];
+      const listen = (e: any) => got.push(e.message.text);
+      socket.on('message:new', listen);
+      const end = nextEvent(socket, 'message:new', (e) => e.message.text === `${text}-end`);
+      await say(ours, `${text}-ours`);
+      await say(theirs, `${text}-theirs`);
+      await say(until, `${text}-end`);
+      await end;
+      await new Promise((r) => setTimeout(r, 150));
+      socket.off('message:new', listen);
+      return got.filter((t) => !t.endsWith('-end')).sort(); // two conversations: no order between them
+    };
+
+    const mover = await buildAgent(h.deps.sql, { teamIds: [ids.team] });
+    const moverSocket = await h.agentSocket(await h.login(mover.email));
+    expect(await heard(moverSocket, ours, 'before')).toEqual(['before-ours']);
+    expect((await h.api(admin, `/agents/${mover.id}`, { method: 'PUT', body: JSON.stringify({ teamIds: [other.id] }) })).status).toBe(200);
+    expect(await heard(moverSocket, theirs, 'moved')).toEqual(['moved-theirs']);
+
+    const boss = await buildAgent(h.deps.sql, { role: 'supervisor', teamIds: [ids.team] });
+    const bossSocket = await h.agentSocket(await h.login(boss.email));
+    expect(await heard(bossSocket, ours, 'boss')).toEqual(['boss-ours', 'boss-theirs']);
+    expect((await h.api(admin, `/agents/${boss.id}`, { method: 'PUT', body: JSON.stringify({ role: 'agent' }) })).status).toBe(200);
+    expect(await heard(bossSocket, ours, 'demoted')).toEqual(['demoted-ours']);
+    // and the socket's own calls follow the new role too
+    const sync = await emitAck(bossSocket, 'sync', { conversationId: theirs, afterSeq: 0 });
+    expect(sync.error?.code).toBe('forbidden');
+    expect((await emitAck(bossSocket, 'sync', { conversationId: ours, afterSeq: 0 })).messages.length).toBeGreaterThan(0);
   });
 
   it('a tampered, expired or foreign token is refused', async () => {

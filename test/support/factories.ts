@@ -66,3 +66,13 @@ export async function buildKb(sql: Sql, entries: { id: string; category: string;
               values (${e.id}, ${e.category}, ${e.question}, ${e.similar ?? []}, ${e.answer})`;
   }
 }
+
+/** A conversation of a new customer, in a team's queue or with an agent: for tests of who sees what. */
+export async function buildConversation(sql: Sql, o: { teamId: string | null; assigneeId?: string | null }) {
+  const customer = await buildCustomer(sql);
+  const [idn] = await sql<{ id: string }[]>`select id from identities where customer_id = ${customer.id}`;
+  const [c] = await sql<{ id: string }[]>`
+    insert into conversations (customer_id, identity_id, channel, status, team_id, assignee_id)
+    values (${customer.id}, ${idn.id}, 'web', ${o.assigneeId ? 'open' : 'queued'}, ${o.teamId}, ${o.assigneeId ?? null}) returning id`;
+  return { id: c.id, customerId: customer.id };
+}
