@@ -26,6 +26,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       const claims = await tokens.verify(token);
       socket.data.actor = await loadActor(deps.sql, claims.sub, claims.jti);
       socket.data.jti = claims.jti;
+      socket.data.exp = claims.exp.getTime();
       next();
     } catch (err) {
       const e = new Error(isAppError(err) ? err.message : '请先登录') as Error & { data?: unknown };
@@ -41,6 +42,10 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     // a recovered session brings back its old rooms: rejoin from the agent as they are now (teams, role)
     if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
     socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...rooms.forAccess(actor)]);
+
+    // a session ends when its token does: the console's next connect is refused and it asks for a new login
+    const expiry = setTimeout(() => socket.disconnect(true), Math.min(socket.data.exp - Date.now(), 2 ** 31 - 1));
+    socket.once('disconnect', () => clearTimeout(expiry));
 
     const connected = (async () => {
       try {

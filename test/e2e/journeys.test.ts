@@ -66,6 +66,17 @@ describe('console journeys', () => {
     expect(t).toEqual({ status: 'solved', assigned: true });
   });
 
+  it('a console whose session ended elsewhere (logout in another tab, disabled, expired) is back at the login page by itself', { timeout: 60_000 }, async () => {
+    const page = await openConsole(demo.browser, demo.h.url, 'xiaomei@huike.demo', DEMO_PASSWORD);
+    const token = await page.evaluate(() => localStorage.getItem('huike.token'));
+    const out = await fetch(`${demo.h.url}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(out.status).toBe(204);
+    // no click, no request from the page: the socket's end is what tells it
+    await expect.poll(() => page.getByTestId('login-email').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await page.evaluate(() => localStorage.getItem('huike.token'))).toBeNull();
+    await page.context().close();
+  });
+
   it('supervisor: edits the KB and turns an unanswered question into knowledge, builds a playbook, reads the dashboard, switches to English', { timeout: 120_000 }, async () => {
     // a question the bot cannot answer lands in the unanswered inbox
     await customerSays('journey-sup-visitor', '你们支持以旧换新吗');

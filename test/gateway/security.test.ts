@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from '../../core/agents/login-guard.ts';
 import type { Socket } from 'socket.io-client';
@@ -131,7 +133,24 @@ describe('sessions', () => {
     expect((await emitAck(bossSocket, 'sync', { conversationId: ours, afterSeq: 0 })).messages.length).toBeGreaterThan(0);
   });
 
-  it('a tampered, expired or foreign token is refused', async () => {
+  it('a session ends when its token expires: the API refuses it, and its open console socket is closed right then', async () => {
+    // minted with the node's own key, as its login would, but with a short life
+    const mint = (expS: number) =>
+      new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject(ids.agent).setIssuer('huike').setIssuedAt().setJti(randomUUID()).setExpirationTime(expS).sign(new TextEncoder().encode(h.config.JWT_SECRET!));
+    const nowS = () => Math.floor(Date.now() / 1000);
+    const expired = await mint(nowS() - 1);
+    expect((await h.api(expired, '/auth/me')).status).toBe(401);
+    expect(await h.agentSocket(expired).then(() => 'connected', (e: Error & { data?: { code: string } }) => e.data?.code)).toBe('unauthorized');
+
+    const short = await mint(nowS() + 2);
+    const socket = await h.agentSocket(short);
+    expect((await h.api(short, '/auth/me')).status).toBe(200);
+    const reason = await new Promise((resolve) => socket.once('disconnect', resolve));
+    expect(reason).toBe('io server disconnect');
+    expect((await h.api(short, '/auth/me')).status).toBe(401);
+  });
+
+  it('a tampered or foreign token is refused', async () => {
     const t = await h.login(emails.agent);
     const [head, body] = t.split('.');
     const forged = `${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), role: 'admin' })).toString('base64url')}.${t.split('.')[2]}`;

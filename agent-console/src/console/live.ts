@@ -34,7 +34,12 @@ export function useAgentSocket(handlers: LiveHandlers) {
       if (everConnected) ref.current.onReconnect();
       everConnected = true;
     });
-    s.on('disconnect', () => setConnected(false));
+    s.on('disconnect', (reason) => {
+      setConnected(false);
+      // the server ended this session (logout elsewhere, disabled, token expired): connecting again is refused
+      // with "unauthorized" below if it is really over, and succeeds if not
+      if (reason === 'io server disconnect') s.connect();
+    });
     s.on('connect_error', (err) => {
       if ((err as Error & { data?: { code?: string } }).data?.code === 'unauthorized') {
         session.clear();
