@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Router from '@koa/router';
 import { AppError, badRequest, notFound, unsupportedMediaType } from '../../../core/errors.ts';
@@ -22,11 +22,14 @@ export function sniffImage(b: Buffer): keyof typeof TYPES | null {
 
 /**
  * Pictures from the H5 chat page: `POST /channels/web/upload` (the raw image, the visitor id in X-Visitor-Id)
- * stores it under DATA_DIR/uploads by its sha256, so the same picture twice is one file, and answers its URL;
- * the page then sends it as an image message. `GET /uploads/:name` serves it to the console.
+ * stores it in the database by its sha256, so the same picture twice is one row, and answers its URL once it
+ * is stored; the page then sends it as an image message. `GET /uploads/:name` serves it to the console, from
+ * any node.
  */
 export function webUploadRoutes(app: HttpContext): Router {
-  const dir = path.resolve(app.config.DATA_DIR, 'uploads');
+  // where versions before 2026-12 kept them: still served, never written
+  const legacyDir = path.resolve(app.config.DATA_DIR, 'uploads');
+  const sql = app.deps.sql;
   const r = new Router();
   r.post('/channels/web/upload', async (ctx) => {
     if (!VISITOR_ID.test(ctx.get('x-visitor-id'))) throw new AppError(401, 'unknown_visitor', '缺少访客标识，请刷新聊天页面后重试');
@@ -35,20 +38,20 @@ export function webUploadRoutes(app: HttpContext): Router {
     const kind = sniffImage(raw);
     if (!kind) throw badRequest('invalid_image', '只支持 PNG、JPEG、GIF、WebP 图片');
     const name = `${createHash('sha256').update(raw).digest('hex')}.${kind}`;
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, name);
-    if (!existsSync(file)) writeFileSync(file, raw);
+    await sql`insert into uploads (name, bytes) values (${name}, ${raw}) on conflict (name) do nothing`;
     ctx.status = 201;
     ctx.body = { url: `/uploads/${name}`, bytes: raw.length };
   });
   r.get('/uploads/:name', async (ctx) => {
     const name = ctx.params.name;
-    const file = path.join(dir, name);
-    if (!NAME.test(name) || !existsSync(file)) throw notFound('图片');
+    if (!NAME.test(name)) throw notFound('图片');
+    const [row] = await sql<{ bytes: Buffer }[]>`select bytes from uploads where name = ${name}`;
+    const bytes = row?.bytes ?? (await readFile(path.join(legacyDir, name)).catch(() => null));
+    if (!bytes) throw notFound('图片');
     ctx.type = TYPES[name.split('.')[1]];
     ctx.set('cache-control', 'public, max-age=31536000, immutable');
     ctx.set('x-content-type-options', 'nosniff');
-    ctx.body = createReadStream(file);
+    ctx.body = bytes;
   });
   return r;
 }
