@@ -10,6 +10,7 @@ import { importCsv, printSummary } from './import-cli.ts';
 import { createLogger } from './logger.ts';
 import { EventBus } from '../core/events.ts';
 import path from 'node:path';
+import { announceKbChange } from '../bot/kb-sync.ts';
 
 const USAGE = `用法 / usage: huike <command>
   serve     迁移数据库、空库时写入演示数据、启动网关（npm start）
@@ -133,6 +134,8 @@ const commands: Record<string, () => Promise<void>> = {
         process.exitCode = 1;
         return;
       }
+      // nodes already serving this database answer from the new FAQ at once
+      await announceKbChange(db.sql);
       console.log(`演示数据已写入 / seeded: ${r.customers} customers, ${r.orders} orders, ${r.kb} FAQ entries`);
     }),
 };

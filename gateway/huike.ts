@@ -10,6 +10,7 @@ import { migrate } from '../core/db/migrate.ts';
 import type { Deps } from '../core/deps.ts';
 import { EventBus } from '../core/events.ts';
 import { Bot } from '../bot/engine.ts';
+import { KbSync } from '../bot/kb-sync.ts';
 import { recoveryReactions } from '../core/recovery/reactions.ts';
 import { createChannels, type Channels } from './channels/index.ts';
 import { kfTakeoverMirror } from './channels/wecom-kf/takeover.ts';
@@ -36,6 +37,7 @@ export interface HuikeOptions {
 export interface Huike {
   deps: Deps;
   bot: Bot;
+  kb: KbSync;
   http: HttpServer;
   realtime: Realtime;
   channels: Channels;
@@ -62,10 +64,13 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   const metrics = createMetrics();
   const bot = new Bot(deps);
+  const kb = new KbSync(database.sql, bot, log);
+  // listening first: a change made by another node while this one loads is not missed
+  if (database.kind === 'postgres') await kb.follow();
   await bot.reload();
 
   const channels = createChannels(config, deps, metrics);
-  const koa = createHttpApp({ deps, tokens, metrics, config, bot }, { log, consoleDir: CONSOLE_DIST, channelRoutes: channels.routers });
+  const koa = createHttpApp({ deps, tokens, metrics, config, bot, kb }, { log, consoleDir: CONSOLE_DIST, channelRoutes: channels.routers });
   const http = createServer(koa.callback());
   http.requestTimeout = 30_000;
   const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });
@@ -87,6 +92,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   return {
     deps,
     bot,
+    kb,
     http,
     realtime,
     channels,
@@ -109,6 +115,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       await realtime.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await workers?.stop();
+      await kb.stop();
       bot.stopRetrying();
       await bus.idle();
       await bot.idle();

@@ -17,7 +17,7 @@ export interface Route {
  */
 export function appRoutes(h: TestHuike): Route[] {
   const koa: Koa = createHttpApp(
-    { deps: h.deps, tokens: new TokenService(h.config.JWT_SECRET!), metrics: createMetrics(), config: h.config, bot: h.bot },
+    { deps: h.deps, tokens: new TokenService(h.config.JWT_SECRET!), metrics: createMetrics(), config: h.config, bot: h.bot, kb: h.kb },
     { log: h.deps.log, consoleDir: CONSOLE_DIST, channelRoutes: h.channels.routers },
   );
   const routes: Route[] = [];

@@ -58,9 +58,10 @@ export class TcpProxy {
 
 /**
  * A fresh test database on the real Postgres, reached through a relay the test can cut: `database` is this
- * node's pool over the relay, `url` the relayed address; close() drops both and the database.
+ * node's pool over the relay, `url` the relayed address, `direct` a pool that bypasses the relay; close() drops
+ * them and the database.
  */
-export async function databaseBehindRelay(opts: { max?: number } = {}): Promise<{ proxy: TcpProxy; url: string; database: Database; close(): Promise<void> }> {
+export async function databaseBehindRelay(opts: { max?: number } = {}): Promise<{ proxy: TcpProxy; url: string; database: Database; direct: Database; close(): Promise<void> }> {
   const owned = await testDatabase();
   const real = new URL(owned.url!);
   const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
@@ -71,6 +72,8 @@ export async function databaseBehindRelay(opts: { max?: number } = {}): Promise<
     proxy,
     url: real.toString(),
     database,
+    /** the same database, not through the relay: another node that keeps its connection */
+    direct: owned,
     async close() {
       await proxy.restore().catch(() => {});
       await database.close();

@@ -58,7 +58,7 @@ export function kbRoutes(app: HttpContext): Router {
   };
   const changed = async (actorId: string, action: string, target: string) => {
     await audit(sql, { actorId, action, targetType: 'kb', targetId: target });
-    await app.bot.reload();
+    await app.kb.changed();
   };
 
   r.get('/entries', async (ctx) => {
