@@ -13,6 +13,12 @@ export class TcpProxy {
   port = 0;
   /** holds every answer of the service this long before passing it on: a far-away database, where round trips count */
   answerDelayMs = 0;
+  /**
+   * Round trips since it was last set to 0: the client's sends that opened an exchange or followed an answer.
+   * Counted, not timed, so a busy machine cannot add one.
+   */
+  turns = 0;
+  private answered = true;
   constructor(private target: { host: string; port: number }) {}
 
   async start(port = 0): Promise<number> {
@@ -24,8 +30,16 @@ export class TcpProxy {
         s.on('error', () => {});
       }
       client.pipe(upstream);
+      client.on('data', () => {
+        if (this.answered) this.turns++;
+        this.answered = false;
+      });
+      const answer = (chunk: Buffer) => {
+        this.answered = true;
+        client.write(chunk);
+      };
       // in arrival order: timers of equal delay fire in the order they were set
-      upstream.on('data', (chunk) => (this.answerDelayMs ? setTimeout(() => client.write(chunk), this.answerDelayMs) : client.write(chunk)));
+      upstream.on('data', (chunk: Buffer) => (this.answerDelayMs ? setTimeout(() => answer(chunk), this.answerDelayMs) : answer(chunk)));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
