@@ -26,12 +26,13 @@ async function passes(busy: number, opts: { busyPauseMs?: number }) {
 describe('a worker loop', () => {
   it('runs again at once while a pass finds work', async () => {
     const gaps = await passes(4, {});
-    expect(Math.max(...gaps)).toBeLessThan(40);
+    // "at once": far below the pause below; room for a machine busy with the rest of the suite
+    expect(Math.max(...gaps)).toBeLessThan(100);
   });
 
   it('with busyPauseMs, waits that long after a pass that found work, however often it is nudged', async () => {
-    const gaps = await passes(4, { busyPauseMs: 120 });
+    const gaps = await passes(4, { busyPauseMs: 300 });
     expect(gaps).toHaveLength(4);
-    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(110);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(290);
   });
 });
