@@ -117,6 +117,8 @@ export function createEmitter(io: Server, deps: Deps) {
         const join = now.filter((r) => !was.includes(r));
         if (leave.length) theirs.socketsLeave(leave);
         if (join.length) theirs.socketsJoin(join);
+        // the console reloads what it shows: its menus follow the role, its inbox the teams
+        agents.to(rooms.agent(event.agentId)).emit('agent:access', { role: event.after.role, teamIds: event.after.teamIds });
         return;
       }
       case 'agent.status':

@@ -5,6 +5,7 @@ import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { openConsole, textOf } from '../support/browser.ts';
 import { ARTIFACTS, demoBrowserHooks } from '../support/e2e.ts';
+import { buildAgent, TEST_PASSWORD } from '../support/factories.ts';
 import { PNG_1X1 } from '../support/images.ts';
 
 const text = textOf;
@@ -74,6 +75,18 @@ describe('console journeys', () => {
     // no click, no request from the page: the socket's end is what tells it
     await expect.poll(() => page.getByTestId('login-email').isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await page.evaluate(() => localStorage.getItem('huike.token'))).toBeNull();
+    await page.context().close();
+  });
+
+  it('a supervisor demoted by an admin loses the supervisor pages in the open console, without a reload', { timeout: 60_000 }, async () => {
+    const sup = await buildAgent(demo.h.deps.sql, { role: 'supervisor' });
+    const page = await openConsole(demo.browser, demo.h.url, sup.email, TEST_PASSWORD);
+    await expect.poll(() => page.getByTestId('nav-dashboard').isVisible(), { timeout: 10_000 }).toBe(true);
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const admin = await demo.h.login('admin@huike.demo', DEMO_PASSWORD);
+    expect((await demo.h.api(admin, `/agents/${sup.id}`, { method: 'PUT', body: JSON.stringify({ role: 'agent' }) })).status).toBe(200);
+    await expect.poll(() => page.getByTestId('nav-dashboard').isVisible(), { timeout: 10_000 }).toBe(false);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await page.context().close();
   });
 

@@ -125,7 +125,9 @@ describe('sessions', () => {
     const boss = await buildAgent(h.deps.sql, { role: 'supervisor', teamIds: [ids.team] });
     const bossSocket = await h.agentSocket(await h.login(boss.email));
     expect(await heard(bossSocket, ours, 'boss')).toEqual(['boss-ours', 'boss-theirs']);
+    const told = nextEvent(bossSocket, 'agent:access');
     expect((await h.api(admin, `/agents/${boss.id}`, { method: 'PUT', body: JSON.stringify({ role: 'agent' }) })).status).toBe(200);
+    expect(await told).toEqual({ role: 'agent', teamIds: [ids.team] });
     expect(await heard(bossSocket, ours, 'demoted')).toEqual(['demoted-ours']);
     // and the socket's own calls follow the new role too
     const sync = await emitAck(bossSocket, 'sync', { conversationId: theirs, afterSeq: 0 });

@@ -124,6 +124,11 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
       void loadList();
       if (selected) void fillFrom(selected, heldThrough(messages));
     },
+    onAccess: () => {
+      void api<{ agent: Agent }>('/api/v1/auth/me').then((r) => setMe(r.agent));
+      void loadList();
+      void loadMentions();
+    },
   });
 
   useEffect(() => {

@@ -17,6 +17,8 @@ export interface LiveHandlers {
   onTyping(e: { conversationId: string }): void;
   /** After a reconnect: refetch what may have been missed. */
   onReconnect(): void;
+  /** an admin changed this agent's role or teams: what the console shows follows */
+  onAccess(): void;
 }
 
 /** The console's socket on /agent. Handlers are read through a ref so re-renders never reconnect. */
@@ -53,6 +55,7 @@ export function useAgentSocket(handlers: LiveHandlers) {
     s.on('recovery:script', (e) => ref.current.onScript(e));
     s.on('mention', (e) => ref.current.onMention(e));
     s.on('typing', (e) => ref.current.onTyping(e));
+    s.on('agent:access', () => ref.current.onAccess());
     setSocket(s);
     return () => {
       s.disconnect();
