@@ -23,6 +23,8 @@ const schema = z.object({
   MP_SECRET: optional,
   MP_API_BASE: z.preprocess((v) => (v === '' || v === undefined ? 'https://api.weixin.qq.com' : v), z.url()),
   COMMERCE_WEBHOOK_SECRET: optional,
+  // set when /metrics can be reached from outside: Prometheus then sends it as a bearer token
+  METRICS_TOKEN: optional.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   SERVICES: z.preprocess(
     (v) => (v === '' || v === undefined ? 'web,worker' : v),
     z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.enum(['web', 'worker'])).min(1)),

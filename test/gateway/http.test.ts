@@ -57,6 +57,23 @@ describe('HTTP API', () => {
     expect(res.text).toMatch(/huike_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
   });
 
+  it('with METRICS_TOKEN set, /metrics answers only that bearer token', async () => {
+    const guarded = await startTestHuike({ env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
+    try {
+      const get = (auth?: string) => fetch(`${guarded.url}/metrics`, { headers: auth ? { authorization: auth } : {} });
+      const refused = await get();
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as any).error.message).toContain('METRICS_TOKEN');
+      expect((await get('Bearer wrong-token-0123456789')).status).toBe(401);
+      expect((await get('Bearer short')).status).toBe(401);
+      const ok = await get('Bearer metrics-token-0123456789');
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('huike_http_requests_total');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   describe('login', () => {
     it('returns a token and the agent without secrets', async () => {
       const res = await request(h.http).post('/api/v1/auth/login').send({ email: 'A@test.huike', password: 'test-password-1' });

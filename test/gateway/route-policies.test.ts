@@ -92,8 +92,8 @@ const CASES: Record<string, Case> = {
   'POST /api/v1/commerce/events': { access: { open: 'commerce.test.ts: HMAC-signed webhook' } },
   'POST /channels/web/upload': { access: { open: 'web-upload.test.ts: the web chat visitor, by visitor id' } },
   'GET /uploads/:name': { access: { open: 'web-upload.test.ts: pictures by content hash' } },
-  'GET /healthz': { access: { open: 'health.test.ts: for the load balancer' } },
-  'GET /metrics': { access: { open: 'health.test.ts: for Prometheus inside the network' } },
+  'GET /healthz': { access: { open: 'http.test.ts: for the load balancer' } },
+  'GET /metrics': { access: { open: 'http.test.ts: for Prometheus; METRICS_TOKEN closes it to all but that token' } },
   'POST /api/v1/auth/login': { access: { open: 'security.test.ts: login, lockout' } },
 
   'POST /api/v1/auth/logout': { access: 'any', request: path('/auth/logout') },
