@@ -51,6 +51,10 @@ describe('pictures from the H5 chat page', () => {
     expect(ack.message).toMatchObject({ type: 'image', payload: { url: a.body.url } });
     const bad: any = await socket.timeout(5000).emitWithAck('message:send', { clientMsgId: 'img-2', image: 'https://evil.example/x.png' });
     expect(bad.ok).toBe(false);
+    const [{ n }] = await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages where sender_type = 'customer'`;
+    const never: any = await socket.timeout(5000).emitWithAck('message:send', { clientMsgId: 'img-3', image: `/uploads/${'ab'.repeat(32)}.png` });
+    expect(never).toMatchObject({ ok: false, error: { code: 'image_not_found', message: expect.stringContaining('重新上传') } });
+    expect((await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages where sender_type = 'customer'`)[0].n).toBe(n);
   });
 
   it('a picture taken by one node is served by every node: it is kept in the database, not on one disk', async () => {

@@ -18,6 +18,11 @@ export async function ingestWebMessage(deps: Deps, visitorId: string, input: unk
   const parsed = webMessageSchema.safeParse(input);
   if (!parsed.success) throw badRequest('invalid_message', '消息格式不正确或内容为空');
   const m = parsed.data;
+  // a picture is sent by the URL its upload answered: one that was never uploaded would show the agent a 404
+  if ('image' in m) {
+    const [stored] = await deps.sql`select 1 from uploads where name = ${m.image.slice('/uploads/'.length)}`;
+    if (!stored) throw badRequest('image_not_found', '图片不存在或未上传成功，请重新上传');
+  }
   return ingestInbound(deps, {
     channel: 'web',
     channelMsgId: `${visitorId}:${m.clientMsgId}`,
