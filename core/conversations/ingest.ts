@@ -7,6 +7,7 @@ import { commitWith, type Tx } from '../db/client.ts';
 import { canonical, resolveIdentities, type IdentityInput } from '../customers/identities.ts';
 import { badRequest } from '../errors.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
+import { withoutNul } from '../nul.ts';
 
 export interface InboundMessage {
   channel: Channel;
@@ -42,8 +43,8 @@ export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<
   if (!input.channelMsgId || input.channelMsgId.length > 128) throw badRequest('invalid_message', '消息 ID 为空或过长');
   if (input.text !== undefined && input.text.length > MAX_TEXT_LENGTH)
     throw badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
-  const identity = canonical(input.identity);
-  return batcherFor(deps).submit({ ...input, identity });
+  const identity = canonical(withoutNul(input.identity));
+  return batcherFor(deps).submit({ ...withoutNul(input), identity });
 }
 
 // one batcher per node (its event bus and database); in tests several nodes share a process. One batch at a time:

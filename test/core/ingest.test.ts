@@ -40,6 +40,16 @@ describe('ingestInbound', () => {
     expect(events.filter((e) => e.type === 'message.created' && e.message.id === first.message.id)).toHaveLength(1);
   });
 
+  it('a NUL character (which PostgreSQL cannot store) is dropped, and never fails the other messages of its batch', async () => {
+    const [poisoned, neighbour] = await Promise.all([
+      ingestInbound(deps, { ...msg('visitor-nul1', 'm1', '你\u0000好'), payload: { note: 'a\u0000b', list: ['\u0000'] } }),
+      ingestInbound(deps, msg('visitor-nul2', 'm1', '在吗')),
+    ]);
+    expect(poisoned.message.text).toBe('你好');
+    expect(poisoned.message.payload).toEqual({ note: 'ab', list: [''] });
+    expect(neighbour.message.text).toBe('在吗');
+  });
+
   it('stores concurrent retries of a new customer once, with one customer and one conversation', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => ingestInbound(deps, msg('visitor-race', 'same'))));
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);

@@ -96,6 +96,55 @@ describe('bad input on every public write endpoint: a clear 4xx, nothing changed
     }
   });
 
+  it('every read route, with malformed query strings and ids: a 4xx or an answer, never a 500, nothing changed', async () => {
+    const QUERIES = [
+      'limit=abc', 'limit=-1', 'limit=99999999999999999999', 'limit=1&limit=2', 'status=%27%20OR%201%3D1%3B--', 'status[]=a&status[]=b',
+      'after=-5', 'after=1e400', 'before=abc', 'days=0', 'days=1e9', `q=${'x'.repeat(3000)}`, 'q=%00', 'reveal=maybe', 'format=exe',
+      'playbookId=not-a-uuid', 'customerId=%27', 'mentioned=2', 'mine=yes', '__proto__[x]=1', 'constructor[prototype][x]=1',
+    ];
+    const reads = appRoutes(h).filter((r) => r.method === 'GET');
+    expect(reads.length).toBeGreaterThan(30);
+    const before = await fingerprint();
+    for (const r of reads) {
+      for (const id of [UNKNOWN, 'not-a-uuid', "1';drop table agents;--"]) {
+        const path = r.path.replace(/:[A-Za-z]+/g, encodeURIComponent(id));
+        for (const q of QUERIES) {
+          const res = await fetch(`${h.url}${path}?${q}`, { headers: { authorization: `Bearer ${admin}` } });
+          const text = await res.text();
+          expect(res.status, `GET ${path}?${q.slice(0, 40)}: ${text.slice(0, 200)}`).toBeLessThan(500);
+          expect(text, `GET ${path}?${q.slice(0, 40)}`).not.toMatch(/node_modules|\.ts:\d+|    at /);
+        }
+        if (!r.path.includes(':')) break;
+      }
+    }
+    // reading changes nothing but the audit of exports, which records who took the KB
+    const after = await fingerprint();
+    expect({ ...after, auditLog: '' }).toEqual({ ...before, auditLog: '' });
+  });
+
+  it('an unanswered question turned into an entry that is not one: 400, the question still open', async () => {
+    const [q] = await h.deps.sql<{ id: number }[]>`insert into kb_unanswered (text, decision) values ('能开发票吗', 'miss') returning id`;
+    const before = await fingerprint();
+    for (const entry of [{ category: '发票' }, { category: '发票', answer: '' }, { id: 'bad id!', category: '发票', answer: '可以' }]) {
+      const r = await h.api(admin, `/kb/unanswered/${q.id}/resolve`, { method: 'POST', body: JSON.stringify({ action: 'new_entry', entry }) });
+      expect(r.status, JSON.stringify(entry)).toBe(400);
+      expect(r.body.error.code).toBe('invalid_request');
+    }
+    // an unknown question is not found, whatever the entry (its text would have been the new entry's question)
+    const unknown = await h.api(admin, '/kb/unanswered/999999/resolve', { method: 'POST', body: JSON.stringify({ action: 'new_entry', entry: { id: 'fp', category: '发票', answer: '可以' } }) });
+    expect(unknown.status).toBe(404);
+    expect(await fingerprint()).toEqual(before);
+  });
+
+  it('text with a NUL character, which PostgreSQL cannot store: 400 on the API, never a 500', async () => {
+    const before = await fingerprint();
+    const r = await h.api(admin, '/canned', { method: 'POST', body: JSON.stringify({ shortcut: 'nul', title: '空字符', text: 'a\u0000b' }) });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('invalid_text');
+    expect((await h.api(admin, '/customers?q=%00')).status).toBe(400);
+    expect(await fingerprint()).toEqual(before);
+  });
+
   it('the wrong content type and ids that are not ids', async () => {
     const before = await fingerprint();
     for (const [method, path] of ENDPOINTS.filter(([, p]) => p.includes(UNKNOWN))) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { transaction } from '../../../../core/db/client.ts';
 import { audit } from '../../../../core/audit.ts';
 import { authorize, isSupervisor } from '../../../../core/agents/policies.ts';
-import { badRequest } from '../../../../core/errors.ts';
+import { badRequest, notFound } from '../../../../core/errors.ts';
 import { parseKbCsv, toKbCsv } from '../../../../core/knowledge/csv.ts';
 import {
   addSimilar,
@@ -40,6 +40,7 @@ const resolveBody = z.discriminatedUnion('action', [
   z.object({ action: z.literal('ignore') }),
 ]);
 const testBody = z.object({ text: z.string().trim().min(1).max(500) });
+const unansweredQuery = z.object({ status: z.enum(['open', 'added', 'ignored']).default('open') });
 const IMPORT_LIMIT = 5 * 1024 * 1024;
 
 /**
@@ -119,7 +120,7 @@ export function kbRoutes(app: HttpContext): Router {
   });
 
   r.get('/unanswered', async (ctx) => {
-    const status = z.enum(['open', 'added', 'ignored']).default('open').parse(ctx.query.status ?? undefined);
+    const { status } = parse(unansweredQuery, ctx.query);
     ctx.body = { questions: (await listUnanswered(sql, status)).map(presentUnanswered) };
   });
   r.post('/unanswered/:id/resolve', async (ctx) => {
@@ -128,13 +129,14 @@ export function kbRoutes(app: HttpContext): Router {
     if (!Number.isInteger(id) || id <= 0) throw badRequest('invalid_id', '问题 id 不正确');
     const body = await readJson(ctx, resolveBody);
     const [row] = await sql<{ text: string }[]>`select text from kb_unanswered where id = ${id}`;
-    const text = row?.text ?? '';
+    if (!row) throw notFound('待处理问题');
+    const text = row.text;
     let entryId: string | null = null;
     // KB change and closing the question in one transaction: never one without the other
     const done = await transaction(sql, async (tx) => {
       if (body.action === 'add_similar') entryId = (await addSimilar(tx, body.entryId, body.question ?? text)).id;
       if (body.action === 'new_entry') {
-        const entry = entryInput.parse({ ...body.entry, question: body.entry.question ?? text });
+        const entry = parse(entryInput, { ...body.entry, question: body.entry.question ?? text });
         entryId = (await createEntry(tx, entry)).id;
       }
       return closeUnanswered(tx, id, body.action === 'ignore' ? 'ignored' : 'added', entryId, actor.id);
