@@ -9,6 +9,7 @@ import { canonical, IDENTITY_KINDS, isStrong, phoneHash, type IdentityInput } fr
 import { mergeByStrongIdentity } from '../customers/merge.ts';
 import { PLATFORMS } from './orders.ts';
 import { withRecovery } from '../recovery/commerce.ts';
+import { hasNul } from '../nul.ts';
 
 export const COMMERCE_EVENT_TYPES = [
   'order.created',
@@ -92,7 +93,8 @@ export function parseCommerceBatch(input: unknown): CommerceEvent[] {
   const events: CommerceEvent[] = [];
   batch.data.events.forEach((raw, index) => {
     const parsed = commerceEventSchema.safeParse(raw);
-    if (parsed.success) events.push(parsed.data);
+    if (parsed.success && hasNul(raw)) problems.push({ index, path: '', message: '不能包含空字符（U+0000）' });
+    else if (parsed.success) events.push(parsed.data);
     else for (const i of parsed.error.issues) problems.push({ index, path: i.path.join('.'), message: i.message });
   });
   if (problems.length) throw badRequest('invalid_events', `${new Set(problems.map((p) => p.index)).size} 个事件格式不正确，整批未写入`, problems.slice(0, 100));

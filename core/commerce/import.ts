@@ -4,6 +4,7 @@ import { canonical, type IdentityInput, type IdentityKind } from '../customers/i
 import { normalizePhone } from '../customers/mask.ts';
 import { commerceEventSchema, ingestCommerceBatch, resolveCustomers, type CommerceEvent } from './events.ts';
 import { PLATFORMS, type Platform } from './orders.ts';
+import { withoutNul } from '../nul.ts';
 
 /** A CSV row that cannot be imported, with its line number in the file (header = line 1). */
 export interface BadRow {
@@ -12,7 +13,8 @@ export interface BadRow {
 }
 
 type Row = Record<string, string | undefined>;
-const cell = (r: Row, k: string) => (r[k] ?? '').trim();
+// U+0000 cannot be stored (see core/nul.ts); a spreadsheet export that carries one loses it, not the row
+const cell = (r: Row, k: string) => withoutNul(r[k] ?? '').trim();
 
 export const ORDER_COLUMNS = ['platform', 'order_id', 'buyer_id', 'buyer_phone', 'status', 'total_yuan', 'discount_yuan', 'ordered_at', 'paid_at', 'items', 'address'];
 export const CUSTOMER_COLUMNS = ['name', 'phone', 'taobao_nick', 'jd_pin', 'douyin_openid', 'wx_unionid', 'email', 'tier', 'points', 'tags', 'birthday'];

@@ -66,11 +66,13 @@ describe('POST /api/v1/commerce/events: bad input changes nothing', () => {
         ev('cart.updated', { cart: { id: 'C1' } }, [{ kind: 'phone', value: '12345' }]), // not a phone
         { ...ev('browse', { browse: {} }), platform: 'ebay' },
         { ...ev('order.created', { order: { id: 'X', totalFen: -5 } }) },
+        // PostgreSQL cannot store U+0000: refused here rather than failing the batch's transaction (a 500)
+        ev('order.created', { order: { id: 'NUL\u00001', totalFen: 100 } }),
       ],
     });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid_events');
-    expect([...new Set(r.body.error.details.map((d: { index: number }) => d.index))]).toEqual([1, 2, 3, 4]);
+    expect([...new Set(r.body.error.details.map((d: { index: number }) => d.index))]).toEqual([1, 2, 3, 4, 5]);
     expect(await counts()).toEqual(before);
   });
 

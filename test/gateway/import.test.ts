@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -78,6 +78,15 @@ describe('huike import', () => {
     expect(again.imported).toBe(2);
     const [{ n }] = await db.sql`select count(*)::int as n from customers where display_name in ('陈静', '王磊')`;
     expect(n).toBe(2);
+  });
+
+  it('a cell with a NUL character (which PostgreSQL cannot store) loses the character, not the row', async () => {
+    const file = path.join(dir, 'nul.csv');
+    writeFileSync(file, `name,phone,taobao_nick,jd_pin,douyin_openid,wx_unionid,email,tier,points,tags,birthday\n林\u0000夕,13700000999,tb_lin\u0000xi,,,,,,,,\n`);
+    const s = await importCsv(deps, 'customers', file, sink().stream);
+    expect(s).toMatchObject({ rows: 1, imported: 1 });
+    const [c] = await db.sql<{ displayName: string }[]>`select c.display_name from customers c join identities i on i.customer_id = c.id where i.value = 'tb_linxi'`;
+    expect(c.displayName).toBe('林夕');
   });
 
   it('a file without the required columns is refused before anything is imported', async () => {
