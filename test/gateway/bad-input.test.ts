@@ -142,6 +142,13 @@ describe('bad input on every public write endpoint: a clear 4xx, nothing changed
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid_text');
     expect((await h.api(admin, '/customers?q=%00')).status).toBe(400);
+    const file = await fetch(`${h.url}/api/v1/kb/import?format=jsonl`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/plain' },
+      body: `${JSON.stringify({ id: 'nul', category: '物流', question: '几天\u0000到', answer: '三天' })}\n`,
+    });
+    expect(file.status).toBe(400);
+    expect(((await file.json()) as any).error.code).toBe('invalid_text');
     expect(await fingerprint()).toEqual(before);
   });
 

@@ -27,6 +27,7 @@ import { readJson, readRaw } from '../../body.ts';
 import type { HttpContext } from '../../context.ts';
 import { actorOf, requireAgent } from '../../middleware/auth.ts';
 import { parse } from '../../../validate.ts';
+import { hasNul } from '../../../../core/nul.ts';
 
 const listQuery = z.object({
   q: z.string().trim().max(100).optional(),
@@ -114,6 +115,7 @@ export function kbRoutes(app: HttpContext): Router {
     const text = (await readRaw(ctx, IMPORT_LIMIT)).toString('utf8');
     if (!text.trim()) throw badRequest('empty_file', '文件是空的');
     const entries = format === 'csv' ? parseKbCsv(text) : parseKbJsonl(text).map((e) => ({ ...e, enabled: (e as { enabled?: boolean }).enabled ?? true }));
+    if (hasNul(entries)) throw badRequest('invalid_text', '文件中有空字符（U+0000），请另存为 UTF-8 文本后重试');
     await transaction(sql, (tx) => upsertEntries(tx, entries));
     await changed(actor.id, 'kb.import', `${entries.length}`);
     ctx.body = { imported: entries.length };
