@@ -17,6 +17,7 @@ import { kfTakeoverMirror } from './channels/wecom-kf/takeover.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { watchOutbox } from './outbox-metrics.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { jwtSecret } from './secrets.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers/index.ts';
@@ -63,6 +64,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const deps: Deps = { sql: database.sql, bus, log };
   const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   const metrics = createMetrics();
+  watchOutbox(metrics, database.sql, (err) => log.warn({ err }, 'outbox figures not read for /metrics'));
   const bot = new Bot(deps);
   const kb = new KbSync(database.sql, bot, log);
   // listening first: a change made by another node while this one loads is not missed

@@ -57,6 +57,22 @@ describe('HTTP API', () => {
     expect(res.text).toMatch(/huike_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
   });
 
+  it('GET /metrics shows the outbox backlog: waiting replies, the oldest one’s age, recent failures', async () => {
+    const c = await buildCustomer(h.deps.sql);
+    const [idn] = await h.deps.sql`select id from identities where customer_id = ${c.id}`;
+    const [conv] = await h.deps.sql`insert into conversations (customer_id, identity_id, channel) values (${c.id}, ${idn.id}, 'web') returning id`;
+    const message = async (seq: number) =>
+      (await h.deps.sql`insert into messages (conversation_id, channel, seq, sender_type, type, text) values (${conv.id}, 'web', ${seq}, 'bot', 'text', '稍等') returning id`)[0].id;
+    // due tomorrow, so no worker sends them meanwhile
+    await h.deps.sql`insert into outbox (message_id, channel, next_attempt_at, created_at) values (${await message(1)}, 'web', now() + interval '1 day', now() - interval '90 seconds')`;
+    await h.deps.sql`insert into outbox (message_id, channel, status, next_attempt_at) values (${await message(2)}, 'web', 'failed', now())`;
+    const text = (await request(h.http).get('/metrics')).text;
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('huike_outbox_pending')).toBeGreaterThanOrEqual(1);
+    expect(value('huike_outbox_oldest_pending_seconds')).toBeGreaterThanOrEqual(90);
+    expect(value('huike_outbox_failed_last_hour')).toBeGreaterThanOrEqual(1);
+  });
+
   it('with METRICS_TOKEN set, /metrics answers only that bearer token', async () => {
     const guarded = await startTestHuike({ env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
     try {
