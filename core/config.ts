@@ -37,6 +37,9 @@ const schema = z.object({
   // a retry of a send that did arrive is not delivered twice)
   WX_API_TIMEOUT_MS: z.preprocess((v) => (v === '' || v === undefined ? 10_000 : Number(v)), z.number().int().min(100).max(120_000)),
   WX_API_LIMIT_PER_MIN: z.preprocess((v) => (v === '' || v === undefined ? 4000 : Number(v)), z.number().int().min(1).max(1_000_000)),
+  // proxies in front of the node (a load balancer: 1; a CDN and a load balancer: 2). The client's address is the
+  // X-Forwarded-For entry that many hops from the right: entries further left are whatever the client wrote
+  PROXY_HOPS: z.preprocess((v) => (v === '' || v === undefined ? 1 : Number(v)), z.number().int().min(1).max(10)),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 });
 

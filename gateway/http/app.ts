@@ -20,7 +20,7 @@ import { metricsRoutes } from './routes/metrics/index.ts';
 import { serveConsole } from './static.ts';
 
 export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir: string; channelRoutes?: Router[] }): Koa {
-  const koa = new Koa({ proxy: true });
+  const koa = new Koa({ proxy: true, maxIpsCount: app.config.PROXY_HOPS });
   koa.silent = true; // errors are logged by the error middleware with the request id
   koa.use(requestContext(opts.log, app.metrics));
   koa.use(errorHandler);

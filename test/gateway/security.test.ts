@@ -52,6 +52,14 @@ describe('login', () => {
     expect((await login(emails.agent, TEST_PASSWORD)).status).toBe(200);
   });
 
+  it('counts failures against the address the proxy saw, not one the client wrote into X-Forwarded-For', async () => {
+    // nginx appends the address it saw; a client rotating made-up ones at the front stays one address
+    for (const spoof of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) await login('spoof@x.test', 'nope', `${spoof}, 198.51.100.7`);
+    const rows = await h.deps.sql<{ ip: string }[]>`select ip from login_failures where email = 'spoof@x.test'`;
+    expect(rows.map((r) => r.ip)).toEqual(['198.51.100.7', '198.51.100.7', '198.51.100.7']);
+    await h.deps.sql`delete from login_failures where email = 'spoof@x.test'`;
+  });
+
   it('stores argon2 hashes, never the password', async () => {
     const [row] = await h.deps.sql<{ passwordHash: string }[]>`select password_hash from agents where id = ${ids.agent}`;
     expect(row.passwordHash).toMatch(/^\$argon2id\$/);
