@@ -16,7 +16,7 @@ export class Batcher<I, O> {
   constructor(
     /** serves a batch: one result per item, in order; an Error fails only its own item */
     private readonly run: (items: I[]) => Promise<(O | Error)[]>,
-    private readonly opts: { max: number; concurrency: number; key: (item: I) => string },
+    private readonly opts: { max: number; concurrency: number; key: (item: I) => string; observe?: (size: number, seconds: number) => void },
   ) {}
 
   submit(item: I): Promise<O> {
@@ -57,12 +57,14 @@ export class Batcher<I, O> {
       if (!batch.length) return;
       for (const c of batch) this.busyKeys.set(c.key, (this.busyKeys.get(c.key) ?? 0) + 1);
       this.running++;
+      const started = performance.now();
       this.run(batch.map((c) => c.item))
         .then(
           (results) => batch.forEach((c, i) => (results[i] instanceof Error ? c.reject(results[i]) : c.resolve(results[i] as O))),
           (err) => batch.forEach((c) => c.reject(err)),
         )
         .finally(() => {
+          this.opts.observe?.(batch.length, (performance.now() - started) / 1000);
           for (const c of batch) {
             const n = this.busyKeys.get(c.key)! - 1;
             if (n) this.busyKeys.set(c.key, n);

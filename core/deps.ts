@@ -7,4 +7,6 @@ export interface Deps {
   sql: Sql;
   bus: EventBus;
   log: Logger;
+  /** sees each group-commit batch when it is done (its size, its seconds): for /metrics */
+  observeBatch?: (batch: 'ingest' | 'reply' | 'delivered', size: number, seconds: number) => void;
 }

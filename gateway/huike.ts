@@ -61,9 +61,17 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   await migrate(database.sql);
 
   const bus = new EventBus((err, event) => log.error({ err, event: event.type }, 'event handler failed'));
-  const deps: Deps = { sql: database.sql, bus, log };
-  const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   const metrics = createMetrics();
+  const deps: Deps = {
+    sql: database.sql,
+    bus,
+    log,
+    observeBatch: (batch, size, seconds) => {
+      metrics.batchSize.observe({ batch }, size);
+      metrics.batchSeconds.observe({ batch }, seconds);
+    },
+  };
+  const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   watchOutbox(metrics, database.sql, (err) => log.warn({ err }, 'outbox figures not read for /metrics'));
   const bot = new Bot(deps);
   const kb = new KbSync(database.sql, bot, log);

@@ -31,6 +31,22 @@ export function createMetrics() {
       labelNames: ['channel', 'kind'],
       registers: [registry],
     }),
+    // group commit: how many writes each batch carried and how long it took. Batches growing and slowing
+    // together are a node (or its database) near saturation; see README "Scale, faults and security"
+    batchSize: new Histogram({
+      name: 'huike_batch_size',
+      help: 'Writes per group-commit batch: ingest (customer messages), reply (bot and agent replies), delivered',
+      labelNames: ['batch'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: 'huike_batch_seconds',
+      help: 'Duration of a group-commit batch, from its start to its commit',
+      labelNames: ['batch'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     socketsConnected: new Gauge({
       name: 'huike_sockets_connected',
       help: 'Connected socket.io clients by namespace',

@@ -73,6 +73,21 @@ describe('HTTP API', () => {
     expect(value('huike_outbox_failed_last_hour')).toBeGreaterThanOrEqual(1);
   });
 
+  it('GET /metrics shows the group-commit batches: how many writes each carried and how long it took', async () => {
+    const count = async () => {
+      const text = (await request(h.http).get('/metrics')).text;
+      return Number(/^huike_batch_size_count\{batch="ingest"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await count();
+    await Promise.all(['m1', 'm2', 'm3'].map((id) => ingestInbound(h.deps, { channel: 'web', channelMsgId: `batch-metrics:${id}`, identity: { kind: 'web_visitor', value: `batch-metrics-${id}` }, type: 'text', text: '在吗' })));
+    // three calls in one turn of the event loop: one batch, or a few under a busy machine
+    const after = await count();
+    expect(after - before).toBeGreaterThanOrEqual(1);
+    expect(after - before).toBeLessThanOrEqual(3);
+    const text = (await request(h.http).get('/metrics')).text;
+    expect(text).toMatch(/^huike_batch_seconds_bucket\{le="\+Inf",batch="ingest"\} \d+$/m);
+  });
+
   it('with METRICS_TOKEN set, /metrics answers only that bearer token', async () => {
     const guarded = await startTestHuike({ env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
     try {
