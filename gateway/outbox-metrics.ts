@@ -28,7 +28,8 @@ export function watchOutbox(metrics: Metrics, sql: Sql, onError: (err: unknown) 
       registers: [metrics.registry],
       async collect() {
         const r = await once();
-        if (r) this.set(pick(r));
+        // unknown while the database is away: NaN, not the last figure, nor a reassuring 0
+        this.set(r ? pick(r) : Number.NaN);
       },
     });
   gauge('huike_outbox_pending', 'Replies waiting in the outbox to be sent to a channel', (r) => r.pending);

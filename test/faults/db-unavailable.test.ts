@@ -89,8 +89,14 @@ describe.skipIf(!url)('the database connection drops (a TCP relay cut in front o
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).toBe('5');
       expect(((await down.json()) as any).error.code).toBe('unavailable');
+      // /metrics still answers; the outbox figures it reads from the database say "unknown", not 0
+      const metrics = await fetch(`${h.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text, text.split("\n").filter((l) => l.includes("outbox")).join("\n")).toMatch(/^huike_outbox_pending nan$/im); // prom-client writes "Nan", which Prometheus reads as NaN
       await proxy.restore();
       await expect.poll(async () => (await h.api(token, '/conversations')).status, { timeout: 10_000 }).toBe(200);
+      expect(await (await fetch(`${h.url}/metrics`)).text()).toMatch(/^huike_outbox_pending \d+$/m);
     } finally {
       await h.close();
       await database.close();
