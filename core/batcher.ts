@@ -6,17 +6,37 @@
  *
  * Calls with the same key (one customer, one conversation) keep their order: a call never joins a batch while
  * an earlier call with its key is still in one that is running.
+ *
+ * A batch still running after `stallMs` gives up its slot, so one stuck batch does not hold up everyone: its
+ * rows may be locked by a transaction that will not end soon (a node frozen in the middle of one), and the next
+ * batch, for other customers, need not wait for that. At most `maxStalled` batches are set aside this way.
  */
+/**
+ * When the hot write batches (inbound messages, replies, deliveries) stop waiting for a stuck one: far above a
+ * batch's normal 5-50 ms, well below WeChat's 5 s.
+ */
+export const STALL_MS = 1000;
+
 export class Batcher<I, O> {
   private queue: { item: I; key: string; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   private busyKeys = new Map<string, number>();
   private running = 0;
+  private stalled = 0;
   private scheduled = false;
 
   constructor(
     /** serves a batch: one result per item, in order; an Error fails only its own item */
     private readonly run: (items: I[]) => Promise<(O | Error)[]>,
-    private readonly opts: { max: number; concurrency: number; key: (item: I) => string; observe?: (size: number, seconds: number) => void },
+    private readonly opts: {
+      max: number;
+      concurrency: number;
+      key: (item: I) => string;
+      observe?: (size: number, seconds: number) => void;
+      /** a batch running this long no longer counts against `concurrency` (default: never) */
+      stallMs?: number;
+      /** how many batches may be set aside as stalled at once (default 4) */
+      maxStalled?: number;
+    },
   ) {}
 
   submit(item: I): Promise<O> {
@@ -27,8 +47,8 @@ export class Batcher<I, O> {
   }
 
   /** how many calls wait for a batch, and how many batches run (for metrics and tests) */
-  get load(): { waiting: number; running: number } {
-    return { waiting: this.queue.length, running: this.running };
+  get load(): { waiting: number; running: number; stalled: number } {
+    return { waiting: this.queue.length, running: this.running, stalled: this.stalled };
   }
 
   private schedule(): void {
@@ -58,19 +78,33 @@ export class Batcher<I, O> {
       for (const c of batch) this.busyKeys.set(c.key, (this.busyKeys.get(c.key) ?? 0) + 1);
       this.running++;
       const started = performance.now();
+      let setAside = false;
+      let stall: NodeJS.Timeout | undefined;
+      // with as many set aside as allowed already, it asks again later
+      const watch = (stallMs: number) =>
+        (stall = setTimeout(() => {
+          if (this.stalled >= (this.opts.maxStalled ?? 4)) return watch(stallMs);
+          setAside = true;
+          this.stalled++;
+          this.running--;
+          this.schedule();
+        }, stallMs).unref());
+      if (this.opts.stallMs !== undefined) watch(this.opts.stallMs);
       this.run(batch.map((c) => c.item))
         .then(
           (results) => batch.forEach((c, i) => (results[i] instanceof Error ? c.reject(results[i]) : c.resolve(results[i] as O))),
           (err) => batch.forEach((c) => c.reject(err)),
         )
         .finally(() => {
+          clearTimeout(stall);
           this.opts.observe?.(batch.length, (performance.now() - started) / 1000);
           for (const c of batch) {
             const n = this.busyKeys.get(c.key)! - 1;
             if (n) this.busyKeys.set(c.key, n);
             else this.busyKeys.delete(c.key);
           }
-          this.running--;
+          if (setAside) this.stalled--;
+          else this.running--;
           this.schedule();
         });
     }

@@ -9,6 +9,9 @@ const seconds = (def: number) =>
 const schema = z.object({
   PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : Number(v)), z.number().int().min(0).max(65535)),
   DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must start with postgres://'),
+  // connections a node may open to PostgreSQL; with several nodes, nodes × (this + 1 for LISTEN) must stay under
+  // the server's max_connections (100 by default), or connections are refused with 53300
+  DATABASE_POOL_MAX: z.preprocess((v) => (v === '' || v === undefined ? 20 : Number(v)), z.number().int().min(2).max(500)),
   REDIS_URL: optional.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must start with redis://'),
   DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? './data' : v), z.string()),
   JWT_SECRET: optional.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),

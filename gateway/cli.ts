@@ -66,7 +66,7 @@ async function serve() {
 
 async function withDatabase(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>) {
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: path.join(config.DATA_DIR, 'pg') });
+  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, pgliteDir: path.join(config.DATA_DIR, 'pg') });
   try {
     await fn(db);
   } finally {

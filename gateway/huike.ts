@@ -57,7 +57,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const database =
     opts.database ??
-    (await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: opts.memory ? null : path.join(config.DATA_DIR, 'pg') }));
+    (await openDatabase({ databaseUrl: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, pgliteDir: opts.memory ? null : path.join(config.DATA_DIR, 'pg') }));
   await migrate(database.sql);
 
   const bus = new EventBus((err, event) => log.error({ err, event: event.type }, 'event handler failed'));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { asksOptOut, recordOptOut } from '../recovery/optout.ts';
 import { inTransaction } from '../events.ts';
-import { Batcher } from '../batcher.ts';
+import { Batcher, STALL_MS } from '../batcher.ts';
 import { commitWith, type Tx } from '../db/client.ts';
 import { canonical, resolveIdentities, type IdentityInput } from '../customers/identities.ts';
 import { badRequest } from '../errors.ts';
@@ -56,7 +56,7 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, key: (i) => `${i.identity.kind}:${i.identity.value}`, observe: (n, s) => deps.observeBatch?.('ingest', n, s) })),
+      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, stallMs: STALL_MS, key: (i) => `${i.identity.kind}:${i.identity.value}`, observe: (n, s) => deps.observeBatch?.('ingest', n, s) })),
     );
   return b;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
-import { Batcher } from '../batcher.ts';
+import { Batcher, STALL_MS } from '../batcher.ts';
 import { inTransaction, type DomainEvent } from '../events.ts';
 import { commitWith, type Tx } from '../db/client.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
@@ -45,7 +45,7 @@ function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true)), { max: 200, concurrency: 1, key: (i) => i.conversationId, observe: (n, s) => deps.observeBatch?.('reply', n, s) })),
+      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true)), { max: 200, concurrency: 1, stallMs: STALL_MS, key: (i) => i.conversationId, observe: (n, s) => deps.observeBatch?.('reply', n, s) })),
     );
   return b;
 }

@@ -18,9 +18,17 @@ export interface OpenOptions {
   /** Where PGlite keeps its files; `null` means in memory. */
   pgliteDir?: string | null;
   max?: number;
+  /**
+   * Postgres ends a session left idle inside a transaction this long (default 30 s), and with it the locks it
+   * holds: a node frozen or cut off mid-transaction otherwise keeps its customers' rows locked until TCP gives
+   * up on it, hours later on Linux. Ours never idle in a transaction for more than a few milliseconds.
+   */
+  idleInTransactionMs?: number;
   /** sees every query sent (its text); for tests that count round trips on hot paths */
   onQuery?: (query: string) => void;
 }
+
+export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
@@ -38,7 +46,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     transform: postgres.camel,
     // int8 counts come back as JS numbers; our counts and fen amounts stay far below 2^53.
     types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-    connection: { application_name: 'huike' },
+    connection: { application_name: 'huike', ...(embedded ? {} : { idle_in_transaction_session_timeout: opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS }) },
     // The driver's default backoff grows with failures counted across the whole pool (3^n / 100 s, up to 20 s):
     // after a 2 s restart, 20 connections' refused attempts pushed the next try out by many seconds, and
     // callbacks timed out at WeChat's 5 s long after Postgres was back. Capped at 1 s, a node serves again

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { isAppError } from '../../core/errors.ts';
+import { isUnavailable, UNAVAILABLE_ERROR } from '../../core/db/unavailable.ts';
 
 export type Ack = (response: unknown) => void;
 
@@ -14,6 +15,8 @@ export function withAck<A>(log: Logger, fn: (arg: A) => Promise<Record<string, u
       reply({ ok: true, ...(await fn(arg)) });
     } catch (err) {
       if (isAppError(err)) return reply({ ok: false, error: { code: err.code, message: err.message } });
+      // not stored: the web chat page offers to send it again, with the same client message id
+      if (isUnavailable(err)) return reply({ ok: false, error: UNAVAILABLE_ERROR });
       log.error({ err }, 'socket handler failed');
       reply({ ok: false, error: { code: 'internal', message: '服务器内部错误，请稍后重试' } });
     }

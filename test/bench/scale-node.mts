@@ -63,7 +63,7 @@ if (role === 'floor') {
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   // SCALE_TRACE: every 2 s, the statements sent by kind (to see round trips per message under load)
   const counts = new Map<string, number>();
-  const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 60), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 60)) ?? 0) + 1) : undefined });
+  const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, max: parsed.config.DATABASE_POOL_MAX, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 60), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 60)) ?? 0) + 1) : undefined });
   const lag = monitorEventLoopDelay({ resolution: 1 });
   if (process.env.SCALE_TRACE) lag.enable();
   if (process.env.SCALE_TRACE)

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { isAppError } from '../../../core/errors.ts';
-import { isUnavailable } from '../../../core/db/unavailable.ts';
+import { isUnavailable, UNAVAILABLE_ERROR } from '../../../core/db/unavailable.ts';
 
 /** Maps every failure to `{"error":{code,message}}`; unexpected ones are logged and answered without details. */
 export async function errorHandler(ctx: Context, next: Next): Promise<void> {
@@ -17,11 +17,12 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
       return;
     }
     if (isUnavailable(err)) {
-      // the database (or Redis) is away: 503 tells WeChat and shop systems to retry, and nothing was acknowledged
-      ctx.state.log?.warn({ err: (err as Error).message }, 'dependency unavailable');
+      // the database is away or cannot write now: 503 tells WeChat and shop systems to retry, and nothing was
+      // acknowledged
+      ctx.state.log?.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, 'dependency unavailable');
       ctx.status = 503;
       ctx.set('Retry-After', '5');
-      ctx.body = { error: { code: 'unavailable', message: '服务暂时不可用（数据库连接中断），请稍后重试' } };
+      ctx.body = { error: UNAVAILABLE_ERROR };
       return;
     }
     ctx.state.log?.error({ err }, 'unhandled error');

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { Batcher } from '../../core/batcher.ts';
+
+type Item = { key: string; id: number };
+
+/** A batcher whose batches finish only when the test says so, recording what each batch held. */
+function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number }) {
+  const batches: { ids: number[]; finish: () => void }[] = [];
+  const b = new Batcher<Item, number>(
+    (items) =>
+      new Promise((resolve) => {
+        batches.push({ ids: items.map((i) => i.id), finish: () => resolve(items.map((i) => i.id)) });
+      }),
+    { max: 100, key: (i) => i.key, ...opts },
+  );
+  return { b, batches };
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+describe('Batcher', () => {
+  it('serves what arrives while a batch runs as the next batch, one at a time, each caller after its own batch', async () => {
+    const { b, batches } = harness({ concurrency: 1 });
+    const first = b.submit({ key: 'a', id: 1 });
+    await tick();
+    const later = [b.submit({ key: 'b', id: 2 }), b.submit({ key: 'c', id: 3 })];
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1]]);
+    batches[0].finish();
+    expect(await first).toBe(1);
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2, 3]]);
+    batches[1].finish();
+    expect(await Promise.all(later)).toEqual([2, 3]);
+  });
+
+  it('keeps one key in order: a call waits while an earlier call of its key is in a running batch', async () => {
+    const { b, batches } = harness({ concurrency: 2 });
+    void b.submit({ key: 'a', id: 1 });
+    await tick();
+    void b.submit({ key: 'a', id: 2 });
+    void b.submit({ key: 'b', id: 3 });
+    await tick();
+    // a free slot takes b's call; a's second call stays behind its first
+    expect(batches.map((x) => x.ids)).toEqual([[1], [3]]);
+    batches[0].finish();
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1], [3], [2]]);
+  });
+
+  it('a batch stuck longer than stallMs gives up its slot: other keys go on, its own key still waits for it', async () => {
+    const { b, batches } = harness({ concurrency: 1, stallMs: 100 });
+    const stuck = b.submit({ key: 'x', id: 1 });
+    await tick();
+    void b.submit({ key: 'x', id: 2 });
+    void b.submit({ key: 'y', id: 3 });
+    await tick(30);
+    expect(batches.map((x) => x.ids)).toEqual([[1]]);
+    expect(b.load).toMatchObject({ running: 1, stalled: 0 });
+    await tick(120);
+    // set aside: y is served, x's second call stays behind x's first
+    expect(batches.map((x) => x.ids)).toEqual([[1], [3]]);
+    expect(b.load).toMatchObject({ running: 1, stalled: 1, waiting: 1 });
+    batches[1].finish();
+    await tick();
+    batches[0].finish();
+    expect(await stuck).toBe(1);
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1], [3], [2]]);
+    expect(b.load).toMatchObject({ running: 1, stalled: 0 });
+  });
+
+  it('sets aside at most maxStalled batches', async () => {
+    const { b, batches } = harness({ concurrency: 1, stallMs: 20, maxStalled: 2 });
+    for (let i = 1; i <= 5; i++) {
+      void b.submit({ key: `k${i}`, id: i });
+      await tick(40);
+    }
+    // 1 and 2 were set aside, 3 holds the one slot; 4 and 5 wait
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2], [3]]);
+    expect(b.load).toMatchObject({ running: 1, stalled: 2, waiting: 2 });
+    // a set-aside batch that ends makes room for 3 to be set aside in turn, and 4 and 5 go on
+    batches[0].finish();
+    await tick(60);
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2], [3], [4, 5]]);
+  });
+
+  it('without stallMs a stuck batch holds its slot', async () => {
+    const { b, batches } = harness({ concurrency: 1 });
+    void b.submit({ key: 'x', id: 1 });
+    await tick();
+    void b.submit({ key: 'y', id: 2 });
+    await tick(150);
+    expect(batches.map((x) => x.ids)).toEqual([[1]]);
+  });
+});

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
+import { openDatabase, type Database } from '../../core/db/client.ts';
+import { isUnavailable } from '../../core/db/unavailable.ts';
+import { sendOutbound } from '../../core/conversations/outbound.ts';
+import { testDatabase } from '../support/db.ts';
+import { startTestHuike, type TestHuike } from '../support/huike.ts';
+import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
+
+const url = process.env.DATABASE_URL;
+// how long Postgres lets the frozen node's session idle in its transaction (production: 30 s)
+const IDLE_MS = 4000;
+
+// Another node froze (a paused VM, a network cut) in the middle of a transaction that locked one customer's
+// conversation. Its session stays open on the server, locks held: TCP would take hours to notice.
+describe.skipIf(!url)('a node freezes mid-transaction, holding a customer’s conversation locked', () => {
+  let owned: Awaited<ReturnType<typeof testDatabase>>;
+  let frozen: Database;
+  let h: TestHuike;
+  let emulator: WechatEmulator;
+  beforeAll(async () => {
+    owned = await testDatabase();
+    const wechat = await startWechat();
+    emulator = wechat.emulator;
+    h = await startTestHuike({ database: owned, env: wechat.env, workers: FAST_WORKERS });
+    emulator.callbackBase = h.url;
+    // the frozen node connects as every node does, with the session settings openDatabase gives
+    frozen = await openDatabase({ databaseUrl: owned.url, max: 1, idleInTransactionMs: IDLE_MS });
+  });
+  afterAll(async () => {
+    await frozen?.close().catch(() => {});
+    await h?.close();
+    await emulator?.stop();
+    await owned?.close();
+  });
+
+  const push = async (openid: string, text: string, msgId: string) => {
+    const t = performance.now();
+    const status = await emulator.mpPush(openid, { MsgType: 'text', Content: text, MsgId: msgId });
+    return { status, ms: performance.now() - t };
+  };
+
+  it('other customers’ messages are stored at once; the locked customer’s when Postgres ends the frozen session, once', { timeout: 30_000 }, async () => {
+    expect((await push('oFROZEN_X', '你好', '7100000000000001')).status).toBe(200);
+    await h.settle();
+    const [conv] = await h.deps.sql<{ id: string }[]>`
+      select c.id from conversations c join identities i on i.id = c.identity_id where i.value = 'oFROZEN_X'`;
+    const conn = await frozen.sql.reserve();
+    await conn`begin`;
+    await conn`select id from conversations where id = ${conv.id} for update`;
+    const frozenAt = performance.now();
+
+    // X writes again: their message waits for the lock
+    const x = push('oFROZEN_X', '还在吗', '7100000000000002');
+    await new Promise((r) => setTimeout(r, 100));
+    // everyone else is served behind it within the stall limit (1 s), not when the lock goes
+    const others = await Promise.all(['oFROZEN_Y', 'oFROZEN_Z'].map((o, i) => push(o, '多久发货', `710000000000001${i}`)));
+    expect(others.map((o) => o.status)).toEqual([200, 200]);
+    for (const o of others) expect(o.ms).toBeLessThan(2500);
+
+    // Postgres ends the frozen session after IDLE_MS, its locks go, and X's message is stored
+    const xs = await x;
+    expect(xs.status).toBe(200);
+    expect(performance.now() - frozenAt).toBeGreaterThan(IDLE_MS - 200);
+    expect(performance.now() - frozenAt).toBeLessThan(IDLE_MS + 4000);
+    // the node that wakes up finds its session gone: an error it retries later, never a half-done transaction
+    const woke = await conn`select 1`.then(() => null, (e: unknown) => e);
+    expect(woke, 'the frozen session must have been ended').not.toBeNull();
+    expect(isUnavailable(woke), String((woke as { code?: string }).code)).toBe(true);
+    conn.release();
+
+    await h.settle();
+    const rows = await h.deps.sql<{ value: string; n: number; answered: number }[]>`
+      select i.value, count(*) filter (where m.sender_type = 'customer')::int as n, count(*) filter (where m.sender_type = 'bot')::int as answered
+        from messages m join conversations c on c.id = m.conversation_id join identities i on i.id = c.identity_id
+       where i.value like 'oFROZEN_%' group by i.value order by i.value`;
+    expect(rows.map((r) => [r.value, r.n])).toEqual([['oFROZEN_X', 2], ['oFROZEN_Y', 1], ['oFROZEN_Z', 1]]);
+    // the bot answered every one, X's second message included
+    for (const r of rows) expect(r.answered).toBeGreaterThanOrEqual(r.n);
+    // the same for replies: an agent's reply to X waits for the lock, the bot's answers to others do not
+    const again = await frozen.sql.reserve();
+    await again`begin`;
+    await again`select id from conversations where id = ${conv.id} for update`;
+    const agentReply = sendOutbound(h.deps, { conversationId: conv.id, senderType: 'agent', text: '您好，我来帮您查' });
+    await new Promise((r) => setTimeout(r, 100));
+    const t = performance.now();
+    expect((await push('oFROZEN_Y', '怎么退货', '7100000000000020')).status).toBe(200);
+    await expect
+      .poll(async () => (await h.deps.sql`select 1 from messages m join conversations c on c.id = m.conversation_id join identities i on i.id = c.identity_id
+                                           where i.value = 'oFROZEN_Y' and m.sender_type = 'bot'`).length, { timeout: 3000, interval: 50 })
+      .toBe(2);
+    const answeredIn = performance.now() - t;
+    expect(answeredIn).toBeLessThan(2500);
+    const sent = await agentReply;
+    expect(sent.message.seq).toBeGreaterThan(0);
+    again.release();
+
+    console.log(`frozen session: others stored in ${others.map((o) => Math.round(o.ms)).join(' / ')} ms; the locked customer's in ${Math.round(xs.ms)} ms, when Postgres ended the session; a bot answer behind a stuck reply in ${Math.round(answeredIn)} ms`);
+  });
+});
