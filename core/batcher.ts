@@ -36,6 +36,8 @@ export class Batcher<I, O> {
       stallMs?: number;
       /** how many batches may be set aside as stalled at once (default 4) */
       maxStalled?: number;
+      /** told of each batch set aside, with its size */
+      onStall?: (size: number) => void;
     },
   ) {}
 
@@ -87,6 +89,7 @@ export class Batcher<I, O> {
           setAside = true;
           this.stalled++;
           this.running--;
+          this.opts.onStall?.(batch.length);
           this.schedule();
         }, stallMs).unref());
       if (this.opts.stallMs !== undefined) watch(this.opts.stallMs);

@@ -70,6 +70,10 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       metrics.batchSize.observe({ batch }, size);
       metrics.batchSeconds.observe({ batch }, seconds);
     },
+    batchStalled: (batch, size) => {
+      metrics.batchStalled.inc({ batch });
+      log.warn({ batch, size }, 'a write batch is still waiting after 1 s (rows locked by a stuck transaction?); the next batches go ahead');
+    },
   };
   const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   watchOutbox(metrics, database.sql, (err) => log.warn({ err }, 'outbox figures not read for /metrics'));

@@ -47,6 +47,12 @@ export function createMetrics() {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    batchStalled: new Counter({
+      name: 'huike_batch_stalled_total',
+      help: 'Group-commit batches still running after 1 s, set aside so the next could start (rows locked by a stuck transaction, or a database far too slow)',
+      labelNames: ['batch'],
+      registers: [registry],
+    }),
     socketsConnected: new Gauge({
       name: 'huike_sockets_connected',
       help: 'Connected socket.io clients by namespace',

@@ -63,7 +63,7 @@ type Delivered = { outboxId: number; messageId: string; conversationId: string; 
 const batchers = new WeakMap<object, Batcher<Delivered, void>>();
 function deliveredBatcher(deps: Deps): Batcher<Delivered, void> {
   let b = batchers.get(deps.bus);
-  if (!b) batchers.set(deps.bus, (b = new Batcher((items) => markDeliveredBatch(deps, items), { max: 500, concurrency: 2, stallMs: STALL_MS, key: (d) => d.messageId, observe: (n, s) => deps.observeBatch?.('delivered', n, s) })));
+  if (!b) batchers.set(deps.bus, (b = new Batcher((items) => markDeliveredBatch(deps, items), { max: 500, concurrency: 2, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('delivered', n), key: (d) => d.messageId, observe: (n, s) => deps.observeBatch?.('delivered', n, s) })));
   return b;
 }
 

@@ -56,7 +56,7 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, stallMs: STALL_MS, key: (i) => `${i.identity.kind}:${i.identity.value}`, observe: (n, s) => deps.observeBatch?.('ingest', n, s) })),
+      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('ingest', n), key: (i) => `${i.identity.kind}:${i.identity.value}`, observe: (n, s) => deps.observeBatch?.('ingest', n, s) })),
     );
   return b;
 }

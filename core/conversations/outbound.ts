@@ -45,7 +45,7 @@ function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true)), { max: 200, concurrency: 1, stallMs: STALL_MS, key: (i) => i.conversationId, observe: (n, s) => deps.observeBatch?.('reply', n, s) })),
+      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true)), { max: 200, concurrency: 1, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('reply', n), key: (i) => i.conversationId, observe: (n, s) => deps.observeBatch?.('reply', n, s) })),
     );
   return b;
 }

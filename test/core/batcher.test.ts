@@ -4,7 +4,7 @@ import { Batcher } from '../../core/batcher.ts';
 type Item = { key: string; id: number };
 
 /** A batcher whose batches finish only when the test says so, recording what each batch held. */
-function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number }) {
+function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number; onStall?: (size: number) => void }) {
   const batches: { ids: number[]; finish: () => void }[] = [];
   const b = new Batcher<Item, number>(
     (items) =>
@@ -49,7 +49,8 @@ describe('Batcher', () => {
   });
 
   it('a batch stuck longer than stallMs gives up its slot: other keys go on, its own key still waits for it', async () => {
-    const { b, batches } = harness({ concurrency: 1, stallMs: 100 });
+    const told: number[] = [];
+    const { b, batches } = harness({ concurrency: 1, stallMs: 100, onStall: (n) => told.push(n) });
     const stuck = b.submit({ key: 'x', id: 1 });
     await tick();
     void b.submit({ key: 'x', id: 2 });
@@ -61,6 +62,7 @@ describe('Batcher', () => {
     // set aside: y is served, x's second call stays behind x's first
     expect(batches.map((x) => x.ids)).toEqual([[1], [3]]);
     expect(b.load).toMatchObject({ running: 1, stalled: 1, waiting: 1 });
+    expect(told).toEqual([1]);
     batches[1].finish();
     await tick();
     batches[0].finish();

@@ -13,6 +13,7 @@ describe('config', () => {
     expect(r.config.MP_API_BASE).toBe('https://api.weixin.qq.com');
     expect(r.config.SERVICES).toEqual(['web', 'worker']);
     expect(r.config.WECOM_REPLAY_WINDOW_S).toBe(300);
+    expect(r.config.DATABASE_POOL_MAX).toBe(20);
   });
 
   it('treats empty strings as unset', () => {
@@ -21,10 +22,10 @@ describe('config', () => {
   });
 
   it('reports every problem at once', () => {
-    const r = parseConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', WECOM_AES_KEY: 'short', SERVICES: 'web,cron', JWT_SECRET: 'tiny' });
+    const r = parseConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', WECOM_AES_KEY: 'short', SERVICES: 'web,cron', JWT_SECRET: 'tiny', DATABASE_POOL_MAX: '1' });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const keys = r.problems.map((p) => p.split(':')[0]);
-    expect(keys).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'WECOM_AES_KEY', 'SERVICES', 'JWT_SECRET']));
+    expect(keys).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'WECOM_AES_KEY', 'SERVICES', 'JWT_SECRET', 'DATABASE_POOL_MAX']));
   });
 });

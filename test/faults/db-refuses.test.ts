@@ -7,6 +7,9 @@ import { testDatabase } from '../support/db.ts';
 import { buildKb } from '../support/factories.ts';
 import { emitAck, startTestHuike, type TestHuike } from '../support/huike.ts';
 import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
+import { parseConfig } from '../../core/config.ts';
+import { startHuike } from '../../gateway/huike.ts';
+import pino from 'pino';
 
 const url = process.env.DATABASE_URL;
 
@@ -85,7 +88,7 @@ describe.skipIf(!url)('Postgres refuses: too many connections, read-only after a
     const statuses = await until200(2);
     expect(statuses.at(-1)).toBe(200);
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
-    expect(await health()).toEqual({ status: 200, body: { ok: true } });
+    await expect.poll(health, { timeout: 5000, interval: 100 }).toEqual({ status: 200, body: { ok: true } });
     await h.settle();
     expect(await stored()).toEqual(['7200000000000001', '7200000000000002']);
   });
@@ -108,7 +111,7 @@ describe.skipIf(!url)('Postgres refuses: too many connections, read-only after a
     const statuses = await until200(3);
     expect(statuses.at(-1)).toBe(200);
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
-    expect((await health()).status).toBe(200);
+    await expect.poll(async () => (await health()).status, { timeout: 5000, interval: 100 }).toBe(200);
     expect(await emitAck(visitor, 'message:send', sent)).toMatchObject({ ok: true });
     expect(await emitAck(visitor, 'message:send', sent)).toMatchObject({ ok: true });
     await h.settle();
@@ -120,5 +123,22 @@ describe.skipIf(!url)('Postgres refuses: too many connections, read-only after a
       select m.sender_type, m.text from messages m join conversations c on c.id = m.conversation_id join identities i on i.id = c.identity_id
        where i.value = 'oREFUSED' order by m.seq desc limit 1`;
     expect(last).toEqual({ senderType: 'bot', text: '下单后 48 小时内发货。' });
+  });
+
+  it('a node opens at most DATABASE_POOL_MAX connections to serve, and one more to LISTEN', { timeout: 30_000 }, async () => {
+    // what an operator sizes a fleet by: nodes × (DATABASE_POOL_MAX + 1) under the server's max_connections
+    const parsed = parseConfig({ PORT: '0', DATABASE_URL: owned.url, DATABASE_POOL_MAX: '3', LOG_LEVEL: 'silent', JWT_SECRET: 'test-secret-test-secret-test-secret-1234', SERVICES: 'web' });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    // the other node here connects as its own role; this one as the superuser, like nothing else while it runs
+    const sessions = async () => (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName} and usename = current_user and pid <> pg_backend_pid()`).map((r) => r.pid);
+    const before = new Set(await sessions());
+    const node = await startHuike({ config: parsed.config, log: pino({ level: 'silent' }) });
+    try {
+      // 20 statements at once, each holding its connection a while: the pool opens all it may, and no more
+      await Promise.all(Array.from({ length: 20 }, () => node.deps.sql`select pg_sleep(0.1)`));
+      expect((await sessions()).filter((p) => !before.has(p)).length).toBe(3 + 1);
+    } finally {
+      await node.stop();
+    }
   });
 });
