@@ -2,7 +2,6 @@ import type { Deps } from '../core/deps.ts';
 import type { DomainEvent } from '../core/events.ts';
 import { HitCounter, listEnabledEntries, type KbEntry } from '../core/knowledge/entries.ts';
 import { logUnanswered } from '../core/knowledge/unanswered.ts';
-import { recordBotMiss, resetBotMisses } from '../core/conversations/bot-state.ts';
 import { sendBotReply, sendOutbound } from '../core/conversations/outbound.ts';
 import { getConversations } from '../core/conversations/queries.ts';
 import { batchLoader } from '../core/loader.ts';
@@ -180,12 +179,14 @@ export class Bot {
       return result;
     };
     // written only if the conversation is still the bot's when the reply commits
-    const say = async (text: string, payload?: Record<string, unknown>) => wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload }));
+    // with its count of misses in a row moved in the same transaction ('count' a miss, 'reset' on an answer)
+    const say = async (text: string, payload?: Record<string, unknown>, botMisses?: 'count' | 'reset') =>
+      wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload, botMisses }));
     // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
     const text = message.text ?? '';
-    const answered = async () => (fresh.botMisses ? wrote(await resetBotMisses(this.deps.sql, conversation.id)) : undefined);
+    const answered = fresh.botMisses ? ('reset' as const) : undefined;
 
     // 退订 is answered by recovery (which stored the opt-out with the message), not matched against the FAQ
     if (await asksOptOut(this.deps.sql, text)) return;
@@ -200,39 +201,35 @@ export class Bot {
 
     // the customer's own order beats a generic FAQ: "我的快递到哪了" gets their parcel, not "how to track"
     const own = await selfService(this.deps.sql, fresh.customerId, text);
-    if (own) {
-      await answered();
-      return void (await say(own.text, { ...own.payload, quickReplies: ['转人工'] }));
-    }
+    if (own) return void (await say(own.text, { ...own.payload, quickReplies: ['转人工'] }, answered));
 
     let decision = this.decide(text, fresh.botMisses);
     // being a VIP only changes a miss (a person at once): asked only then
     if (decision.kind === 'miss' && (await isVip(this.deps.sql, fresh.customerId))) decision = this.decide(text, fresh.botMisses, true);
-    const unanswered = async (kind: 'miss' | 'handoff', reason?: string, candidates: Candidate[] = []) =>
-      wrote(await logUnanswered(this.deps.sql, {
+    // for the KB's curators, after the reply: a database gone in between costs this row, never the customer's answer
+    const unanswered = (kind: 'miss' | 'handoff', reason?: string, candidates: Candidate[] = []) =>
+      logUnanswered(this.deps.sql, {
         conversationId: conversation.id,
         messageId: message.id,
         text,
         decision: kind,
         reason,
         candidates: candidates.map((c) => ({ id: c.entry.id, question: c.entry.question, score: round(c.score) })),
-      }));
+      }).catch((err) => this.deps.log.warn({ err, messageId: message.id }, 'bot: unanswered question not logged'));
     switch (decision.kind) {
       case 'answer':
-        await answered();
-        if (await say(decision.candidate.entry.answer, { kbId: decision.candidate.entry.id, score: round(decision.candidate.score) })) this.hits.add(decision.candidate.entry.id);
+        if (await say(decision.candidate.entry.answer, { kbId: decision.candidate.entry.id, score: round(decision.candidate.score) }, answered)) this.hits.add(decision.candidate.entry.id);
         return;
       case 'clarify':
         await say(REPLIES.clarify, { quickReplies: decision.candidates.map((c) => c.entry.question) });
         return;
       case 'miss':
-        wrote(await recordBotMiss(this.deps.sql, conversation.id));
+        await say(REPLIES.miss, { quickReplies: ['转人工'] }, 'count');
         await unanswered('miss', undefined, decision.candidates);
-        await say(REPLIES.miss, { quickReplies: ['转人工'] });
         return;
       case 'handoff': {
-        if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
         await say(decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff);
+        if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
         const category = await this.handoffCategory(text, decision, conversation.id);
         const ticket = wrote(await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason }));
         if (ticket.status === 'new') {

@@ -18,6 +18,12 @@ export interface OutboundMessage {
   payload?: Record<string, unknown>;
   /** the bot's reply: written only while the conversation is still the bot's (a person may have taken it meanwhile) */
   whileBot?: boolean;
+  /**
+   * The bot's count of misses in a row, moved with its reply in the same transaction: 'count' for a miss, 'reset'
+   * for an answer. Written apart, a database gone between the two left a miss counted and no reply, and the
+   * answer given later (bot-redrive) counted it twice, handing the customer to a person one miss early.
+   */
+  botMisses?: 'count' | 'reset';
 }
 
 export type Sent = { message: MessageRow; conversation: ConversationRow };
@@ -82,6 +88,8 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
     if (blocked) return blocked;
     c.lastSeq++;
     c.repliesSinceCustomer++;
+    if (input.botMisses === 'count') c.botMisses++;
+    else if (input.botMisses === 'reset') c.botMisses = 0;
     slot.set(i, accepted.length);
     accepted.push({ input, text, seq: c.lastSeq, external: c.channel !== 'web' });
     return null;
@@ -106,9 +114,10 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
   // message ids are ours, so everything goes out in one round trip
   const statements = [
     tx<ConversationRow[]>`
-      update conversations c set last_seq = v.last_seq, replies_since_customer = v.replies, last_message_at = now()
-        from (select * from unnest(${touched.map((c) => c.id)}::uuid[], ${touched.map((c) => c.lastSeq)}::int[], ${touched.map((c) => c.repliesSinceCustomer)}::int[])
-                   as t(id, last_seq, replies)) v
+      update conversations c set last_seq = v.last_seq, replies_since_customer = v.replies, bot_misses = v.misses, last_message_at = now()
+        from (select * from unnest(${touched.map((c) => c.id)}::uuid[], ${touched.map((c) => c.lastSeq)}::int[], ${touched.map((c) => c.repliesSinceCustomer)}::int[],
+                                   ${touched.map((c) => c.botMisses)}::int[])
+                   as t(id, last_seq, replies, misses)) v
        where c.id = v.id
       returning c.*`.execute(),
     // one array per column: the statement's text is the same for any batch size, so it is prepared once

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_RETRY } from '../../bot/engine.ts';
+import { REPLIES } from '../../bot/replies.ts';
 import { buildKb } from '../support/factories.ts';
 import { emitAck, startTestHuike, type TestHuike } from '../support/huike.ts';
 import { databaseBehindRelay, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -40,5 +41,34 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
     await expect.poll(bot, { timeout: 20_000, interval: 200 }).toEqual(['下单后 48 小时内发货。']);
     await h.settle();
     expect(await bot()).toEqual(['下单后 48 小时内发货。']);
+  });
+
+  it('a miss whose reply fails is counted once, with its reply, when the bot tries again', { timeout: 30_000 }, async () => {
+    // the bot's next reply fails as a database that went away mid-answer fails it: once, with a "try again" error
+    await h.deps.sql.unsafe(`
+      create sequence fault_once;
+      create function fail_bot_reply_once() returns trigger language plpgsql as $$
+      begin
+        if new.sender_type = 'bot' and nextval('fault_once') = 1 then
+          raise exception 'injected: the database went away' using errcode = '40001';
+        end if;
+        return new;
+      end $$;
+      create trigger fail_bot_reply_once before insert on messages for each row execute function fail_bot_reply_once();`);
+    try {
+      const { socket } = await h.customerSocket();
+      const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'miss-1', text: '嗯嗯那个啥' });
+      const id = ack.message.conversationId;
+      const bot = () => h.deps.sql<{ text: string }[]>`select text from messages where conversation_id = ${id} and sender_type = 'bot'`.then((r) => r.map((m) => m.text));
+      await expect.poll(bot, { timeout: 10_000, interval: 100 }).toEqual([REPLIES.miss]);
+      await h.settle();
+      const [c] = await h.deps.sql<{ botMisses: number; status: string }[]>`select bot_misses, status from conversations where id = ${id}`;
+      // one miss, not two: the count and the reply are one write, so the failed try left nothing behind
+      expect(c).toEqual({ botMisses: 1, status: 'bot' });
+      const [logged] = await h.deps.sql<{ n: number }[]>`select count(*)::int as n from kb_unanswered where conversation_id = ${id}`;
+      expect(logged.n).toBe(1);
+    } finally {
+      await h.deps.sql.unsafe(`drop trigger fail_bot_reply_once on messages; drop function fail_bot_reply_once(); drop sequence fault_once;`);
+    }
   });
 });
