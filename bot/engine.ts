@@ -1,16 +1,17 @@
 import type { Deps } from '../core/deps.ts';
-import type { DomainEvent } from '../core/events.ts';
+import { inTransaction, type DomainEvent } from '../core/events.ts';
 import { HitCounter, listEnabledEntries, type KbEntry } from '../core/knowledge/entries.ts';
 import { logUnanswered } from '../core/knowledge/unanswered.ts';
-import { sendBotReply, sendOutbound } from '../core/conversations/outbound.ts';
+import { sendBotReply, sendOutbound, sendOutboundIn } from '../core/conversations/outbound.ts';
 import { getConversations } from '../core/conversations/queries.ts';
 import { batchLoader } from '../core/loader.ts';
 import { isVip } from '../core/customers/rules.ts';
 import { queuePosition } from '../core/tickets/queue.ts';
 import { recordCsatReply } from '../core/tickets/csat.ts';
 import { asksOptOut } from '../core/recovery/optout.ts';
-import { handoff, resolveConversation } from '../core/tickets/tickets.ts';
+import { handoffIn, resolveConversation } from '../core/tickets/tickets.ts';
 import { isUnavailable } from '../core/db/unavailable.ts';
+import { isAppError } from '../core/errors.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
 import { IntentClassifier } from './intents.ts';
 import { decide, HUMAN_WORDS, type Candidate, type Decision } from './policy.ts';
@@ -228,10 +229,20 @@ export class Bot {
         await unanswered('miss', undefined, decision.candidates);
         return;
       case 'handoff': {
-        await say(decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff);
-        if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
         const category = await this.handoffCategory(text, decision, conversation.id);
-        const ticket = wrote(await handoff(this.deps, { conversationId: conversation.id, category, reason: decision.reason }));
+        // "正在为您转接" and the ticket are one write: told apart, a database gone between them left a customer told
+        // they were being transferred, with no ticket, and no late answer either (the last word was the bot's)
+        const ticket = wrote(
+          await inTransaction(this.deps.sql, this.deps.bus, async (tx, emit) => {
+            const text = decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff;
+            // a reply the channel's rules refuse is not written, and the customer still gets their ticket
+            await sendOutboundIn(tx, emit, { conversationId: conversation.id, senderType: 'bot', text, whileBot: true }).catch((err) => {
+              if (!isAppError(err)) throw err;
+            });
+            return handoffIn(tx, emit, { conversationId: conversation.id, category, reason: decision.reason });
+          }),
+        );
+        if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
         if (ticket.status === 'new') {
           const pos = await queuePosition(this.deps.sql, ticket.id);
           // the conversation is queued now, no longer the bot's: this one goes out regardless

@@ -71,4 +71,32 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
       await h.deps.sql.unsafe(`drop trigger fail_bot_reply_once on messages; drop function fail_bot_reply_once(); drop sequence fault_once;`);
     }
   });
+
+  it('a handoff whose ticket fails is told and opened together when the bot tries again, once', { timeout: 30_000 }, async () => {
+    // opening the ticket fails once with a "try again" error, as a database gone between the two writes did
+    await h.deps.sql.unsafe(`
+      create sequence ticket_fault_once;
+      create function fail_ticket_once() returns trigger language plpgsql as $$
+      begin
+        if nextval('ticket_fault_once') = 1 then raise exception 'injected: the database went away' using errcode = '40001'; end if;
+        return new;
+      end $$;
+      create trigger fail_ticket_once before insert on tickets for each row execute function fail_ticket_once();`);
+    try {
+      const { socket } = await h.customerSocket();
+      const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'human-1', text: '转人工' });
+      const id = ack.message.conversationId;
+      const tickets = () => h.deps.sql<{ n: number }[]>`select count(*)::int as n from tickets where conversation_id = ${id}`.then((r) => r[0].n);
+      await expect.poll(tickets, { timeout: 10_000, interval: 100 }).toBe(1);
+      await h.settle();
+      const said = await h.deps.sql<{ text: string }[]>`select text from messages where conversation_id = ${id} and sender_type = 'bot' order by seq`;
+      // "being transferred" once, with its ticket; then where the customer is in the queue
+      expect(said.map((m) => m.text).filter((t) => t === REPLIES.handoff)).toHaveLength(1);
+      expect(said[0].text).toBe(REPLIES.handoff);
+      const [c] = await h.deps.sql<{ status: string }[]>`select status from conversations where id = ${id}`;
+      expect(['queued', 'open']).toContain(c.status);
+    } finally {
+      await h.deps.sql.unsafe(`drop trigger fail_ticket_once on tickets; drop function fail_ticket_once(); drop sequence ticket_fault_once;`);
+    }
+  });
 });
