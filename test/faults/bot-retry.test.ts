@@ -43,18 +43,26 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
     expect(await bot()).toEqual(['下单后 48 小时内发货。']);
   });
 
-  it('a miss whose reply fails is counted once, with its reply, when the bot tries again', { timeout: 30_000 }, async () => {
-    // the bot's next reply fails as a database that went away mid-answer fails it: once, with a "try again" error
+  /**
+   * The next insert into `table` whose row matches `when` fails once with a "try again" error (serialization
+   * failure, as a retry-worthy database error); the sequence counts across the failed transaction's rollback.
+   */
+  async function failOnce(table: string, when: string): Promise<() => Promise<void>> {
+    const name = `fail_once_${table}`;
     await h.deps.sql.unsafe(`
-      create sequence fault_once;
-      create function fail_bot_reply_once() returns trigger language plpgsql as $$
+      create sequence ${name};
+      create function ${name}() returns trigger language plpgsql as $$
       begin
-        if new.sender_type = 'bot' and nextval('fault_once') = 1 then
-          raise exception 'injected: the database went away' using errcode = '40001';
-        end if;
+        if ${when} and nextval('${name}') = 1 then raise exception 'injected: the database went away' using errcode = '40001'; end if;
         return new;
       end $$;
-      create trigger fail_bot_reply_once before insert on messages for each row execute function fail_bot_reply_once();`);
+      create trigger ${name} before insert on ${table} for each row execute function ${name}();`);
+    return () => h.deps.sql.unsafe(`drop trigger ${name} on ${table}; drop function ${name}(); drop sequence ${name};`).then(() => {});
+  }
+
+  it('a miss whose reply fails is counted once, with its reply, when the bot tries again', { timeout: 30_000 }, async () => {
+    // the bot's next reply fails as a database that went away mid-answer fails it: once, with a "try again" error
+    const restore = await failOnce('messages', `new.sender_type = 'bot'`);
     try {
       const { socket } = await h.customerSocket();
       const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'miss-1', text: '嗯嗯那个啥' });
@@ -68,20 +76,13 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
       const [logged] = await h.deps.sql<{ n: number }[]>`select count(*)::int as n from kb_unanswered where conversation_id = ${id}`;
       expect(logged.n).toBe(1);
     } finally {
-      await h.deps.sql.unsafe(`drop trigger fail_bot_reply_once on messages; drop function fail_bot_reply_once(); drop sequence fault_once;`);
+      await restore();
     }
   });
 
   it('a handoff whose ticket fails is told and opened together when the bot tries again, once', { timeout: 30_000 }, async () => {
     // opening the ticket fails once with a "try again" error, as a database gone between the two writes did
-    await h.deps.sql.unsafe(`
-      create sequence ticket_fault_once;
-      create function fail_ticket_once() returns trigger language plpgsql as $$
-      begin
-        if nextval('ticket_fault_once') = 1 then raise exception 'injected: the database went away' using errcode = '40001'; end if;
-        return new;
-      end $$;
-      create trigger fail_ticket_once before insert on tickets for each row execute function fail_ticket_once();`);
+    const restore = await failOnce('tickets', 'true');
     try {
       const { socket } = await h.customerSocket();
       const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'human-1', text: '转人工' });
@@ -96,7 +97,7 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
       const [c] = await h.deps.sql<{ status: string }[]>`select status from conversations where id = ${id}`;
       expect(['queued', 'open']).toContain(c.status);
     } finally {
-      await h.deps.sql.unsafe(`drop trigger fail_ticket_once on tickets; drop function fail_ticket_once(); drop sequence ticket_fault_once;`);
+      await restore();
     }
   });
 });
