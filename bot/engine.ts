@@ -7,9 +7,9 @@ import { getConversations } from '../core/conversations/queries.ts';
 import { batchLoader } from '../core/loader.ts';
 import { isVip } from '../core/customers/rules.ts';
 import { queuePosition } from '../core/tickets/queue.ts';
-import { recordCsatReply } from '../core/tickets/csat.ts';
+import { ratingOf, recordCsatIn } from '../core/tickets/csat.ts';
 import { asksOptOut } from '../core/recovery/optout.ts';
-import { handoffIn, resolveConversation } from '../core/tickets/tickets.ts';
+import { handoffIn, resolveConversationIn } from '../core/tickets/tickets.ts';
 import { isUnavailable } from '../core/db/unavailable.ts';
 import { isAppError } from '../core/errors.ts';
 import type { MessageRow, ConversationRow } from '../core/conversations/rows.ts';
@@ -27,6 +27,11 @@ const INTENT_CONFIDENCE = 0.5;
 
 /** The database away while a message is answered: tried again after 1, 2, 4 … 32 s (about a minute in all). */
 export const BOT_RETRY = { attempts: 7, baseMs: 1000 };
+
+/** A reply the channel's rules refuse (48 h window, 5 replies) is not written; the rest of the write goes ahead. */
+const unlessRefused = (err: unknown) => {
+  if (!isAppError(err)) throw err;
+};
 
 /**
  * Answers customer messages while a conversation is with the bot. Messages of one conversation are handled
@@ -192,12 +197,18 @@ export class Bot {
     // 退订 is answered by recovery (which stored the opt-out with the message), not matched against the FAQ
     if (await asksOptOut(this.deps.sql, text)) return;
 
-    // "5" after a rating request is a rating, not a question
-    if (await recordCsatReply(this.deps, fresh.customerId, text)) {
-      wrote(true);
-      await say(REPLIES.thanksForRating);
-      await resolveConversation(this.deps, conversation.id);
-      return;
+    // "5" after a rating request is a rating, not a question: the rating, the thanks and the conversation closed
+    // are one write, so a database gone midway leaves nothing half done for the retry to trip on
+    const score = ratingOf(text);
+    if (score !== null) {
+      const rated = await inTransaction(this.deps.sql, this.deps.bus, async (tx, emit) => {
+        if (!(await recordCsatIn(tx, fresh.customerId, score))) return false;
+        await sendOutboundIn(tx, emit, { conversationId: conversation.id, senderType: 'bot', text: REPLIES.thanksForRating, whileBot: true }).catch(unlessRefused);
+        // the bot's conversation has no open ticket nor agent: nothing to follow up after commit
+        await resolveConversationIn(tx, emit, conversation.id);
+        return true;
+      });
+      if (rated) return void wrote(true);
     }
 
     // the customer's own order beats a generic FAQ: "我的快递到哪了" gets their parcel, not "how to track"
@@ -236,9 +247,7 @@ export class Bot {
           await inTransaction(this.deps.sql, this.deps.bus, async (tx, emit) => {
             const text = decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff;
             // a reply the channel's rules refuse is not written, and the customer still gets their ticket
-            await sendOutboundIn(tx, emit, { conversationId: conversation.id, senderType: 'bot', text, whileBot: true }).catch((err) => {
-              if (!isAppError(err)) throw err;
-            });
+            await sendOutboundIn(tx, emit, { conversationId: conversation.id, senderType: 'bot', text, whileBot: true }).catch(unlessRefused);
             return handoffIn(tx, emit, { conversationId: conversation.id, category, reason: decision.reason });
           }),
         );

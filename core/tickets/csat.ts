@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts';
+import type { Queryable } from '../db/client.ts';
 import { sendOutbound } from '../conversations/outbound.ts';
 import { recordTicketEvent } from './history.ts';
 import { scheduleRuns } from '../recovery/schedule.ts';
@@ -19,23 +20,36 @@ export async function requestCsat(deps: Deps, ticketId: string, conversationId: 
   return true;
 }
 
-/**
- * A bare 1-5 from a customer who was asked to rate within the last day is their rating: it goes on the ticket
- * (and so on the profile). Returns the ticket number rated, or null when the text is not a rating.
- */
-export async function recordCsatReply(deps: Deps, customerId: string, text: string): Promise<number | null> {
+/** A bare 1-5 ("5", "4分", "5星。") is a rating; anything else is not. */
+export function ratingOf(text: string): number | null {
   const m = RATING.exec(text);
-  if (!m) return null;
-  const [t] = await deps.sql<{ id: string; number: number }[]>`
-    update tickets set csat_score = ${Number(m[1])}, csat_at = now()
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * A rating from a customer who was asked within the last day goes on that ticket (and so on the profile), in
+ * the caller's transaction. Returns the ticket rated, or null when nobody asked this customer.
+ */
+export async function recordCsatIn(q: Queryable, customerId: string, score: number): Promise<{ id: string; number: number } | null> {
+  const [t] = await q<{ id: string; number: number }[]>`
+    update tickets set csat_score = ${score}, csat_at = now()
      where id = (select id from tickets
                   where customer_id = ${customerId} and csat_requested_at > now() - ${CSAT_WINDOW_HOURS} * interval '1 hour' and csat_score is null
                   order by csat_requested_at desc limit 1 for update skip locked)
     returning id, number`;
   if (!t) return null;
-  await recordTicketEvent(deps.sql, t.id, 'csat', null, { score: Number(m[1]) });
+  await recordTicketEvent(q, t.id, 'csat', null, { score });
   // a low score may start a playbook (apology, follow-up by a senior agent); each playbook says how low
-  if (Number(m[1]) <= 4)
-    await scheduleRuns(deps.sql, [{ type: 'unhappy', customerId, reasonKey: `csat:${t.id}`, context: { at: new Date().toISOString(), csat: Number(m[1]), ticketId: t.id } }]);
-  return t.number;
+  if (score <= 4)
+    await scheduleRuns(q, [{ type: 'unhappy', customerId, reasonKey: `csat:${t.id}`, context: { at: new Date().toISOString(), csat: score, ticketId: t.id } }]);
+  return t;
+}
+
+/**
+ * A bare 1-5 from a customer who was asked to rate within the last day is their rating: it goes on the ticket
+ * (and so on the profile). Returns the ticket number rated, or null when the text is not a rating.
+ */
+export async function recordCsatReply(deps: Deps, customerId: string, text: string): Promise<number | null> {
+  const score = ratingOf(text);
+  return score === null ? null : ((await recordCsatIn(deps.sql, customerId, score))?.number ?? null);
 }

@@ -82,23 +82,30 @@ async function openTicket(
 
 /** Solves the open ticket and closes the conversation; the customer's next message starts a new one with the bot. */
 export async function resolveConversation(deps: Deps, conversationId: string, actorId?: string | null): Promise<ConversationRow> {
-  let solvedIds: string[] = [];
-  let freed: string | null = null;
-  const resolved = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    const before = await lockConversation(tx, conversationId);
-    freed = before.assigneeId;
-    const solved = await tx<{ id: string }[]>`update tickets set status = 'solved', solved_at = now()
-              where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending') returning id`;
-    for (const t of solved) await recordTicketEvent(tx, t.id, 'solved', actorId ?? null);
-    solvedIds = solved.map((t) => t.id);
-    const [conversation] = await tx<ConversationRow[]>`
-      update conversations set status = 'resolved' where id = ${conversationId} returning *`;
-    emit({ type: 'conversation.updated', conversation });
-    return conversation;
-  });
+  const { conversation, solvedIds, freed } = await inTransaction(deps.sql, deps.bus, (tx, emit) => resolveConversationIn(tx, emit, conversationId, actorId));
   // a human solved it: ask the customer how it went
   for (const id of solvedIds) await requestCsat(deps, id, conversationId);
   // the agent has a free slot now: the queue moves at once
   if (freed && solvedIds.length) await drainQueue(deps, freed);
-  return resolved;
+  return conversation;
+}
+
+/**
+ * resolveConversation's writes in the caller's transaction; the caller follows up (asks for ratings of the
+ * tickets solved, moves the freed agent's queue) after commit, if there is anything to follow up.
+ */
+export async function resolveConversationIn(
+  tx: Tx,
+  emit: (e: DomainEvent) => void,
+  conversationId: string,
+  actorId?: string | null,
+): Promise<{ conversation: ConversationRow; solvedIds: string[]; freed: string | null }> {
+  const before = await lockConversation(tx, conversationId);
+  const solved = await tx<{ id: string }[]>`update tickets set status = 'solved', solved_at = now()
+            where conversation_id = ${conversationId} and status in ('new', 'assigned', 'pending') returning id`;
+  for (const t of solved) await recordTicketEvent(tx, t.id, 'solved', actorId ?? null);
+  const [conversation] = await tx<ConversationRow[]>`
+    update conversations set status = 'resolved' where id = ${conversationId} returning *`;
+  emit({ type: 'conversation.updated', conversation });
+  return { conversation, solvedIds: solved.map((t) => t.id), freed: before.assigneeId };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_RETRY } from '../../bot/engine.ts';
 import { REPLIES } from '../../bot/replies.ts';
+import { resolveConversation } from '../../core/tickets/tickets.ts';
 import { buildKb } from '../support/factories.ts';
 import { emitAck, startTestHuike, type TestHuike } from '../support/huike.ts';
 import { databaseBehindRelay, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -96,6 +97,34 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
       expect(said[0].text).toBe(REPLIES.handoff);
       const [c] = await h.deps.sql<{ status: string }[]>`select status from conversations where id = ${id}`;
       expect(['queued', 'open']).toContain(c.status);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('a rating whose thanks fails is recorded, thanked and closed together when the bot tries again, once', { timeout: 30_000 }, async () => {
+    // a customer handed to a person, whose conversation was solved and who was asked to rate it
+    const { socket } = await h.customerSocket();
+    const first = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'rate-0', text: '转人工' });
+    await h.settle();
+    await resolveConversation(h.deps, first.message.conversationId);
+    await h.settle();
+    const [ticket] = await h.deps.sql<{ id: string; csatRequestedAt: Date | null }[]>`select id, csat_requested_at from tickets where conversation_id = ${first.message.conversationId}`;
+    expect(ticket.csatRequestedAt).not.toBeNull();
+
+    const restore = await failOnce('messages', `new.text = '${REPLIES.thanksForRating}'`);
+    try {
+      const rated = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'rate-1', text: '5' });
+      const id = rated.message.conversationId;
+      const status = () => h.deps.sql<{ status: string }[]>`select status from conversations where id = ${id}`.then((r) => r[0].status);
+      await expect.poll(status, { timeout: 10_000, interval: 100 }).toBe('resolved');
+      await h.settle();
+      const said = await h.deps.sql<{ text: string }[]>`select text from messages where conversation_id = ${id} and sender_type = 'bot'`;
+      expect(said.map((m) => m.text)).toEqual([REPLIES.thanksForRating]);
+      const [t] = await h.deps.sql<{ csatScore: number }[]>`select csat_score from tickets where id = ${ticket.id}`;
+      expect(t.csatScore).toBe(5);
+      const [events] = await h.deps.sql<{ n: number }[]>`select count(*)::int as n from ticket_events where ticket_id = ${ticket.id} and type = 'csat'`;
+      expect(events.n).toBe(1);
     } finally {
       await restore();
     }
