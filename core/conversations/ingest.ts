@@ -44,7 +44,24 @@ export async function ingestInbound(deps: Deps, input: InboundMessage): Promise<
   if (input.text !== undefined && input.text.length > MAX_TEXT_LENGTH)
     throw badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
   const identity = canonical(withoutNul(input.identity));
-  return batcherFor(deps).submit({ ...withoutNul(input), identity });
+  // a retry of a message still waiting to be stored joins that wait: under overload WeChat resends what it was
+  // not answered within 5 s, and each resend would otherwise take a place in a batch of its own
+  const waiting = inFlightFor(deps);
+  const key = `${input.channel}\n${input.channelMsgId}`;
+  const first = waiting.get(key);
+  if (first) return first.then((r) => ({ ...r, duplicate: true }));
+  const stored = batcherFor(deps).submit({ ...withoutNul(input), identity });
+  waiting.set(key, stored);
+  const done = () => waiting.delete(key);
+  stored.then(done, done);
+  return stored;
+}
+
+const inFlight = new WeakMap<object, Map<string, Promise<IngestResult>>>();
+function inFlightFor(deps: Deps): Map<string, Promise<IngestResult>> {
+  let m = inFlight.get(deps.bus);
+  if (!m) inFlight.set(deps.bus, (m = new Map()));
+  return m;
 }
 
 // one batcher per node (its event bus and database); in tests several nodes share a process. One batch at a time:

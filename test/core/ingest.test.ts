@@ -40,6 +40,21 @@ describe('ingestInbound', () => {
     expect(events.filter((e) => e.type === 'message.created' && e.message.id === first.message.id)).toHaveLength(1);
   });
 
+  it('a retry that arrives while its message still waits to be stored joins that wait, and takes no place in a batch', async () => {
+    const sizes: number[] = [];
+    // a fresh event bus comes with a batcher of its own, which this test watches
+    const own: Deps = { ...depsFor(db), observeBatch: (batch, n) => void (batch === 'ingest' && sizes.push(n)) };
+    const [first, retry, again] = await Promise.all([ingestInbound(own, msg('visitor-join', 'm1')), ingestInbound(own, msg('visitor-join', 'm1')), ingestInbound(own, msg('visitor-join', 'm1'))]);
+    expect(first.duplicate).toBe(false);
+    expect([retry.duplicate, again.duplicate]).toEqual([true, true]);
+    expect(new Set([first, retry, again].map((r) => r.message.id)).size).toBe(1);
+    // one batch of one item: before, each retry was one more item for the database to look up (a batch of 3)
+    expect(sizes).toEqual([1]);
+    // a retry after it was stored goes to the database, which knows it
+    expect((await ingestInbound(own, msg('visitor-join', 'm1'))).duplicate).toBe(true);
+    expect(sizes).toEqual([1, 1]);
+  });
+
   it('a NUL character (which PostgreSQL cannot store) is dropped, and never fails the other messages of its batch', async () => {
     const [poisoned, neighbour] = await Promise.all([
       ingestInbound(deps, { ...msg('visitor-nul1', 'm1', '你\u0000好'), payload: { note: 'a\u0000b', list: ['\u0000'] } }),
