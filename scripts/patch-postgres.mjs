@@ -56,3 +56,21 @@ for (const [file, fileEdits] of [
   writeFileSync(p, s);
   console.log(`patch-postgres: guarded ${file}`);
 }
+
+// A socket that errors (a read ECONNRESET: the server ended the session as a statement went out) and then
+// closes: queries written between the error and the close were never settled, since the close handler settles
+// them only when there was no error. The next query a pool handed that connection hung forever. Now the close
+// settles whatever is still in flight, error or not (test/faults/db-session-ended.test.ts).
+const MARK4 = '/* huike: settle on close v4 */';
+const closeEdit = [
+  "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))",
+  `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))`,
+];
+for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
+  const p = path.join(root, file);
+  let s = readFileSync(p, 'utf8');
+  if (s.includes(MARK4)) continue;
+  if (!s.includes(closeEdit[0])) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
+  writeFileSync(p, s.replace(closeEdit[0], closeEdit[1]));
+  console.log(`patch-postgres: settle-on-close ${file}`);
+}

@@ -29,6 +29,8 @@ export interface OpenOptions {
 }
 
 export const IDLE_IN_TRANSACTION_MS = 30_000;
+// the idle limit of each pool's transactions (real PostgreSQL only; 0 = none)
+const idleInTransaction = new WeakMap<Sql, number>();
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
@@ -46,7 +48,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     transform: postgres.camel,
     // int8 counts come back as JS numbers; our counts and fen amounts stay far below 2^53.
     types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-    connection: { application_name: 'huike', ...(embedded ? {} : { idle_in_transaction_session_timeout: opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS }) },
+    connection: { application_name: 'huike' },
     // The driver's default backoff grows with failures counted across the whole pool (3^n / 100 s, up to 20 s):
     // after a 2 s restart, 20 connections' refused attempts pushed the next try out by many seconds, and
     // callbacks timed out at WeChat's 5 s long after Postgres was back. Capped at 1 s, a node serves again
@@ -54,6 +56,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
     ...(opts.onQuery ? { debug: (_conn: number, query: string) => opts.onQuery!(query) } : {}),
   });
+  if (!embedded) idleInTransaction.set(sql, opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS);
   return {
     sql,
     kind: embedded ? 'pglite' : 'postgres',
@@ -75,11 +78,20 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
   try {
     let result: T;
     try {
-      // BEGIN goes out in the same write as fn's first statements (pipelined): one round trip fewer
-      [, result] = await Promise.all([conn`begin`.execute(), fn(conn as unknown as Tx)]);
+      // BEGIN goes out in the same write as fn's first statements (pipelined): one round trip fewer. The idle
+      // limit is set per transaction, not at connect: PgBouncer refuses startup parameters it does not know
+      const idleMs = idleInTransaction.get(sql);
+      [, , result] = await Promise.all([
+        conn`begin`.execute(),
+        idleMs ? conn`select set_config('idle_in_transaction_session_timeout', ${String(idleMs)}, true)`.execute() : null,
+        fn(conn as unknown as Tx),
+      ]);
     } catch (err) {
-      // after a failed statement the server has aborted the transaction (an early COMMIT only ended it)
-      await conn`rollback`.catch(() => {});
+      // after a failed statement the server has aborted the transaction (an early COMMIT only ended it). On a
+      // connection that died there is nothing to roll back (the server did it as the session ended). A ROLLBACK
+      // sent there after a read ECONNRESET used to hang for good, and the batch in the transaction with it (the
+      // driver patch v4 settles it now); the deadline guards against any other way a ROLLBACK could hang.
+      if (!sessionLost(err)) await settleWithin(conn`rollback`.execute(), ROLLBACK_TIMEOUT_MS);
       throw err;
     }
     await (committing.get(conn) ?? conn`commit`);
@@ -105,6 +117,18 @@ export function commitWith<T extends readonly unknown[] | []>(tx: Tx, statements
   commit.catch(() => {});
   committing.set(tx, commit);
   return Promise.all(statements);
+}
+
+// errors after which the session is gone: the connection closed or reset, or the server ended it (shutdown,
+// crash, idle in transaction too long)
+const SESSION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '25P03', '08000', '08003', '08006']);
+const sessionLost = (err: unknown) => SESSION_LOST.has(String((err as { code?: unknown })?.code));
+
+const ROLLBACK_TIMEOUT_MS = 5000;
+/** Waits for `p` at most `ms`, whatever it does; never rejects. */
+function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p.then(() => {}, () => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** How long a transaction waits for a connection before answering "unavailable" (WeChat gives up after 5 s). */
