@@ -2,7 +2,7 @@ import type { Deps } from '../core/deps.ts';
 import { inTransaction, type DomainEvent } from '../core/events.ts';
 import { HitCounter, listEnabledEntries, type KbEntry } from '../core/knowledge/entries.ts';
 import { logUnanswered } from '../core/knowledge/unanswered.ts';
-import { sendBotReply, sendOutbound, sendOutboundIn } from '../core/conversations/outbound.ts';
+import { sendBotReply, sendOutboundIn } from '../core/conversations/outbound.ts';
 import { getConversations } from '../core/conversations/queries.ts';
 import { batchLoader } from '../core/loader.ts';
 import { isVip } from '../core/customers/rules.ts';
@@ -241,22 +241,24 @@ export class Bot {
         return;
       case 'handoff': {
         const category = await this.handoffCategory(text, decision, conversation.id);
-        // "正在为您转接" and the ticket are one write: told apart, a database gone between them left a customer told
-        // they were being transferred, with no ticket, and no late answer either (the last word was the bot's)
-        const ticket = wrote(
+        // "正在为您转接", the ticket and where the customer stands in the queue are one write: told apart, a database
+        // gone between them left a customer told they were being transferred with no ticket, or queued without
+        // being told, and no late answer either (the last word was the bot's)
+        wrote(
           await inTransaction(this.deps.sql, this.deps.bus, async (tx, emit) => {
             const text = decision.reason === 'negative_sentiment' ? REPLIES.sorry : REPLIES.handoff;
             // a reply the channel's rules refuse is not written, and the customer still gets their ticket
             await sendOutboundIn(tx, emit, { conversationId: conversation.id, senderType: 'bot', text, whileBot: true }).catch(unlessRefused);
-            return handoffIn(tx, emit, { conversationId: conversation.id, category, reason: decision.reason });
+            const ticket = await handoffIn(tx, emit, { conversationId: conversation.id, category, reason: decision.reason });
+            if (ticket.status === 'new') {
+              const pos = await queuePosition(tx, ticket.id);
+              // the conversation is queued now, no longer the bot's: this one goes out regardless
+              await sendOutboundIn(tx, emit, { conversationId: conversation.id, senderType: 'bot', text: pos ? REPLIES.queuedAt(pos.ahead, pos.waitMinutes) : REPLIES.queued, payload: pos ? { queue: pos } : undefined }).catch(unlessRefused);
+            }
+            return ticket;
           }),
         );
         if (decision.reason !== 'customer_request') await unanswered('handoff', decision.reason, this.retriever.search(text, 3));
-        if (ticket.status === 'new') {
-          const pos = await queuePosition(this.deps.sql, ticket.id);
-          // the conversation is queued now, no longer the bot's: this one goes out regardless
-          await sendOutbound(this.deps, { conversationId: conversation.id, senderType: 'bot', text: pos ? REPLIES.queuedAt(pos.ahead, pos.waitMinutes) : REPLIES.queued, payload: pos ? { queue: pos } : undefined });
-        }
         return;
       }
     }

@@ -102,6 +102,32 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
     }
   });
 
+  it('a queued handoff whose queue notice fails is told, opened and placed in the queue together, once', { timeout: 30_000 }, async () => {
+    // nobody online: the ticket waits in the queue, and the customer is told where they stand
+    const online = await h.deps.sql<{ id: string }[]>`update agents set status = 'offline' where status <> 'offline' returning id`;
+    const restore = await failOnce('messages', `new.sender_type = 'bot' and new.text <> '${REPLIES.handoff}'`);
+    try {
+      const { socket } = await h.customerSocket();
+      const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'queue-1', text: '转人工' });
+      const id = ack.message.conversationId;
+      const said = () => h.deps.sql<{ text: string }[]>`select text from messages where conversation_id = ${id} and sender_type = 'bot' order by seq`;
+      await expect.poll(async () => (await said()).length, { timeout: 10_000, interval: 100 }).toBe(2);
+      await h.settle();
+      const messages = await said();
+      // before, the notice failed alone after the ticket was opened: told "being transferred", never where in the queue
+      expect(messages[0].text).toBe(REPLIES.handoff);
+      // with a team, the notice says how many are ahead; this customer has none
+      expect([REPLIES.queued, REPLIES.queuedAt(0, 10)]).toContain(messages[1].text);
+      const tickets = await h.deps.sql<{ status: string }[]>`select status from tickets where conversation_id = ${id}`;
+      expect(tickets.map((t) => t.status)).toEqual(['new']);
+      const [c] = await h.deps.sql<{ status: string }[]>`select status from conversations where id = ${id}`;
+      expect(c.status).toBe('queued');
+    } finally {
+      await restore();
+      if (online.length) await h.deps.sql`update agents set status = 'online' where id = any(${online.map((a) => a.id)}::uuid[])`;
+    }
+  });
+
   it('a rating whose thanks fails is recorded, thanked and closed together when the bot tries again, once', { timeout: 30_000 }, async () => {
     // a customer handed to a person, whose conversation was solved and who was asked to rate it
     const { socket } = await h.customerSocket();
