@@ -144,7 +144,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   const ROUNDS = Number(process.env.SCALE_ROUNDS ?? 3);
   const CUSTOMERS = 1000;
   // fixed rates: the target's 1,000 msgs/s, and half of it, to show the latency below saturation
-  const RATES = (process.env.SCALE_RATES ?? '500,1000').split(',').map(Number);
+  const RATES = (process.env.SCALE_RATES ?? '500,1000').split(',').filter(Boolean).map(Number);
   const wechat = await startWechat();
   const keys = { token: wechat.env.MP_TOKEN, aesKey: wechat.env.MP_AES_KEY, receiveId: wechat.env.MP_APPID };
   let msgId = 1e15;
@@ -306,6 +306,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     await client.post(c.path, c.body);
     await all;
     fan.push(performance.now() - t);
+    say(`fan-out round ${round}: ${Math.round(performance.now() - t)} ms`);
     await new Promise((r) => setTimeout(r, 300));
   }
   const rssAfter = await nodes[0].rss();
