@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { Batcher, STALL_MS } from '../batcher.ts';
 import { inTransaction } from '../events.ts';
-import { commitWith, type Tx } from '../db/client.ts';
+import { commitWith, transaction, type Tx } from '../db/client.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
 import { MAX_REPLIES_PER_CUSTOMER_MESSAGE } from './channel-rules.ts';
 
@@ -19,35 +19,41 @@ export interface DueDelivery {
 /**
  * Claims due outbox rows for sending. SKIP LOCKED lets every node claim at once without waiting on each other;
  * the lease hides a row while it is being sent, and brings it back if that node dies mid-send.
+ *
+ * The claim and the reads of what to send are one transaction: a claim committed alone, whose reads then failed
+ * (the database restarting in between), hid its rows for the whole lease, and their customers waited 30 s more
+ * for an answer that was ready.
  */
 export async function claimDueDeliveries(deps: Deps, limit: number, leaseMs: number): Promise<DueDelivery[]> {
-  const claimed = await deps.sql<{ id: number; messageId: string; attempts: number }[]>`
-    update outbox set lease_until = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
-     where id in (
-       select id from outbox
-        where status = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until < now())
-        order by next_attempt_at
-        limit ${limit}
-        for update skip locked)
-    returning id, message_id, attempts`;
-  if (!claimed.length) return [];
-  // `= any(array)`, not `in (list)`: one prepared statement whatever the count, no describe round trip per size;
-  // the conversations are found through the messages, so both reads go out at once
-  const ids = claimed.map((r) => r.messageId);
-  const [messages, conversations] = await Promise.all([
-    deps.sql<MessageRow[]>`select * from messages where id = any(${ids}::uuid[])`,
-    deps.sql<(ConversationRow & { recipient: string })[]>`
-      select c.*, i.value as recipient from conversations c join identities i on i.id = c.identity_id
-       where c.id in (select conversation_id from messages where id = any(${ids}::uuid[]))`,
-  ]);
-  const messageById = new Map(messages.map((m) => [m.id, m]));
-  const conversationById = new Map(conversations.map((c) => [c.id, c]));
-  return claimed.flatMap((o) => {
-    const message = messageById.get(o.messageId);
-    const conversation = message && conversationById.get(message.conversationId);
-    if (!message || !conversation) return [];
-    const { recipient, ...rest } = conversation;
-    return [{ outboxId: o.id, attempts: o.attempts, message, conversation: rest, recipient }];
+  return transaction(deps.sql, async (tx) => {
+    const claimed = await tx<{ id: number; messageId: string; attempts: number }[]>`
+      update outbox set lease_until = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
+       where id in (
+         select id from outbox
+          where status = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until < now())
+          order by next_attempt_at
+          limit ${limit}
+          for update skip locked)
+      returning id, message_id, attempts`;
+    if (!claimed.length) return [];
+    // `= any(array)`, not `in (list)`: one prepared statement whatever the count, no describe round trip per size;
+    // the conversations are found through the messages, so both reads go out at once, with the COMMIT
+    const ids = claimed.map((r) => r.messageId);
+    const [messages, conversations] = await commitWith(tx, [
+      tx<MessageRow[]>`select * from messages where id = any(${ids}::uuid[])`.execute(),
+      tx<(ConversationRow & { recipient: string })[]>`
+        select c.*, i.value as recipient from conversations c join identities i on i.id = c.identity_id
+         where c.id in (select conversation_id from messages where id = any(${ids}::uuid[]))`.execute(),
+    ]);
+    const messageById = new Map(messages.map((m) => [m.id, m]));
+    const conversationById = new Map(conversations.map((c) => [c.id, c]));
+    return claimed.flatMap((o) => {
+      const message = messageById.get(o.messageId);
+      const conversation = message && conversationById.get(message.conversationId);
+      if (!message || !conversation) return [];
+      const { recipient, ...rest } = conversation;
+      return [{ outboxId: o.id, attempts: o.attempts, message, conversation: rest, recipient }];
+    });
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Deps } from '../../core/deps.ts';
+import { isUnavailable } from '../../core/db/unavailable.ts';
 import {
   claimDueDeliveries,
   markDelivered,
@@ -38,9 +39,9 @@ export async function sendDueMessages(deps: Deps, senders: Partial<Record<Channe
     due.map(async (d) => {
       const send = senders[d.message.channel];
       if (!send) return void (await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, NOT_CONFIGURED));
+      let channelMsgId: string | null;
       try {
-        const { channelMsgId } = await send(d);
-        await markDelivered(deps, d, channelMsgId);
+        ({ channelMsgId } = await send(d));
       } catch (err) {
         const failure = classifyDeliveryError(err);
         if (failure.retryable && (d.attempts < o.maxAttempts || err instanceof WxRateLimited)) {
@@ -52,8 +53,31 @@ export async function sendDueMessages(deps: Deps, senders: Partial<Record<Channe
         const final = failure.retryable ? { code: 'retries_exhausted', reason: `多次重试仍未发出：${failure.reason}` } : failure;
         deps.log.warn({ messageId: d.message.id, code: final.code }, 'message undeliverable');
         await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, final);
+        return;
       }
+      // WeChat has it now: failing to record that is not a failed send, and must not lead to sending it again
+      await recordDelivered(deps, d, channelMsgId, o.leaseMs);
     }),
   );
   return due.length > 0;
+}
+
+/**
+ * Records a send WeChat accepted, trying again while the database is away (a restart, a failover). Given up,
+ * the row comes back when its lease ends and the customer gets the message twice (a mini-program send carries no
+ * id WeChat could deduplicate by), so it keeps trying for about as long as the lease hides the row from other nodes.
+ */
+async function recordDelivered(deps: Deps, d: DueDelivery, channelMsgId: string | null, leaseMs: number): Promise<void> {
+  const until = Date.now() + leaseMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await markDelivered(deps, d, channelMsgId);
+    } catch (err) {
+      if (!isUnavailable(err) || Date.now() + wait >= until) {
+        deps.log.error({ err, messageId: d.message.id }, 'a message WeChat accepted is not recorded as sent: it will be sent again when its lease ends');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }

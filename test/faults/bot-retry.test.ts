@@ -3,6 +3,7 @@ import { BOT_RETRY } from '../../bot/engine.ts';
 import { REPLIES } from '../../bot/replies.ts';
 import { resolveConversation } from '../../core/tickets/tickets.ts';
 import { buildKb } from '../support/factories.ts';
+import { failOnce } from '../support/fail-once.ts';
 import { emitAck, startTestHuike, type TestHuike } from '../support/huike.ts';
 import { databaseBehindRelay, type TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -44,26 +45,9 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
     expect(await bot()).toEqual(['下单后 48 小时内发货。']);
   });
 
-  /**
-   * The next insert into `table` whose row matches `when` fails once with a "try again" error (serialization
-   * failure, as a retry-worthy database error); the sequence counts across the failed transaction's rollback.
-   */
-  async function failOnce(table: string, when: string): Promise<() => Promise<void>> {
-    const name = `fail_once_${table}`;
-    await h.deps.sql.unsafe(`
-      create sequence ${name};
-      create function ${name}() returns trigger language plpgsql as $$
-      begin
-        if ${when} and nextval('${name}') = 1 then raise exception 'injected: the database went away' using errcode = '40001'; end if;
-        return new;
-      end $$;
-      create trigger ${name} before insert on ${table} for each row execute function ${name}();`);
-    return () => h.deps.sql.unsafe(`drop trigger ${name} on ${table}; drop function ${name}(); drop sequence ${name};`).then(() => {});
-  }
-
   it('a miss whose reply fails is counted once, with its reply, when the bot tries again', { timeout: 30_000 }, async () => {
     // the bot's next reply fails as a database that went away mid-answer fails it: once, with a "try again" error
-    const restore = await failOnce('messages', `new.sender_type = 'bot'`);
+    const restore = await failOnce(h.deps.sql, 'messages', `new.sender_type = 'bot'`);
     try {
       const { socket } = await h.customerSocket();
       const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'miss-1', text: '嗯嗯那个啥' });
@@ -83,7 +67,7 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
 
   it('a handoff whose ticket fails is told and opened together when the bot tries again, once', { timeout: 30_000 }, async () => {
     // opening the ticket fails once with a "try again" error, as a database gone between the two writes did
-    const restore = await failOnce('tickets', 'true');
+    const restore = await failOnce(h.deps.sql, 'tickets', 'true');
     try {
       const { socket } = await h.customerSocket();
       const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'human-1', text: '转人工' });
@@ -105,7 +89,7 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
   it('a queued handoff whose queue notice fails is told, opened and placed in the queue together, once', { timeout: 30_000 }, async () => {
     // nobody online: the ticket waits in the queue, and the customer is told where they stand
     const online = await h.deps.sql<{ id: string }[]>`update agents set status = 'offline' where status <> 'offline' returning id`;
-    const restore = await failOnce('messages', `new.sender_type = 'bot' and new.text <> '${REPLIES.handoff}'`);
+    const restore = await failOnce(h.deps.sql, 'messages', `new.sender_type = 'bot' and new.text <> '${REPLIES.handoff}'`);
     try {
       const { socket } = await h.customerSocket();
       const ack = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'queue-1', text: '转人工' });
@@ -138,7 +122,7 @@ describe.skipIf(!url)('the database goes away right after a customer message is 
     const [ticket] = await h.deps.sql<{ id: string; csatRequestedAt: Date | null }[]>`select id, csat_requested_at from tickets where conversation_id = ${first.message.conversationId}`;
     expect(ticket.csatRequestedAt).not.toBeNull();
 
-    const restore = await failOnce('messages', `new.text = '${REPLIES.thanksForRating}'`);
+    const restore = await failOnce(h.deps.sql, 'messages', `new.text = '${REPLIES.thanksForRating}'`);
     try {
       const rated = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId: 'rate-1', text: '5' });
       const id = rated.message.conversationId;

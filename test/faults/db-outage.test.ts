@@ -3,6 +3,7 @@ import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emul
 import { startTestHuike, type TestHuike } from '../support/huike.ts';
 import { databaseBehindRelay, type TcpProxy } from '../support/tcp-proxy.ts';
 import { FAST_WORKERS, startWechat } from '../support/wechat.ts';
+import { streamCallbacks } from '../support/callback-stream.ts';
 
 const url = process.env.DATABASE_URL;
 
@@ -31,43 +32,22 @@ describe.skipIf(!url)('Postgres goes away during a stream of WeChat callbacks', 
 
   it('callbacks in the outage get 503 (WeChat retries); afterwards every acknowledged message is stored exactly once', { timeout: 60_000 }, async () => {
     const N = 60;
-    const statuses = new Map<number, number[]>();
-    const acked = new Set<number>();
-    // WeChat resends the same MsgId until it gets "success" (here: every 150 ms, up to 60 times)
-    const deliver = async (i: number) => {
-      for (let attempt = 0; attempt < 60 && !acked.has(i); attempt++) {
-        // WeChat gives up on a callback after 5 s and retries
-        const status = await Promise.race([
-          emulator.mpPush(`oOUTAGE${i % 7}`, { MsgType: 'text', Content: `第${i}条消息`, MsgId: `8${String(i).padStart(15, '0')}` }).catch(() => 0),
-          new Promise<number>((r) => setTimeout(() => r(-1), 5000)),
-        ]);
-        if (process.env.DEBUG_FAULTS) console.log(i, attempt, status, Date.now() % 100000);
-        statuses.set(i, [...(statuses.get(i) ?? []), status]);
-        if (status === 200) acked.add(i);
-        else await new Promise((r) => setTimeout(r, 150));
-      }
-    };
-    const stream = (async () => {
-      const inFlight: Promise<void>[] = [];
-      for (let i = 0; i < N; i++) {
-        inFlight.push(deliver(i));
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      await Promise.all(inFlight);
-    })();
     // a third of the way in, the database disappears for 2 seconds
-    await new Promise((r) => setTimeout(r, 500));
-    await proxy.cut();
-    await new Promise((r) => setTimeout(r, 2000));
-    await proxy.restore();
-    await stream;
+    const outage = (async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      await proxy.cut();
+      await new Promise((r) => setTimeout(r, 2000));
+      await proxy.restore();
+    })();
+    const stream = await streamCallbacks(emulator, { n: N, customers: 7, openidPrefix: 'oOUTAGE', msgIdPrefix: '8', content: (i) => `第${i}条消息` });
+    await outage;
     await h.settle();
 
-    const all = [...statuses.values()].flat();
-    expect(all.filter((s) => s === 503).length, `statuses: ${JSON.stringify(Object.fromEntries(statuses))}`).toBeGreaterThan(0);
+    const all = stream.all();
+    expect(all.filter((s) => s === 503).length, `statuses: ${JSON.stringify(Object.fromEntries(stream.statuses))}`).toBeGreaterThan(0);
     // never a 500, never a dropped connection: 503, or (while the pool reconnects) an answer WeChat stops waiting for
     expect(all.filter((s) => s !== 200 && s !== 503 && s !== -1)).toEqual([]);
-    expect(acked.size).toBe(N);
+    expect(stream.acked.size).toBe(N);
     const rows = await h.deps.sql<{ n: number; distinct: number }[]>`
       select count(*)::int as n, count(distinct channel_msg_id)::int as distinct from messages where channel = 'miniprogram' and sender_type = 'customer'`;
     expect(rows[0]).toEqual({ n: N, distinct: N });

@@ -75,13 +75,13 @@ export class TcpProxy {
  * node's pool over the relay, `url` the relayed address, `direct` a pool that bypasses the relay; close() drops
  * them and the database.
  */
-export async function databaseBehindRelay(opts: { max?: number } = {}): Promise<{ proxy: TcpProxy; url: string; database: Database; direct: Database; close(): Promise<void> }> {
+export async function databaseBehindRelay(opts: { max?: number; onQuery?: (query: string) => void } = {}): Promise<{ proxy: TcpProxy; url: string; database: Database; direct: Database; close(): Promise<void> }> {
   const owned = await testDatabase();
   const real = new URL(owned.url!);
   const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
   await proxy.start();
   real.port = String(proxy.port);
-  const database = await openDatabase({ databaseUrl: real.toString(), max: opts.max });
+  const database = await openDatabase({ databaseUrl: real.toString(), max: opts.max, onQuery: opts.onQuery });
   return {
     proxy,
     url: real.toString(),
