@@ -4,6 +4,7 @@ import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import { expectLiveAgain } from '../support/live-again.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
 const redisUrl = process.env.REDIS_URL;
@@ -60,16 +61,7 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
     await proxy.restore();
 
     // cross-node delivery comes back without restarting anything
-    await expect
-      .poll(
-        async () => {
-          const got = nextEvent(agent, 'message:new', (e) => e.message.text?.startsWith('恢复后'), 1500).then(() => true, () => false);
-          await emitAck(customer, 'message:send', { clientMsgId: `r3-${randomBytes(3).toString('hex')}`, text: `恢复后 ${Date.now()}` });
-          return got;
-        },
-        { timeout: 30_000, interval: 500 },
-      )
-      .toBe(true);
+    await expectLiveAgain(customer, agent);
     // and whatever the agent missed is one sync away
     const texts = (await db.sql<{ text: string }[]>`select text from messages where conversation_id = ${conversation.id} and sender_type = 'customer'`).map((m) => m.text);
     expect(texts).toContain('Redis 断开时发的');

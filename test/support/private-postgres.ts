@@ -30,7 +30,7 @@ export function postgresBinaries(): string | null {
   return versions.length ? path.join(root, versions[0], 'bin') : null;
 }
 
-const freePort = () =>
+export const freePort = (): Promise<number> =>
   new Promise<number>((resolve, reject) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
