@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_RETRY } from '../../bot/engine.ts';
+import { announceKbChange } from '../../bot/kb-sync.ts';
 import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
 import { openDatabase, type Database } from '../../core/db/client.ts';
 import { streamCallbacks } from '../support/callback-stream.ts';
@@ -81,4 +82,14 @@ describe.skipIf(!process.env.DATABASE_URL || !postgresBinaries())('the PostgreSQ
       console.log(`DB ${mode} restart: ${all.length} callbacks for ${N} messages, ${all.filter((s) => s === 503).length} answered 503, ${all.filter((s) => s === -1).length} timed out; ${N} stored, answered and sent once each`);
     });
   }
+
+  it('after the restarts, the node still hears another node announce a KB change (its LISTEN came back)', { timeout: 30_000 }, async () => {
+    const before = h.bot.entries;
+    await buildKb(h.deps.sql, [{ id: 'invoice', category: '发票', question: '怎么开发票', similar: [], answer: '订单完成后在“我的订单”里申请电子发票。' }]);
+    // as another node does after an edit: the row is stored, then announced
+    await announceKbChange(h.deps.sql, 'another-node');
+    await expect.poll(() => h.bot.entries, { timeout: 10_000, interval: 100 }).toBe(before + 1);
+    expect(await emulator.mpCustomerSays('oKBAFTER', '怎么开发票')).toBe(200);
+    await expect.poll(() => emulator.mpSent.filter((m) => m.touser === 'oKBAFTER').map((m) => m.text?.content), { timeout: 10_000, interval: 100 }).toEqual(['订单完成后在“我的订单”里申请电子发票。']);
+  });
 });
