@@ -24,9 +24,15 @@ export interface OutboundMessage {
    * answer given later (bot-redrive) counted it twice, handing the customer to a person one miss early.
    */
   botMisses?: 'count' | 'reset';
+  /**
+   * The sender's own id for this reply (an agent's console): the same id again in the same conversation is the
+   * same reply, not a second one. A send whose answer was lost (its node died, a timeout) is retried safely.
+   */
+  clientMsgId?: string;
 }
 
-export type Sent = { message: MessageRow; conversation: ConversationRow };
+/** `replayed`: the reply was already written under its clientMsgId; nothing new was sent */
+export type Sent = { message: MessageRow; conversation: ConversationRow; replayed?: boolean };
 
 /**
  * Writes a reply to the customer. Web chat is delivered by the realtime layer right after commit; external
@@ -73,10 +79,30 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
   const ids = [...new Set(inputs.map((i) => i.conversationId).filter(isUuid))];
   const locked = ids.length ? await tx<ConversationRow[]>`select * from conversations where id = any(${ids}::uuid[]) order by id for update` : [];
   const current = new Map(locked.map((c) => [c.id, { ...c }]));
+  // replies already written under their sender's id, found under the conversations' locks: nothing can write one
+  // meanwhile. Only agents' replies carry one, so the bot's answers do not pay this read.
+  const withId = inputs.filter((i) => i.clientMsgId && current.has(i.conversationId));
+  const earlier = new Map<string, MessageRow>();
+  if (withId.length)
+    for (const m of await tx<MessageRow[]>`
+      select * from messages where conversation_id = any(${withId.map((i) => i.conversationId)}::uuid[]) and payload ? 'clientMsgId'
+         and payload->>'clientMsgId' = any(${withId.map((i) => i.clientMsgId!)}::text[])`)
+      earlier.set(`${m.conversationId}|${(m.payload as { clientMsgId?: string }).clientMsgId}`, m);
   const accepted: { input: OutboundMessage; text: string; seq: number; external: boolean }[] = [];
   /** input index -> its place in `accepted` */
   const slot = new Map<number, number>();
+  /** the same reply twice in this batch: the later one's input index -> the earlier one's */
+  const sameAs = new Map<number, number>();
+  const firstWithId = new Map<string, number>();
   const results: (Sent | null | Error)[] = inputs.map((input, i) => {
+    if (input.clientMsgId) {
+      const key = `${input.conversationId}|${input.clientMsgId}`;
+      const written = earlier.get(key);
+      if (written) return { message: written, conversation: current.get(input.conversationId)!, replayed: true };
+      const first = firstWithId.get(key);
+      if (first !== undefined) return (sameAs.set(i, first), null);
+      firstWithId.set(key, i);
+    }
     const text = input.text.trim();
     if (!text) return badRequest('empty_message', '消息内容不能为空');
     if (text.length > MAX_TEXT_LENGTH) return badRequest('message_too_long', `消息不能超过 ${MAX_TEXT_LENGTH} 个字符`);
@@ -105,7 +131,7 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
     senderId: a.input.senderId ?? null,
     type: a.input.type ?? 'text',
     text: a.text,
-    payload: JSON.stringify(a.input.payload ?? {}),
+    payload: JSON.stringify(a.input.clientMsgId ? { ...a.input.payload, clientMsgId: a.input.clientMsgId } : (a.input.payload ?? {})),
     channel: current.get(a.input.conversationId)!.channel,
     status: a.external ? 'pending' : 'sent',
   }));
@@ -142,11 +168,13 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
   const conversationById = new Map(updated.map((c) => [c.id, c]));
   const byId = new Map(inserted.map((m) => [m.id, m]));
   const messages = rows.map((r) => byId.get(r.id)!);
-  return results.map((r, i) => {
+  const out: (Sent | null | Error)[] = results.map((r, i) => {
     const k = slot.get(i);
     if (k === undefined) return r;
     const sent = { message: messages[k], conversation: conversationById.get(inputs[i].conversationId)! };
     emit({ type: 'message.created', ...sent });
     return sent;
   });
+  for (const [i, first] of sameAs) out[i] = out[first] instanceof Error || !out[first] ? out[first] : { ...(out[first] as Sent), replayed: true };
+  return out;
 }

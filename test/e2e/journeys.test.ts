@@ -54,6 +54,26 @@ describe('console journeys', () => {
     await page.getByTestId('reply-send').click();
     await expect.poll(async () => (await demo.h.deps.sql`select count(*)::int as n from messages where conversation_id = ${c.id} and sender_type = 'agent'`)[0].n).toBe(2);
 
+    // the answer to a send is lost (its node died mid-request): the console says so and keeps the text; sent
+    // again, it is the same reply on the server (the console's clientMsgId), and the customer gets it once
+    const lostOnce = '已为您登记退货，请留意短信';
+    let posts = 0;
+    await page.route('**/api/v1/conversations/*/messages', async (route) => {
+      if (route.request().method() !== 'POST' || posts++) return route.fallback();
+      await route.fetch();
+      await route.abort('failed');
+    });
+    await page.getByTestId('reply-input').fill(lostOnce);
+    await page.getByTestId('reply-send').click();
+    await expect.poll(() => page.getByText('网络异常，未收到服务器的答复').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await page.getByTestId('reply-input').inputValue()).toBe(lostOnce);
+    await page.getByTestId('reply-send').click();
+    await expect.poll(() => page.getByTestId('reply-input').inputValue(), { timeout: 10_000 }).toBe('');
+    await page.unroute('**/api/v1/conversations/*/messages');
+    expect(posts).toBe(2);
+    const once = await demo.h.deps.sql`select count(*)::int as n from messages where conversation_id = ${c.id} and text = ${lostOnce}`;
+    expect(once[0].n).toBe(1);
+
     // an internal note is visibly not a message
     await page.getByTestId('mode-note').click();
     await page.getByTestId('reply-input').fill('客户要求上门取件，已登记');

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
-import { contiguousSeq, mergeBySeq } from '../shared/format.ts';
+import { contiguousSeq, mergeBySeq, newClientMsgId } from '../shared/format.ts';
 import type { Message } from '../shared/types.ts';
 import './chat.css';
 
@@ -11,7 +11,6 @@ function initialVisitorId(): string | undefined {
   return fromUrl ?? localStorage.getItem(VISITOR_KEY) ?? undefined;
 }
 
-const newClientMsgId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
 
 interface Pending {
   clientMsgId: string;

@@ -2,7 +2,7 @@ import { Alert, App, Button, Dropdown, Empty, Input, List, Modal, Segmented, Sel
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
-import { time } from '../shared/format.ts';
+import { newClientMsgId, time } from '../shared/format.ts';
 import { CHANNEL_LABEL, STATUS_COLOR, STATUS_LABEL } from '../shared/labels.ts';
 import type { Agent, Conversation, Message, ReplyWindow } from '../shared/types.ts';
 import { api } from './api.ts';
@@ -90,6 +90,9 @@ export function ConversationView({
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [draft, setDraft] = useState('');
+  // one id per reply: the same text sent again after a failure (its answer may have been lost, not the reply) is
+  // the same reply on the server, not a second one to the customer; an edited text is a new reply
+  const replyId = useRef<{ conversationId: string; text: string; id: string } | null>(null);
   const [mode, setMode] = useState<'reply' | 'note'>('reply');
   const [sending, setSending] = useState(false);
   const [notes, setNotes] = useState<Note[]>([]);
@@ -176,7 +179,10 @@ export function ConversationView({
         await api(`/api/v1/tickets/${ticketId}/notes`, { method: 'POST', body: { text } });
         loadNotes();
       } else {
-        await api(`/api/v1/conversations/${conversation.id}/messages`, { method: 'POST', body: { text } });
+        const same = replyId.current?.conversationId === conversation.id && replyId.current.text === text;
+        if (!same) replyId.current = { conversationId: conversation.id, text, id: newClientMsgId() };
+        await api(`/api/v1/conversations/${conversation.id}/messages`, { method: 'POST', body: { text, clientMsgId: replyId.current!.id } });
+        replyId.current = null;
       }
       setDraft('');
     } catch (e) {

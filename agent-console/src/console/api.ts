@@ -24,14 +24,20 @@ export class ApiError extends Error {
 
 /** JSON over fetch with the agent's token; a 401 sends the agent back to the login page. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(path, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      ...(session.token ? { Authorization: `Bearer ${session.token}` } : {}),
-    },
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-  });
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...(session.token ? { Authorization: `Bearer ${session.token}` } : {}),
+      },
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
+  } catch {
+    // no answer at all (offline, the node went away mid-request): the request may or may not have been done
+    throw new ApiError(0, 'network', '网络异常，未收到服务器的答复，请稍后重试');
+  }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     if (res.status === 401 && path !== '/api/v1/auth/login') {

@@ -33,3 +33,6 @@ export function heldThrough(messages: { seq: number }[], floor = 0): number {
   }
   return last;
 }
+
+/** An id a client gives what it sends, so that sending it again (its answer lost) is not a second message. */
+export const newClientMsgId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;

@@ -24,7 +24,11 @@ const messagesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(200),
 });
 const snoozeSchema = z.object({ minutes: z.number().int().min(0).max(7 * 24 * 60) });
-const replySchema = z.object({ text: z.string().trim().min(1, '消息内容不能为空').max(4000) });
+const replySchema = z.object({
+  text: z.string().trim().min(1, '消息内容不能为空').max(4000),
+  // the console's id for this reply: sent again (its answer lost), it is the same reply, not a second one
+  clientMsgId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'clientMsgId 只能是 1-64 位字母、数字、- 或 _').optional(),
+});
 
 export function conversationRoutes(app: HttpContext): Router {
   const r = new Router({ prefix: '/api/v1/conversations' });
@@ -76,8 +80,8 @@ export function conversationRoutes(app: HttpContext): Router {
     const actor = actorOf(ctx);
     const c = await getConversation(app.deps.sql, ctx.params.id);
     authorize(canReply(actor, c), '只有接待该会话的客服或主管可以回复');
-    const { message } = await sendOutbound(app.deps, { conversationId: c.id, senderType: 'agent', senderId: actor.id, text: body.text });
-    ctx.status = 201;
+    const { message, replayed } = await sendOutbound(app.deps, { conversationId: c.id, senderType: 'agent', senderId: actor.id, text: body.text, clientMsgId: body.clientMsgId });
+    ctx.status = replayed ? 200 : 201;
     ctx.body = { message: presentMessage(message) };
   });
 
