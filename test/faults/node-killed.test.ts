@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
+import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
+import { startBalancer } from '../support/balancer.ts';
+import { streamCallbacks } from '../support/callback-stream.ts';
+import { testDatabase } from '../support/db.ts';
+import { emitAck } from '../support/huike.ts';
+import { freePort } from '../support/private-postgres.ts';
+import { startWechat } from '../support/wechat.ts';
+
+// Two real `huike serve` processes behind a balancer, and one of them killed with SIGKILL in the middle of a
+// stream of callbacks, with an agent's console on it: no SIGTERM, no draining, its transactions cut off wherever
+// they were. multinode.test.ts stops a node in-process; this one dies.
+describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway process killed (SIGKILL) under a stream of callbacks and a connected console', () => {
+  let db: Awaited<ReturnType<typeof testDatabase>>;
+  let emulator: WechatEmulator;
+  let balancer: Awaited<ReturnType<typeof startBalancer>>;
+  const nodes: { child: ChildProcess; port: number; out: string[] }[] = [];
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'huike-kill-'));
+
+  const startNode = async (env: Record<string, string>) => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--max-semi-space-size=32', 'gateway/bin.js', 'serve'], {
+      env: { ...process.env, ...env, DATABASE_URL: db.url!, PORT: String(port), DATA_DIR: dataDir, JWT_SECRET: 'node-killed-test-secret-0123456789abcdef', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const node = { child, port, out: [] as string[] };
+    child.stdout!.on('data', (d) => node.out.push(String(d)));
+    child.stderr!.on('data', (d) => node.out.push(String(d)));
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (i > 200 || child.exitCode !== null) throw new Error(`node did not start:\n${node.out.join('')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    nodes.push(node);
+    return node;
+  };
+
+  beforeAll(async () => {
+    db = await testDatabase();
+    const wechat = await startWechat();
+    emulator = wechat.emulator;
+    // one at a time: the first seeds the demo data (agents to log in as)
+    await startNode(wechat.env);
+    await startNode(wechat.env);
+    balancer = await startBalancer(nodes);
+    emulator.callbackBase = balancer.url;
+  }, 60_000);
+  afterAll(async () => {
+    for (const n of nodes) if (n.child.exitCode === null) n.child.kill('SIGKILL');
+    await balancer?.close();
+    await emulator?.stop();
+    await db?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every acknowledged message is stored once; the console comes back through the other node and misses nothing', { timeout: 90_000 }, async () => {
+    const login = await fetch(`${balancer.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@huike.demo', password: DEMO_PASSWORD }) });
+    const { token } = (await login.json()) as { token: string };
+    // a supervisor's console sees every conversation; behind the balancer it is on the first node
+    const agent: Socket = io(`${balancer.url}/agent`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnectionDelay: 200, reconnectionDelayMax: 200 });
+    const heard = new Map<string, Set<number>>();
+    let twice = 0;
+    agent.on('message:new', (e: { conversationId: string; seq: number }) => {
+      if (!heard.has(e.conversationId)) heard.set(e.conversationId, new Set());
+      const seqs = heard.get(e.conversationId)!;
+      if (seqs.has(e.seq)) twice++;
+      seqs.add(e.seq);
+    });
+    await new Promise<void>((resolve) => agent.once('ready', () => resolve()));
+    let reconnected = false;
+    agent.io.on('reconnect', () => (reconnected = true));
+
+    const N = 60;
+    const kill = (async () => {
+      await new Promise((r) => setTimeout(r, 600));
+      nodes[0].child.kill('SIGKILL');
+    })();
+    const stream = await streamCallbacks(emulator, { n: N, customers: 20, openidPrefix: 'oKILL', msgIdPrefix: '73', content: (i) => `第${i}条：我的快递到哪了` });
+    await kill;
+    expect(nodes[0].child.signalCode).toBe('SIGKILL');
+
+    const all = stream.all();
+    // the killed node's open connections broke (0), or WeChat stopped waiting (-1); never a 500
+    expect(all.filter((s) => ![200, 503, 0, -1].includes(s)), JSON.stringify(Object.fromEntries(stream.statuses))).toEqual([]);
+    expect(stream.acked.size).toBe(N);
+    const [stored] = await db.sql<{ n: number; distinct: number }[]>`
+      select count(*)::int as n, count(distinct channel_msg_id)::int as distinct from messages where channel_msg_id like '%:73%' and sender_type = 'customer'`;
+    expect(stored).toEqual({ n: N, distinct: N });
+
+    // the console reconnected through the balancer to the node still alive; what it missed while away is one
+    // `sync` per conversation from the last seq it holds, and together they are every message, each once
+    await expect.poll(() => reconnected && agent.connected, { timeout: 10_000 }).toBe(true);
+    expect(twice).toBe(0);
+    const conversations = await db.sql<{ id: string; lastSeq: number }[]>`
+      select c.id, c.last_seq from conversations c join identities i on i.id = c.identity_id where i.value like 'oKILL%'`;
+    expect(conversations).toHaveLength(20);
+    let filled = 0;
+    for (const c of conversations) {
+      const have = heard.get(c.id) ?? new Set<number>();
+      const contiguous = [...Array(c.lastSeq).keys()].map((k) => k + 1).findIndex((s) => !have.has(s));
+      const after = contiguous === -1 ? c.lastSeq : contiguous;
+      const sync = await emitAck<{ messages: { seq: number }[] }>(agent, 'sync', { conversationId: c.id, afterSeq: after });
+      for (const m of sync.messages) filled += have.has(m.seq) ? 0 : (have.add(m.seq), 1);
+      expect([...have].sort((x, y) => x - y).filter((s) => s <= c.lastSeq)).toEqual(Array.from({ length: c.lastSeq }, (_, k) => k + 1));
+    }
+    agent.disconnect();
+    console.log(`node killed: ${all.length} callbacks for ${N} messages (${all.filter((s) => s === 0).length} connections broken, ${all.filter((s) => s === 503).length} answered 503, ${all.filter((s) => s === -1).length} timed out), ${N} stored once each; the console heard ${[...heard.values()].reduce((a, h) => a + h.size, 0) - filled} events live and filled ${filled} by sync`);
+  });
+});
