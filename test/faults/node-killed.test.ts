@@ -10,7 +10,7 @@ import { startBalancer } from '../support/balancer.ts';
 import { streamCallbacks } from '../support/callback-stream.ts';
 import { testDatabase } from '../support/db.ts';
 import { emitAck } from '../support/huike.ts';
-import { freePort } from '../support/private-postgres.ts';
+import { freePort } from '../support/free-port.ts';
 import { startWechat } from '../support/wechat.ts';
 
 // Two real `huike serve` processes behind a balancer, and one of them killed with SIGKILL in the middle of a

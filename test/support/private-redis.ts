@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { freePort } from './private-postgres.ts';
+import { freePort } from './free-port.ts';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
