@@ -120,7 +120,12 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
     accepted.push({ input, text, seq: c.lastSeq, external: c.channel !== 'web' });
     return null;
   });
-  if (!accepted.length) return results;
+  // the same reply twice in this batch gets what the first got: its error, or its message as a replay
+  const withSame = (out: (Sent | null | Error)[]) => {
+    for (const [i, first] of sameAs) out[i] = out[first] instanceof Error || !out[first] ? out[first] : { ...(out[first] as Sent), replayed: true };
+    return out;
+  };
+  if (!accepted.length) return withSame(results);
 
   const touched = [...new Set(accepted.map((a) => a.input.conversationId))].map((id) => current.get(id)!);
   const rows = accepted.map((a) => ({
@@ -175,6 +180,5 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
     emit({ type: 'message.created', ...sent });
     return sent;
   });
-  for (const [i, first] of sameAs) out[i] = out[first] instanceof Error || !out[first] ? out[first] : { ...(out[first] as Sent), replayed: true };
-  return out;
+  return withSame(out);
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
 import { emitAck, startTestHuike, type TestHuike } from '../support/huike.ts';
 
@@ -35,14 +36,37 @@ describe('an agent reply sent again with its clientMsgId', () => {
     expect(both.map((r) => r.status).sort()).toEqual([200, 201]);
     expect(both[0].body.message.id).toBe(both[1].body.message.id);
 
+    // the same two in one write batch (submitted in the same tick): one reply, the second a replay of it
+    const input = { conversationId, senderType: 'agent' as const, text: '马上处理', clientMsgId: 'r-batch' };
+    const pair = await Promise.all([sendOutbound(h.deps, input), sendOutbound(h.deps, input)]);
+    expect(pair.map((p) => p.replayed ?? false)).toEqual([false, true]);
+    expect(pair[0].message.id).toBe(pair[1].message.id);
+
     // another id is another reply; so is every send without one (API clients that send none)
     expect((await reply({ text: '好的', clientMsgId: 'r-3' })).status).toBe(201);
     expect((await reply({ text: '好的' })).status).toBe(201);
     expect((await reply({ text: '好的' })).status).toBe(201);
     await h.settle();
-    expect(await agentReplies()).toEqual(['您好，已为您查询', '稍等', '好的', '好的', '好的']);
-    await expect.poll(() => heard.length).toBe(5);
-    expect(heard).toEqual(['您好，已为您查询', '稍等', '好的', '好的', '好的']);
+    expect(await agentReplies()).toEqual(['您好，已为您查询', '稍等', '马上处理', '好的', '好的', '好的']);
+    await expect.poll(() => heard.length).toBe(6);
+    expect(heard).toEqual(['您好，已为您查询', '稍等', '马上处理', '好的', '好的', '好的']);
+  });
+
+  it('sent twice at once where no reply may go, both get the same refusal', async () => {
+    const resolved = await h.api(token, `/conversations/${conversationId}/resolve`, { method: 'POST' });
+    expect(resolved.status).toBe(200);
+    const before = await agentReplies();
+    const both = await Promise.all([reply({ text: '还在吗', clientMsgId: 'r-closed' }), reply({ text: '还在吗', clientMsgId: 'r-closed' })]);
+    expect(both.map((r) => [r.status, r.body.error?.code])).toEqual([
+      [409, 'conversation_resolved'],
+      [409, 'conversation_resolved'],
+    ]);
+    expect(await agentReplies()).toEqual(before);
+    // the same two in one write batch (submitted in the same tick): the second gets the first's refusal
+    const input = { conversationId, senderType: 'agent' as const, text: '还在吗', clientMsgId: 'r-closed-2' };
+    const settled = await Promise.allSettled([sendOutbound(h.deps, input), sendOutbound(h.deps, input)]);
+    expect(settled.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'written'))).toEqual(['conversation_resolved', 'conversation_resolved']);
+    expect(await agentReplies()).toEqual(before);
   });
 
   it('refuses an id that is not one, and writes nothing', async () => {
