@@ -80,7 +80,9 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
     const N = 60;
     const kill = (async () => {
       await new Promise((r) => setTimeout(r, 600));
+      const gone = new Promise((r) => nodes[0].child.once('exit', r));
       nodes[0].child.kill('SIGKILL');
+      await gone;
     })();
     const stream = await streamCallbacks(emulator, { n: N, customers: 20, openidPrefix: 'oKILL', msgIdPrefix: '73', content: (i) => `第${i}条：我的快递到哪了` });
     await kill;
