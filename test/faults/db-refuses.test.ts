@@ -111,8 +111,20 @@ describe.skipIf(!url)('Postgres refuses: too many connections, read-only after a
     expect(statuses.at(-1)).toBe(200);
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     await expect.poll(async () => (await health()).status, { timeout: 5000, interval: 100 }).toBe(200);
-    expect(await emitAck(visitor, 'message:send', sent)).toMatchObject({ ok: true });
-    expect(await emitAck(visitor, 'message:send', sent)).toMatchObject({ ok: true });
+    // sent, then sent again (its answer lost), as the page does: each until it is acknowledged. A pool session
+    // that ended with the old server can still fail one request "unavailable" (CI saw it once in ~20 runs): the
+    // page offers to send again, and nothing else may ever come back
+    for (let n = 0; n < 2; n++) {
+      const refusals: unknown[] = [];
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const ack = await emitAck<{ ok: boolean; error?: { code: string } }>(visitor, 'message:send', sent);
+        if (ack.ok) break;
+        refusals.push(ack.error?.code);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(refusals.filter((code) => code !== 'unavailable')).toEqual([]);
+      expect(refusals.length).toBeLessThan(20);
+    }
     await h.settle();
     const [web] = await owned.sql<{ n: number }[]>`select count(*)::int as n from messages where channel = 'web' and sender_type = 'customer'`;
     expect(web.n).toBe(1);
