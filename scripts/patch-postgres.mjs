@@ -74,3 +74,20 @@ for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
   writeFileSync(p, s.replace(closeEdit[0], closeEdit[1]));
   console.log(`patch-postgres: settle-on-close ${file}`);
 }
+
+// The close settles the statement that was running, but kept it as the connection's current one until the
+// connection was used again. `sql.end()` waits for a connection with a current statement, so a node stopping
+// after it had lost sessions (a failover) waited out end's whole timeout (test/faults/db-session-lost.test.ts).
+const MARK5 = '/* huike: forget the settled statement v5 */';
+const forgetEdit = [
+  `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n`,
+  `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    ${MARK5}\n    query = null\n`,
+];
+for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
+  const p = path.join(root, file);
+  let s = readFileSync(p, 'utf8');
+  if (s.includes(MARK5)) continue;
+  if (!s.includes(forgetEdit[0])) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
+  writeFileSync(p, s.replace(forgetEdit[0], forgetEdit[1]));
+  console.log(`patch-postgres: forget-settled ${file}`);
+}

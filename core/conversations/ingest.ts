@@ -8,6 +8,7 @@ import { canonical, resolveIdentities, type IdentityInput } from '../customers/i
 import { badRequest } from '../errors.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
 import { withoutNul } from '../nul.ts';
+import { retryAtOnce } from '../db/unavailable.ts';
 
 export interface InboundMessage {
   channel: Channel;
@@ -79,6 +80,16 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
 }
 
 /**
+ * A batch that lost its session (a pool connection the server ended while idle, found out when the batch was
+ * written to it) or was a deadlock victim runs again at once on a fresh one, instead of failing its callbacks
+ * with 503: storing is idempotent by channel message id, so a batch whose COMMIT went out before its answer was
+ * lost finds its messages stored.
+ */
+function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
+  return retryAtOnce(() => ingestOnce(deps, inputs));
+}
+
+/**
  * Stores messages in one transaction of set-based statements, whatever their number, in two round trips when
  * their customers are known: (1) the identities' locks, then under them the known identities, the messages already
  * stored (a channel's retry, or the same id twice here: only the first is new) and the open conversations of
@@ -86,57 +97,55 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
  * consecutive seqs, and the COMMIT. New customers and identities take one round trip more between the two, a
  * retry or an opt-out one more before the commit. Results come back in the order of `inputs`.
  */
-async function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
+async function ingestOnce(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
   const optOut = await Promise.all(inputs.map(async (i) => !i.echo && (await asksOptOut(deps.sql, i.text))));
-  return retryDeadlock(() =>
-    inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-      const {
-        identities,
-        created,
-        after: [stored, open],
-      } = await resolveIdentities(tx, inputs.map((i) => i.identity), () =>
-        Promise.all([
-          tx<MessageRow[]>`
-            select * from messages
-             where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
-          openConversations(tx, inputs),
-        ]),
-      );
-      const msgKey = (channel: string, id: string | null) => `${channel}|${id}`;
-      const storedByKey = new Map(stored.map((m) => [msgKey(m.channel, m.channelMsgId), m]));
-      const firstOf = new Map<string, number>();
-      const fresh: number[] = [];
-      inputs.forEach((input, i) => {
-        const k = msgKey(input.channel, input.channelMsgId);
-        if (storedByKey.has(k) || firstOf.has(k)) return;
-        firstOf.set(k, i);
-        fresh.push(i);
-      });
-      const convKey = (identityId: string, channel: string, account: string | null | undefined) => `${identityId}|${channel}|${account ?? ''}`;
-      const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
-      // an identity created just now has no conversation yet
-      const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
-      const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
-      // nothing left to do in the transaction after the messages: they carry the COMMIT with them
-      const last = !stored.length && !fresh.some((i) => optOut[i]);
-      const appended = await appendInbound(tx, arrivals, last);
-      for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
-      for (const a of appended) emit({ type: 'message.created', ...a });
+  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
+    const {
+      identities,
+      created,
+      after: [stored, open],
+    } = await resolveIdentities(tx, inputs.map((i) => i.identity), () =>
+      Promise.all([
+        tx<MessageRow[]>`
+          select * from messages
+           where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
+        openConversations(tx, inputs),
+      ]),
+    );
+    const msgKey = (channel: string, id: string | null) => `${channel}|${id}`;
+    const storedByKey = new Map(stored.map((m) => [msgKey(m.channel, m.channelMsgId), m]));
+    const firstOf = new Map<string, number>();
+    const fresh: number[] = [];
+    inputs.forEach((input, i) => {
+      const k = msgKey(input.channel, input.channelMsgId);
+      if (storedByKey.has(k) || firstOf.has(k)) return;
+      firstOf.set(k, i);
+      fresh.push(i);
+    });
+    const convKey = (identityId: string, channel: string, account: string | null | undefined) => `${identityId}|${channel}|${account ?? ''}`;
+    const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
+    // an identity created just now has no conversation yet
+    const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
+    const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
+    // nothing left to do in the transaction after the messages: they carry the COMMIT with them
+    const last = !stored.length && !fresh.some((i) => optOut[i]);
+    const appended = await appendInbound(tx, arrivals, last);
+    for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
+    for (const a of appended) emit({ type: 'message.created', ...a });
 
-      const storedConversations = stored.length
-        ? new Map((await tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(stored.map((m) => m.conversationId))]}::uuid[])`).map((c) => [c.id, c]))
-        : new Map<string, ConversationRow>();
-      const freshResult = new Map(fresh.map((i, n) => [i, appended[n]]));
-      return inputs.map((input, i): IngestResult => {
-        const mine = freshResult.get(i);
-        if (mine) return { ...mine, duplicate: false };
-        const k = msgKey(input.channel, input.channelMsgId);
-        const before = storedByKey.get(k);
-        if (before) return { message: before, conversation: storedConversations.get(before.conversationId)!, duplicate: true };
-        return { ...freshResult.get(firstOf.get(k)!)!, duplicate: true };
-      });
-    }),
-  );
+    const storedConversations = stored.length
+      ? new Map((await tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(stored.map((m) => m.conversationId))]}::uuid[])`).map((c) => [c.id, c]))
+      : new Map<string, ConversationRow>();
+    const freshResult = new Map(fresh.map((i, n) => [i, appended[n]]));
+    return inputs.map((input, i): IngestResult => {
+      const mine = freshResult.get(i);
+      if (mine) return { ...mine, duplicate: false };
+      const k = msgKey(input.channel, input.channelMsgId);
+      const before = storedByKey.get(k);
+      if (before) return { message: before, conversation: storedConversations.get(before.conversationId)!, duplicate: true };
+      return { ...freshResult.get(firstOf.get(k)!)!, duplicate: true };
+    });
+  });
 }
 
 /**
@@ -233,12 +242,3 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Prom
   return seqs.map(({ conversationId, seq }) => ({ message: bySeq.get(`${conversationId}|${seq}`)!, conversation: conversationById.get(conversationId)! }));
 }
 
-/** A deadlock between two batches (Postgres aborts one) is retried once; nothing was committed. */
-async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if ((err as { code?: string }).code !== '40P01') throw err;
-    return run();
-  }
-}

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './pglite.ts';
+import { sessionLost } from './unavailable.ts';
 
 export type Sql = postgres.Sql<{}>;
 export type Tx = postgres.TransactionSql<{}>;
@@ -119,10 +120,6 @@ export function commitWith<T extends readonly unknown[] | []>(tx: Tx, statements
   return Promise.all(statements);
 }
 
-// errors after which the session is gone: the connection closed or reset, or the server ended it (shutdown,
-// crash, idle in transaction too long)
-const SESSION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '25P03', '08000', '08003', '08006']);
-const sessionLost = (err: unknown) => SESSION_LOST.has(String((err as { code?: unknown })?.code));
 
 const ROLLBACK_TIMEOUT_MS = 5000;
 /** Waits for `p` at most `ms`, whatever it does; never rejects. */

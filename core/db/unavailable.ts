@@ -28,3 +28,35 @@ export function isUnavailable(err: unknown): boolean {
 
 /** What a client is told when isUnavailable: the same words over HTTP (a 503) and in a socket's ack. */
 export const UNAVAILABLE_ERROR = { code: 'unavailable', message: '服务暂时不可用（数据库暂时无法处理请求），请稍后重试' } as const;
+
+// errors after which the session is gone: the connection closed or reset, or the server ended it (shutdown,
+// crash, idle in transaction too long)
+const SESSION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '25P03', '08000', '08003', '08006']);
+const codeOf = (err: unknown) => String((err as { code?: unknown })?.code);
+/** The session is gone: there is nothing left to roll back on it. */
+export const sessionLost = (err: unknown) => SESSION_LOST.has(codeOf(err));
+
+/**
+ * Worth running again at once on a fresh session: a lost session says nothing about the server (a pool connection
+ * ended while idle is found out only when the next statement is written to it), and deadlock victims and
+ * serialization failures succeed when run again. Not a server starting up (57P03) or a network that timed out,
+ * which a retry at once would only meet again.
+ */
+const RETRY_AT_ONCE = new Set([...SESSION_LOST, '40001', '40P01']);
+RETRY_AT_ONCE.delete('57P03');
+RETRY_AT_ONCE.delete('ETIMEDOUT');
+
+/**
+ * Runs `work` up to `times` more when it failed in a way a fresh session mends at once; anything else, or the
+ * last failure, is thrown (a server that is down answers ECONNREFUSED or 57P03, not retried here). Only for work
+ * that is idempotent even if the lost session had committed it before its answer was lost.
+ */
+export async function retryAtOnce<T>(work: () => Promise<T>, times = 2): Promise<T> {
+  for (let left = times; ; left--) {
+    try {
+      return await work();
+    } catch (err) {
+      if (left <= 0 || !RETRY_AT_ONCE.has(codeOf(err))) throw err;
+    }
+  }
+}

@@ -19,6 +19,12 @@ export class TcpProxy {
    */
   turns = 0;
   private answered = true;
+  /**
+   * The next answer that contains these bytes (Postgres's "COMMIT" command tag, say) is not passed on: its
+   * connection is dropped instead, as when a session is lost after the server did the work but before the answer
+   * arrived.
+   */
+  loseAnswerWith: string | null = null;
   constructor(private target: { host: string; port: number }) {}
 
   async start(port = 0): Promise<number> {
@@ -35,6 +41,11 @@ export class TcpProxy {
         this.answered = false;
       });
       const answer = (chunk: Buffer) => {
+        if (this.loseAnswerWith !== null && chunk.includes(this.loseAnswerWith)) {
+          this.loseAnswerWith = null;
+          client.destroy();
+          return upstream.destroy();
+        }
         this.answered = true;
         client.write(chunk);
       };
@@ -58,6 +69,14 @@ export class TcpProxy {
     this.server = null;
     for (const sock of this.sockets) sock.destroy();
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  /**
+   * Drops every open connection at once but goes on accepting new ones: the sessions end (an idle timeout, a
+   * restarted pooler, a reset network path) while the service itself stays up.
+   */
+  drop(): void {
+    for (const sock of this.sockets) sock.destroy();
   }
 
   /** Accepts connections again on the same port (the service "is back"). */
