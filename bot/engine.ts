@@ -185,9 +185,13 @@ export class Bot {
       return result;
     };
     // written only if the conversation is still the bot's when the reply commits
-    // with its count of misses in a row moved in the same transaction ('count' a miss, 'reset' on an answer)
-    const say = async (text: string, payload?: Record<string, unknown>, botMisses?: 'count' | 'reset') =>
-      wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload, botMisses }));
+    // with its count of misses in a row moved in the same transaction ('count' a miss, 'reset' on an answer).
+    // The reply's id is the message's: answered already (by another node's late answer, or by this one before a
+    // lost commit), nothing is written again, and the result is null as when a person took over
+    const say = async (text: string, payload?: Record<string, unknown>, botMisses?: 'count' | 'reset') => {
+      const sent = wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload, botMisses, clientMsgId: `bot-${message.id}` }));
+      return sent?.replayed ? null : sent;
+    };
     // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye
     if (message.type === 'event') return void (await say(REPLIES.welcome));
     if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
@@ -236,8 +240,7 @@ export class Bot {
         await say(REPLIES.clarify, { quickReplies: decision.candidates.map((c) => c.entry.question) });
         return;
       case 'miss':
-        await say(REPLIES.miss, { quickReplies: ['转人工'] }, 'count');
-        await unanswered('miss', undefined, decision.candidates);
+        if (await say(REPLIES.miss, { quickReplies: ['转人工'] }, 'count')) await unanswered('miss', undefined, decision.candidates);
         return;
       case 'handoff': {
         const category = await this.handoffCategory(text, decision, conversation.id);

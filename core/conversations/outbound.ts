@@ -25,8 +25,9 @@ export interface OutboundMessage {
    */
   botMisses?: 'count' | 'reset';
   /**
-   * The sender's own id for this reply (an agent's console): the same id again in the same conversation is the
-   * same reply, not a second one. A send whose answer was lost (its node died, a timeout) is retried safely.
+   * The sender's own id for this reply (an agent's console; the bot's answer to a message, `bot-<its id>`): the same
+   * id again in the same conversation is the same reply, not a second one. A send whose answer was lost (its node
+   * died, a timeout) is retried safely, and a message answered late by another node is not answered twice.
    */
   clientMsgId?: string;
 }
@@ -77,17 +78,20 @@ export async function sendOutboundIn(tx: Tx, emit: (e: DomainEvent) => void, inp
  */
 async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: OutboundMessage[], commit: boolean): Promise<(Sent | null | Error)[]> {
   const ids = [...new Set(inputs.map((i) => i.conversationId).filter(isUuid))];
-  const locked = ids.length ? await tx<ConversationRow[]>`select * from conversations where id = any(${ids}::uuid[]) order by id for update` : [];
+  // replies already written under their sender's id, read right behind the conversations' locks in the same round
+  // trip (the server runs it once it holds them), so nothing can write one meanwhile. Replies without an id (a
+  // recovery script's) do not pay this read.
+  const withId = inputs.filter((i) => i.clientMsgId && isUuid(i.conversationId));
+  const [locked, written] = await Promise.all([
+    ids.length ? tx<ConversationRow[]>`select * from conversations where id = any(${ids}::uuid[]) order by id for update`.execute() : [],
+    withId.length
+      ? tx<MessageRow[]>`
+          select * from messages where conversation_id = any(${withId.map((i) => i.conversationId)}::uuid[]) and payload ? 'clientMsgId'
+             and payload->>'clientMsgId' = any(${withId.map((i) => i.clientMsgId!)}::text[])`.execute()
+      : [],
+  ]);
   const current = new Map(locked.map((c) => [c.id, { ...c }]));
-  // replies already written under their sender's id, found under the conversations' locks: nothing can write one
-  // meanwhile. Only agents' replies carry one, so the bot's answers do not pay this read.
-  const withId = inputs.filter((i) => i.clientMsgId && current.has(i.conversationId));
-  const earlier = new Map<string, MessageRow>();
-  if (withId.length)
-    for (const m of await tx<MessageRow[]>`
-      select * from messages where conversation_id = any(${withId.map((i) => i.conversationId)}::uuid[]) and payload ? 'clientMsgId'
-         and payload->>'clientMsgId' = any(${withId.map((i) => i.clientMsgId!)}::text[])`)
-      earlier.set(`${m.conversationId}|${(m.payload as { clientMsgId?: string }).clientMsgId}`, m);
+  const earlier = new Map(written.map((m) => [`${m.conversationId}|${(m.payload as { clientMsgId?: string }).clientMsgId}`, m]));
   const accepted: { input: OutboundMessage; text: string; seq: number; external: boolean }[] = [];
   /** input index -> its place in `accepted` */
   const slot = new Map<number, number>();

@@ -73,6 +73,17 @@ describe.skipIf(!process.env.DATABASE_URL)(`round trips of the hot paths, with P
     expect(t).toBe(2);
   });
 
+  it("still in two with the reply's own id: the lookup of a reply already written goes out behind the lock", async () => {
+    const conversationId = await warm('o-rt-reply-id');
+    let n = 0;
+    const { results, trips: t } = await trips(() => sendBotReply(deps, { conversationId, text: '您好', clientMsgId: `bot-rt-${++n}` }));
+    expect(results.map((r) => [r?.message.seq, r?.replayed])).toEqual([[4, undefined], [5, undefined], [6, undefined]]);
+    expect(t).toBe(2);
+    // the same id again: found, nothing written
+    const again = await trips(() => sendBotReply(deps, { conversationId, text: '您好', clientMsgId: 'bot-rt-1' }));
+    expect(again.results.map((r) => [r?.message.seq, r?.replayed])).toEqual(Array(3).fill([4, true]));
+  });
+
   it('claims due sends in two and records them as sent in one', async () => {
     const conversationId = await warm('o-rt-outbox');
     const claim = await trips(

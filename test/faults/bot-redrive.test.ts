@@ -47,6 +47,17 @@ describe('a customer message whose node died before the bot answered it', () => 
     expect(await repliesTo(visitorId)).toEqual(['下单后 48 小时内发货。']);
   });
 
+  it("is not answered twice when the late answer and its own node's answer both go ahead", { timeout: 20_000 }, async () => {
+    // the redrive claimed the message while its node was still retrying its answer (the database was away for a
+    // while), and both go on to answer it, in either order
+    for (const [visitor, order] of [['v-race-1', ['own', 'late']], ['v-race-2', ['late', 'own']]] as const) {
+      const { message, conversation } = await storedByADeadNode(visitor, '几天发货');
+      for (const who of order) await (who === 'late' ? h.bot.answerLate(message) : h.bot.onEvent({ type: 'message.created', message, conversation }));
+      await h.settle();
+      expect(await repliesTo(visitor)).toEqual(['下单后 48 小时内发货。']);
+    }
+  });
+
   it('is claimed by one node only, however many look at once', async () => {
     await storedByADeadNode('v-dead-2', '多久发货');
     // the live node's own worker must not take it first: this claim is made as if much later
