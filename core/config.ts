@@ -40,6 +40,11 @@ const schema = z.object({
   // a retry of a send that did arrive is not delivered twice)
   WX_API_TIMEOUT_MS: z.preprocess((v) => (v === '' || v === undefined ? 10_000 : Number(v)), z.number().int().min(100).max(120_000)),
   WX_API_LIMIT_PER_MIN: z.preprocess((v) => (v === '' || v === undefined ? 4000 : Number(v)), z.number().int().min(1).max(1_000_000)),
+  // a customer message the bot never answered (its node died before it could) is answered by a live node once it is
+  // this old; a node answering it itself meanwhile is no harm, the answer goes out once (its id is the message's)
+  BOT_REDRIVE_AFTER_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(5).max(86_400)),
+  // how long a claimed WeChat send is hidden from other nodes: a node that dies with it claimed leaves it this long
+  OUTBOX_LEASE_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(5).max(3600)),
   // proxies in front of the node (a load balancer: 1; a CDN and a load balancer: 2). The client's address is the
   // X-Forwarded-For entry that many hops from the right: entries further left are whatever the client wrote
   PROXY_HOPS: z.preprocess((v) => (v === '' || v === undefined ? 1 : Number(v)), z.number().int().min(1).max(10)),
@@ -52,11 +57,24 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
   const parsed = schema.safeParse(env);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  return {
-    ok: false,
-    problems: parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`),
-  };
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`);
+  const lease = leaseProblem(env);
+  if (lease) problems.push(lease);
+  if (parsed.success && !problems.length) return { ok: true, config: parsed.data };
+  return { ok: false, problems };
+}
+
+/**
+ * A send still waiting for WeChat's answer when its lease ends is claimed by another node and sent again, so the
+ * lease must outlast the API timeout with room for the token fetch and the record. Checked on the raw values, so it
+ * is listed with the other problems.
+ */
+function leaseProblem(env: Record<string, string | undefined>): string | null {
+  const num = (v: string | undefined, def: number) => (v === undefined || v === '' ? def : Number(v));
+  const leaseMs = num(env.OUTBOX_LEASE_S, 30) * 1000;
+  const timeoutMs = num(env.WX_API_TIMEOUT_MS, 10_000);
+  if (!Number.isFinite(leaseMs) || !Number.isFinite(timeoutMs) || leaseMs >= 2 * timeoutMs) return null;
+  return `OUTBOX_LEASE_S: must be at least twice WX_API_TIMEOUT_MS (${timeoutMs} ms): a send still in flight when its lease ends would be sent again`;
 }
 
 /** Parses process.env once; on any problem prints all of them and exits, so an operator fixes everything in one go. */

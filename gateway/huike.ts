@@ -94,7 +94,13 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   bus.subscribe(bot.onEvent);
   bus.subscribe(recoveryReactions(deps));
   if (channels.kf) bus.subscribe(kfTakeoverMirror(deps, channels.kf));
-  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, opts.workers, bot) : null;
+  const w = opts.workers ?? {};
+  const workerOptions = {
+    ...w,
+    outbox: { leaseMs: config.OUTBOX_LEASE_S * 1000, ...w.outbox },
+    botRedrive: { afterMs: config.BOT_REDRIVE_AFTER_S * 1000, ...w.botRedrive },
+  };
+  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot) : null;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -22,8 +22,9 @@ export interface WorkerOptions {
   outboxPauseMs?: number;
   kfSync?: KfSyncOptions;
   /**
-   * Customer messages no node answered are looked for every `everyMs` and answered once they are `afterMs` old.
-   * 3 minutes: longer than a live node keeps retrying an answer while the database is away (about a minute).
+   * Customer messages no node answered are looked for every `everyMs` (a third of `afterMs`, at most 30 s) and
+   * answered once they are `afterMs` old (BOT_REDRIVE_AFTER_S). The node that stored one may still be retrying
+   * its answer while the database is away (for about a minute): the answer goes out once whichever writes first.
    */
   botRedrive?: { afterMs?: number; everyMs?: number };
 }
@@ -79,7 +80,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     ? startLoop('kf-sync', createKfSync(deps, kf, (msg) => handleSyncedMessage({ deps, client: kf }, msg), opts.kfSync).tick, { idleMs, log: deps.log })
     : null;
   if (kfSync) channels.kfNews.notify = () => kfSync.nudge();
-  const redriveAfterMs = opts.botRedrive?.afterMs ?? 3 * 60_000;
+  const redriveAfterMs = opts.botRedrive?.afterMs ?? 30_000;
   const botRedrive = bot
     ? startLoop(
         'bot-redrive',
@@ -88,7 +89,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
           await Promise.all(late.map((m) => bot.answerLate(m)));
           return late.length === 100;
         },
-        { idleMs: opts.botRedrive?.everyMs ?? 30_000, log: deps.log },
+        { idleMs: opts.botRedrive?.everyMs ?? Math.min(30_000, Math.ceil(redriveAfterMs / 3)), log: deps.log },
       )
     : null;
   const unsubscribe = deps.bus.subscribe((e: DomainEvent) => {

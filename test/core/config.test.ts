@@ -14,6 +14,20 @@ describe('config', () => {
     expect(r.config.SERVICES).toEqual(['web', 'worker']);
     expect(r.config.WECOM_REPLAY_WINDOW_S).toBe(300);
     expect(r.config.DATABASE_POOL_MAX).toBe(20);
+    expect(r.config.BOT_REDRIVE_AFTER_S).toBe(30);
+    expect(r.config.OUTBOX_LEASE_S).toBe(30);
+  });
+
+  it('refuses an outbox lease a WeChat call could outlast, with the other problems', () => {
+    const short = parseConfig({ OUTBOX_LEASE_S: '15', PORT: 'abc' });
+    expect(short.ok).toBe(false);
+    if (short.ok) return;
+    expect(short.problems.map((p) => p.split(':')[0]).sort()).toEqual(['OUTBOX_LEASE_S', 'PORT']);
+    expect(short.problems.join('\n')).toMatch(/twice WX_API_TIMEOUT_MS \(10000 ms\)/);
+    // a shorter timeout allows a shorter lease
+    expect(parseConfig({ OUTBOX_LEASE_S: '5', WX_API_TIMEOUT_MS: '2000' }).ok).toBe(true);
+    expect(parseConfig({ OUTBOX_LEASE_S: '4', WX_API_TIMEOUT_MS: '1000' }).ok).toBe(false);
+    expect(parseConfig({ BOT_REDRIVE_AFTER_S: '1' }).ok).toBe(false);
   });
 
   it('treats empty strings as unset', () => {
