@@ -66,14 +66,7 @@ const closeEdit = [
   "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))",
   `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))`,
 ];
-for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
-  const p = path.join(root, file);
-  let s = readFileSync(p, 'utf8');
-  if (s.includes(MARK4)) continue;
-  if (!s.includes(closeEdit[0])) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
-  writeFileSync(p, s.replace(closeEdit[0], closeEdit[1]));
-  console.log(`patch-postgres: settle-on-close ${file}`);
-}
+patchConnection(MARK4, closeEdit, 'settle-on-close');
 
 // The close settles the statement that was running, but kept it as the connection's current one until the
 // connection was used again. `sql.end()` waits for a connection with a current statement, so a node stopping
@@ -83,11 +76,16 @@ const forgetEdit = [
   `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n`,
   `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    ${MARK5}\n    query = null\n`,
 ];
-for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
-  const p = path.join(root, file);
-  let s = readFileSync(p, 'utf8');
-  if (s.includes(MARK5)) continue;
-  if (!s.includes(forgetEdit[0])) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
-  writeFileSync(p, s.replace(forgetEdit[0], forgetEdit[1]));
-  console.log(`patch-postgres: forget-settled ${file}`);
+patchConnection(MARK5, forgetEdit, 'forget-settled');
+
+/** One edit to both builds of connection.js, skipped where its mark is already in. */
+function patchConnection(mark, [from, to], label) {
+  for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
+    const p = path.join(root, file);
+    const s = readFileSync(p, 'utf8');
+    if (s.includes(mark)) continue;
+    if (!s.includes(from)) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
+    writeFileSync(p, s.replace(from, to));
+    console.log(`patch-postgres: ${label} ${file}`);
+  }
 }
