@@ -15,6 +15,7 @@ import { seedDemo } from '../../core/seed/demo.ts';
 import { mpSafeJsonCallback } from '../../gateway/channels/emulator/callbacks.ts';
 import { startWechat } from '../support/wechat.ts';
 import { benchDatabase, quantile } from './database.ts';
+import { between, scrape } from './histograms.ts';
 // @ts-expect-error plain JS module without types
 import { bundleServer } from '../../gateway/bundle.js';
 
@@ -276,7 +277,13 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     say(`open loop at ${rate}`);
     const fixed = perCustomer(`o${rate}x`, rate * 10);
     acks = [];
+    const before = await scrape(huike.url);
     const ol = await openLoop(rate, 10, (i) => endToEnd(fixed[i].call, fixed[i].key));
+    // SCALE_TRACE: the same stretch as the node saw it
+    if (process.env.SCALE_TRACE) {
+      const after = await scrape(huike.url);
+      console.error(`[trace] at ${rate} msgs/s, inside the node: callbacks ${between(before, after, 'huike_http_request_duration_seconds', 'miniprogram/callback')}; ingest batches ${between(before, after, 'huike_batch_seconds', '"ingest"')}; reply batches ${between(before, after, 'huike_batch_seconds', '"reply"')}`);
+    }
     rows.push({ name: `Huike at a fixed ${rate} msgs/s for 10 s (achieved ${Math.round(ol.achieved)})`, value: `p50 ${ms(quantile(ol.lat, 50))} / p99 ${ms(quantile(ol.lat, 99))}`, target: rate === 1000 ? 'p99 ≤ 50 ms at 1,000 msgs/s' : 'measure' });
     rows.push({ name: '  of which the callback stored and acknowledged', value: `p50 ${ms(quantile(acks, 50))} / p99 ${ms(quantile(acks, 99))}`, target: 'measure' });
   }
