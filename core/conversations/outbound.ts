@@ -8,6 +8,7 @@ import { isUuid } from '../ids.ts';
 import { MAX_TEXT_LENGTH } from './ingest.ts';
 import type { ConversationRow, MessageRow } from './rows.ts';
 import { replyBlocked } from './channel-rules.ts';
+import { retryAtOnce } from '../db/unavailable.ts';
 
 export interface OutboundMessage {
   conversationId: string;
@@ -58,9 +59,19 @@ function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true)), { max: 200, concurrency: 1, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('reply', n), key: (i) => i.conversationId, observe: (n, s) => deps.observeBatch?.('reply', n, s) })),
+      (b = new Batcher((items) => writeReplies(deps, items), { max: 200, concurrency: 1, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('reply', n), key: (i) => i.conversationId, observe: (n, s) => deps.observeBatch?.('reply', n, s) })),
     );
   return b;
+}
+
+/**
+ * A batch whose replies all carry their sender's id (the bot's answers, a console's replies) runs again at once
+ * on a fresh session when its session was lost (a failover ended it while idle) instead of failing: written
+ * already, a reply is found by its id, not written twice. A batch with a reply without one fails as before (503).
+ */
+function writeReplies(deps: Deps, items: OutboundMessage[]): Promise<(Sent | null | Error)[]> {
+  const once = () => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true));
+  return items.every((i) => i.clientMsgId) ? retryAtOnce(once) : once();
 }
 
 /** sendOutbound inside the caller's transaction (a recovery run sends and records itself atomically). */

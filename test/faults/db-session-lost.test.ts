@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
+import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { isUnavailable } from '../../core/db/unavailable.ts';
 import { depsFor } from '../support/db.ts';
 import { databaseBehindRelay } from '../support/tcp-proxy.ts';
@@ -66,6 +67,41 @@ describe.skipIf(!process.env.DATABASE_URL)('an inbound batch whose session is go
     expect(await storedTimes('lost-2')).toBe(1);
     // a message whose commit was not heard is answered by the bot's redrive, not by an event here
     expect(node.created).toEqual(['warm-1']);
+  });
+
+  describe('a batch of replies', () => {
+    const replies = async (conversationId: string) =>
+      (await env!.direct.sql<{ text: string }[]>`select text from messages where conversation_id = ${conversationId} and sender_type = 'agent' order by seq`).map((r) => r.text);
+    const LOCK = 'order by id for update';
+
+    it('each with its id (a console, the bot): written on a fresh session, once', async () => {
+      const node = await nodeWhoseSessionsEnd(LOCK);
+      const { conversation } = await ingestInbound(node.deps, message('reply-1'));
+      node.arm();
+      const sent = await sendOutbound(node.deps, { conversationId: conversation.id, senderType: 'agent', text: '您好，马上为您查询', clientMsgId: 'lost-r1' });
+      expect(node.fired()).toBe(1);
+      expect(sent.replayed).toBeUndefined();
+      expect(await replies(conversation.id)).toEqual(['您好，马上为您查询']);
+    });
+
+    it('the answer to its COMMIT lost: the retry finds the reply written, and it is not written twice', async () => {
+      const node = await nodeWhoseSessionsEnd(LOCK);
+      const { conversation } = await ingestInbound(node.deps, message('reply-2'));
+      env!.proxy.loseAnswerWith = 'COMMIT\0';
+      const sent = await sendOutbound(node.deps, { conversationId: conversation.id, senderType: 'agent', text: '已为您登记', clientMsgId: 'lost-r2' });
+      expect(env!.proxy.loseAnswerWith).toBeNull();
+      expect(sent.replayed).toBe(true);
+      expect(await replies(conversation.id)).toEqual(['已为您登记']);
+    });
+
+    it('one without an id: not retried (it could be written twice), the caller told to try again, nothing written', async () => {
+      const node = await nodeWhoseSessionsEnd(LOCK);
+      const { conversation } = await ingestInbound(node.deps, message('reply-3'));
+      node.arm();
+      const err = await sendOutbound(node.deps, { conversationId: conversation.id, senderType: 'agent', text: '没有编号的回复' }).then(() => null, (e: unknown) => e);
+      expect(isUnavailable(err)).toBe(true);
+      expect(await replies(conversation.id)).toEqual([]);
+    });
   });
 
   it('a server that is down is not retried: the caller is told at once to come back later, and nothing is stored', async () => {
