@@ -1,5 +1,6 @@
 import type { Tx } from '../db/client.ts';
 import type { Deps } from '../deps.ts';
+import { retryAtOnce } from '../db/unavailable.ts';
 import { inTransaction, type DomainEvent } from '../events.ts';
 import { sendOutboundIn } from '../conversations/outbound.ts';
 import type { ConversationRow } from '../conversations/rows.ts';
@@ -50,7 +51,9 @@ export async function runDueRecovery(deps: Deps, limit = 50): Promise<number> {
     returning id`;
   const one = async (id: string) => {
     try {
-      await executeRun(deps, id);
+      // again at once after a lost session: a run is carried out only while still scheduled, so a retry whose
+      // first try did commit finds it done and does nothing
+      await retryAtOnce(() => executeRun(deps, id));
     } catch (err) {
       // left scheduled: the lease runs out and another pass retries; a run that keeps failing is given up
       deps.log.error({ err, runId: id }, 'recovery run failed');

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
 import { sendOutbound } from '../../core/conversations/outbound.ts';
+import { ingestCommerceBatch, parseCommerceBatch } from '../../core/commerce/events.ts';
+import { runDueRecovery } from '../../core/recovery/execute.ts';
+import { createPlaybook, parsePlaybook } from '../../core/recovery/playbooks.ts';
+import { recoveryReactions } from '../../core/recovery/reactions.ts';
 import { isUnavailable } from '../../core/db/unavailable.ts';
 import { depsFor } from '../support/db.ts';
 import { databaseBehindRelay } from '../support/tcp-proxy.ts';
@@ -102,6 +106,24 @@ describe.skipIf(!process.env.DATABASE_URL)('an inbound batch whose session is go
       expect(isUnavailable(err)).toBe(true);
       expect(await replies(conversation.id)).toEqual([]);
     });
+  });
+
+  it('a recovery run is carried out at once on a fresh session, once, not left for its 60-s lease and a second attempt', async () => {
+    const node = await nodeWhoseSessionsEnd("from recovery_runs where id");
+    node.deps.bus.subscribe(recoveryReactions(node.deps));
+    const playbook = (await createPlaybook(node.deps.sql, parsePlaybook({ name: '会话断开的挽回', variants: [{ id: 'A', text: '您的购物车还有商品' }], trigger: { type: 'cart_abandoned', delayMinutes: 60 }, actions: [{ type: 'send' }] }), null))!;
+    const { conversation } = await ingestInbound(node.deps, { channel: 'web', channelMsgId: 'v-lost:1', identity: { kind: 'web_visitor', value: 'v-lost' }, type: 'text', text: '你好' });
+    await env!.direct.sql`update conversations set status = 'resolved' where id = ${conversation.id}`;
+    const event = { id: 'ev-lost-1', platform: 'taobao', type: 'cart.abandoned', occurredAt: new Date(Date.now() - 90 * 60_000).toISOString(), customer: { identities: [{ kind: 'web_visitor', value: 'v-lost' }] }, cart: { id: 'C-lost', totalFen: 9900, items: [{ sku: 'S1', name: '围巾', priceFen: 9900 }] } };
+    await ingestCommerceBatch(node.deps, parseCommerceBatch({ events: [event] }));
+    node.arm();
+    expect(await runDueRecovery(node.deps)).toBe(1);
+    expect(node.fired()).toBe(1);
+    const runs = await env!.direct.sql<{ status: string; attempts: number }[]>`select status, attempts from recovery_runs where playbook_id = ${playbook.id}`;
+    // carried out now, where it waited out its 60-s lease before, one attempt of its 5 used up
+    expect(runs).toEqual([{ status: 'sent', attempts: 1 }]);
+    const sent = await env!.direct.sql`select 1 from messages where conversation_id = ${conversation.id} and payload ? 'recovery'`;
+    expect(sent).toHaveLength(1);
   });
 
   it('a server that is down is not retried: the caller is told at once to come back later, and nothing is stored', async () => {
