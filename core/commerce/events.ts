@@ -10,6 +10,7 @@ import { mergeByStrongIdentity } from '../customers/merge.ts';
 import { PLATFORMS } from './orders.ts';
 import { withRecovery } from '../recovery/commerce.ts';
 import { hasNul } from '../nul.ts';
+import { retryAtOnce } from '../db/unavailable.ts';
 
 export const COMMERCE_EVENT_TYPES = [
   'order.created',
@@ -133,6 +134,11 @@ const ORDER_STATUS: Partial<Record<CommerceEventType, string>> = {
  * status), logistics appended.
  */
 export async function ingestCommerceBatch(deps: Deps, events: CommerceEvent[]): Promise<BatchResult> {
+  // again at once after a lost session: idempotent by event id (a retry whose first try committed counts them as duplicates)
+  return retryAtOnce(() => ingestOnce(deps, events));
+}
+
+async function ingestOnce(deps: Deps, events: CommerceEvent[]): Promise<BatchResult> {
   return inTransaction(deps.sql, deps.bus, async (tx) => {
     const result: BatchResult = { received: events.length, stored: 0, duplicates: 0, customersCreated: 0, merged: 0 };
     // the same event twice in one batch, or already stored by an earlier batch, is a duplicate

@@ -126,6 +126,17 @@ describe.skipIf(!process.env.DATABASE_URL)('an inbound batch whose session is go
     expect(sent).toHaveLength(1);
   });
 
+  it('a batch of commerce events is stored on a fresh session, once', async () => {
+    const node = await nodeWhoseSessionsEnd('from commerce_events');
+    node.arm();
+    const order = { id: 'ev-lost-order', platform: 'jd', type: 'order.paid', occurredAt: new Date().toISOString(), customer: { identities: [{ kind: 'jd_pin', value: 'jd-lost' }] }, order: { id: 'JD-lost-1', totalFen: 12_800, items: [{ sku: 'S2', name: '手套', priceFen: 12_800 }] } };
+    const result = await ingestCommerceBatch(node.deps, parseCommerceBatch({ events: [order] }));
+    expect(node.fired()).toBe(1);
+    expect(result).toMatchObject({ received: 1, stored: 1, duplicates: 0 });
+    const stored = await env!.direct.sql`select 1 from commerce_events where event_id = 'ev-lost-order'`;
+    expect(stored).toHaveLength(1);
+  });
+
   it('a server that is down is not retried: the caller is told at once to come back later, and nothing is stored', async () => {
     const node = await nodeWhoseSessionsEnd();
     await env!.proxy.cut();
