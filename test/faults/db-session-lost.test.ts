@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
 import { sendOutbound } from '../../core/conversations/outbound.ts';
@@ -48,9 +49,13 @@ describe.skipIf(!process.env.DATABASE_URL)('an inbound batch whose session is go
 
   it('every session ends as the batch goes out: stored on a fresh session, once, and the caller is told it is stored', async () => {
     const node = await nodeWhoseSessionsEnd();
+    const logged: { code: string; what: string; msg: string }[] = [];
+    node.deps.log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
     node.arm();
     const result = await ingestInbound(node.deps, message('lost-1'));
     expect(node.fired()).toBe(1);
+    // an operator sees the failover in the log, though no caller saw an error
+    expect(logged.map((l) => [l.code, l.what])).toEqual([['CONNECTION_CLOSED', 'inbound messages']]);
     expect(result.duplicate).toBe(false);
     expect(await storedTimes('lost-1')).toBe(1);
     expect(node.created).toEqual(['warm-1', 'lost-1']);
