@@ -13,4 +13,6 @@ export interface Deps {
   observeBatch?: (batch: BatchName, size: number, seconds: number) => void;
   /** a batch was set aside as stalled (still running after STALL_MS): for /metrics and the log */
   batchStalled?: (batch: BatchName, size: number) => void;
+  /** a write ran again at once after a lost session or a concurrency failure (retryAtOnce): for /metrics */
+  retried?: (what: string, code: string) => void;
 }

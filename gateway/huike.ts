@@ -70,6 +70,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       metrics.batchSize.observe({ batch }, size);
       metrics.batchSeconds.observe({ batch }, seconds);
     },
+    retried: (what, code) => metrics.dbRetries.inc({ what, code }),
     batchStalled: (batch, size) => {
       metrics.batchStalled.inc({ batch });
       log.warn({ batch, size }, 'a write batch is still waiting after 1 s (rows locked by a stuck transaction?); the next batches go ahead');

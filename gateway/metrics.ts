@@ -53,6 +53,12 @@ export function createMetrics() {
       labelNames: ['batch'],
       registers: [registry],
     }),
+    dbRetries: new Counter({
+      name: 'huike_db_retries_total',
+      help: 'Writes run again at once on a fresh session after a lost one (a failover, a restarted pooler) or a deadlock: each is a failure no caller saw',
+      labelNames: ['what', 'code'],
+      registers: [registry],
+    }),
     socketsConnected: new Gauge({
       name: 'huike_sockets_connected',
       help: 'Connected socket.io clients by namespace',

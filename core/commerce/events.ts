@@ -135,7 +135,7 @@ const ORDER_STATUS: Partial<Record<CommerceEventType, string>> = {
  */
 export async function ingestCommerceBatch(deps: Deps, events: CommerceEvent[]): Promise<BatchResult> {
   // again at once after a lost session: idempotent by event id (a retry whose first try committed counts them as duplicates)
-  return retryAtOnce(() => ingestOnce(deps, events), deps.log, 'commerce events');
+  return retryAtOnce(() => ingestOnce(deps, events), deps, 'commerce events');
 }
 
 async function ingestOnce(deps: Deps, events: CommerceEvent[]): Promise<BatchResult> {

@@ -86,7 +86,7 @@ function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
  * lost finds its messages stored.
  */
 function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
-  return retryAtOnce(() => ingestOnce(deps, inputs), deps.log, 'inbound messages');
+  return retryAtOnce(() => ingestOnce(deps, inputs), deps, 'inbound messages');
 }
 
 /**

@@ -71,7 +71,7 @@ function batcherFor(deps: Deps): Batcher<OutboundMessage, Sent | null> {
  */
 function writeReplies(deps: Deps, items: OutboundMessage[]): Promise<(Sent | null | Error)[]> {
   const once = () => inTransaction(deps.sql, deps.bus, (tx, emit) => appendOutbound(tx, emit, items, true));
-  return items.every((i) => i.clientMsgId) ? retryAtOnce(once, deps.log, 'replies') : once();
+  return items.every((i) => i.clientMsgId) ? retryAtOnce(once, deps, 'replies') : once();
 }
 
 /** sendOutbound inside the caller's transaction (a recovery run sends and records itself atomically). */

@@ -51,14 +51,20 @@ RETRY_AT_ONCE.delete('ETIMEDOUT');
  * last failure, is thrown (a server that is down answers ECONNREFUSED or 57P03, not retried here). Only for work
  * that is idempotent even if the lost session had committed it before its answer was lost.
  */
-export async function retryAtOnce<T>(work: () => Promise<T>, log: { warn(obj: object, msg: string): void }, what: string, times = 2): Promise<T> {
+export async function retryAtOnce<T>(
+  work: () => Promise<T>,
+  deps: { log: { warn(obj: object, msg: string): void }; retried?: (what: string, code: string) => void },
+  what: string,
+  times = 2,
+): Promise<T> {
   for (let left = times; ; left--) {
     try {
       return await work();
     } catch (err) {
       if (left <= 0 || !RETRY_AT_ONCE.has(codeOf(err))) throw err;
       // worth a line: lost sessions come in bursts at a failover, which an operator wants to see
-      log.warn({ code: codeOf(err), what }, 'database session lost or a concurrency failure: running again at once');
+      deps.log.warn({ code: codeOf(err), what }, 'database session lost or a concurrency failure: running again at once');
+      deps.retried?.(what, codeOf(err));
       // a failover ends every idle session of the pool together: their close events wait in the same turn of the
       // event loop, and a retry started before they are handled is handed the next dead session
       await new Promise((resolve) => setImmediate(resolve));

@@ -53,7 +53,7 @@ export async function runDueRecovery(deps: Deps, limit = 50): Promise<number> {
     try {
       // again at once after a lost session: a run is carried out only while still scheduled, so a retry whose
       // first try did commit finds it done and does nothing
-      await retryAtOnce(() => executeRun(deps, id), deps.log, 'recovery run');
+      await retryAtOnce(() => executeRun(deps, id), deps, 'recovery run');
     } catch (err) {
       // left scheduled: the lease runs out and another pass retries; a run that keeps failing is given up
       deps.log.error({ err, runId: id }, 'recovery run failed');

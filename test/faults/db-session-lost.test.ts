@@ -51,11 +51,15 @@ describe.skipIf(!process.env.DATABASE_URL)('an inbound batch whose session is go
     const node = await nodeWhoseSessionsEnd();
     const logged: { code: string; what: string; msg: string }[] = [];
     node.deps.log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const counted: string[] = [];
+    node.deps.retried = (what, code) => counted.push(`${what} ${code}`);
     node.arm();
     const result = await ingestInbound(node.deps, message('lost-1'));
     expect(node.fired()).toBe(1);
     // an operator sees the failover in the log, though no caller saw an error
     expect(logged.map((l) => [l.code, l.what])).toEqual([['CONNECTION_CLOSED', 'inbound messages']]);
+    // and in /metrics (huike_db_retries_total)
+    expect(counted).toEqual(['inbound messages CONNECTION_CLOSED']);
     expect(result.duplicate).toBe(false);
     expect(await storedTimes('lost-1')).toBe(1);
     expect(node.created).toEqual(['warm-1', 'lost-1']);

@@ -88,6 +88,14 @@ describe('HTTP API', () => {
     expect(text).toMatch(/^huike_batch_seconds_bucket\{le="\+Inf",batch="ingest"\} \d+$/m);
   });
 
+  it('GET /metrics counts the writes run again after a lost database session, by what and why', async () => {
+    // a lost session cannot be staged on this node's pool from here (test/faults/db-session-lost.test.ts does it
+    // on a pool behind a relay); this is the node's hook for it, as retryAtOnce calls it
+    h.deps.retried!('inbound messages', 'CONNECTION_CLOSED');
+    const text = (await request(h.http).get('/metrics')).text;
+    expect(text).toMatch(/^huike_db_retries_total\{what="inbound messages",code="CONNECTION_CLOSED"\} 1$/m);
+  });
+
   it('with METRICS_TOKEN set, /metrics answers only that bearer token', async () => {
     const guarded = await startTestHuike({ env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
     try {
