@@ -5,7 +5,7 @@
 // (1) floor: bare node:http + WeCom decrypt + 1 INSERT; (2) Huike end to end: encrypted mini-program callback ->
 // stored -> bot decision -> the bot's answer on a connected agent socket, as many as it takes, then at a fixed
 // rate; (3) fan-out to 1,000 agent sockets; (4) the gateway's RSS with them connected.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,26 @@ const nodeScript = process.env.SCALE_TSX ? Promise.resolve(new URL('./scale-node
 // the V8 flags on gateway/bin.js's shebang line, which `npx huike` and `npm start` run the gateway with
 const HUIKE_NODE_ARGS = readFileSync(new URL('../../gateway/bin.js', import.meta.url), 'utf8').split('\n')[0].split(' ').filter((a) => a.startsWith('--'));
 
+/**
+ * SCALE_PIN=1: a core for the server under test, the other for the load and PostgreSQL, as when the gateway runs on
+ * a machine of its own (needs taskset, and root to move PostgreSQL; put back at the end). Every thread of a process
+ * is moved at once (-a); the threads it starts later inherit its affinity.
+ */
+const PIN = !!process.env.SCALE_PIN;
+function pinTo(pid: number, cpus: string): void {
+  if (PIN) execFileSync('taskset', ['-apc', cpus, String(pid)], { stdio: 'ignore' });
+}
+function postgresPids(): number[] {
+  return execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+}
+if (PIN) {
+  pinTo(process.pid, '1');
+  for (const pid of postgresPids()) pinTo(pid, '1');
+  process.on('exit', () => {
+    for (const pid of postgresPids()) pinTo(pid, '0-1');
+  });
+}
+
 /** A server of the bench in its own process; resolves with its URL once it listens. */
 async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
   // SCALE_PROF=huike: V8's CPU profile of the gateway; SCALE_PERF=huike: symbols for `perf record` (on-CPU time only)
@@ -49,7 +69,7 @@ async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): 
     child.on('message', onMessage);
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
-  return next<string>('url').then((url) => ({
+  return next<string>('url').then((url) => (pinTo(child.pid!, '0'), {
     url,
     child,
     rss: () => {
