@@ -43,15 +43,16 @@ const schema = z.object({
   // a customer message the bot never answered (its node died before it could) is answered by a live node once it is
   // this old; a node answering it itself meanwhile is no harm, the answer goes out once (its id is the message's)
   BOT_REDRIVE_AFTER_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(5).max(86_400)),
-  // how long a claimed WeChat send is hidden from other nodes: a node that dies with it claimed leaves it this long
-  OUTBOX_LEASE_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(5).max(3600)),
+  // how long a claimed WeChat send is hidden from other nodes: a node that dies with it claimed leaves it this long.
+  // Unset: 30 s, or twice WX_API_TIMEOUT_MS if that is longer (leaseProblem)
+  OUTBOX_LEASE_S: z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number().int().min(5).max(3600).optional()),
   // proxies in front of the node (a load balancer: 1; a CDN and a load balancer: 2). The client's address is the
   // X-Forwarded-For entry that many hops from the right: entries further left are whatever the client wrote
   PROXY_HOPS: z.preprocess((v) => (v === '' || v === undefined ? 1 : Number(v)), z.number().int().min(1).max(10)),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, 'OUTBOX_LEASE_S'> & { OUTBOX_LEASE_S: number };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -60,17 +61,19 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`);
   const lease = leaseProblem(env);
   if (lease) problems.push(lease);
-  if (parsed.success && !problems.length) return { ok: true, config: parsed.data };
+  if (parsed.success && !problems.length)
+    return { ok: true, config: { ...parsed.data, OUTBOX_LEASE_S: parsed.data.OUTBOX_LEASE_S ?? Math.max(30, Math.ceil((2 * parsed.data.WX_API_TIMEOUT_MS) / 1000)) } };
   return { ok: false, problems };
 }
 
 /**
  * A send still waiting for WeChat's answer when its lease ends is claimed by another node and sent again, so the
- * lease must outlast the API timeout with room for the token fetch and the record. Checked on the raw values, so it
- * is listed with the other problems.
+ * lease must outlast twice the API timeout (a token fetch, then the send). Checked on the raw values, so it is listed
+ * with the other problems; only a lease set by hand, since an unset one grows with the timeout.
  */
 function leaseProblem(env: Record<string, string | undefined>): string | null {
   const num = (v: string | undefined, def: number) => (v === undefined || v === '' ? def : Number(v));
+  if (env.OUTBOX_LEASE_S === undefined || env.OUTBOX_LEASE_S === '') return null;
   const leaseMs = num(env.OUTBOX_LEASE_S, 30) * 1000;
   const timeoutMs = num(env.WX_API_TIMEOUT_MS, 10_000);
   if (!Number.isFinite(leaseMs) || !Number.isFinite(timeoutMs) || leaseMs >= 2 * timeoutMs) return null;

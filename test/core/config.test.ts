@@ -28,6 +28,9 @@ describe('config', () => {
     expect(parseConfig({ OUTBOX_LEASE_S: '5', WX_API_TIMEOUT_MS: '2000' }).ok).toBe(true);
     expect(parseConfig({ OUTBOX_LEASE_S: '4', WX_API_TIMEOUT_MS: '1000' }).ok).toBe(false);
     expect(parseConfig({ BOT_REDRIVE_AFTER_S: '1' }).ok).toBe(false);
+    // unset, it grows with a long timeout instead of refusing a configuration that started before it existed
+    const long = parseConfig({ WX_API_TIMEOUT_MS: '20000' });
+    expect(long.ok && long.config.OUTBOX_LEASE_S).toBe(40);
   });
 
   it('treats empty strings as unset', () => {
