@@ -63,7 +63,7 @@ if (role === 'floor') {
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   // SCALE_TRACE: every 2 s, the statements sent by kind (to see round trips per message under load)
   const counts = new Map<string, number>();
-  const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, max: parsed.config.DATABASE_POOL_MAX, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 60), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 60)) ?? 0) + 1) : undefined });
+  const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, max: parsed.config.DATABASE_POOL_MAX, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 90), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 90)) ?? 0) + 1) : undefined });
   const lag = monitorEventLoopDelay({ resolution: 1 });
   if (process.env.SCALE_TRACE) lag.enable();
   if (process.env.SCALE_TRACE)
@@ -71,7 +71,7 @@ if (role === 'floor') {
       console.error(`[trace] event-loop delay p50 ${(lag.percentile(50) / 1e6).toFixed(1)} p99 ${(lag.percentile(99) / 1e6).toFixed(1)} max ${(lag.max / 1e6).toFixed(1)} ms`);
       lag.reset();
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
-      if (total) console.error(`[trace] ${total} statements: ${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([k, n]) => `${n} ${k}`).join(' | ')}`);
+      if (total) console.error(`[trace] ${total} statements: ${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, n]) => `\n  ${n} ${k}`).join('')}`);
       counts.clear();
     }, 2000).unref();
   const huike = await startHuike({ config: parsed.config, database, log: pino({ level: process.env.SCALE_LOG ?? 'silent' }), streamName: process.env.SCALE_STREAM });
