@@ -80,13 +80,11 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
     let result: T;
     try {
       // BEGIN goes out in the same write as fn's first statements (pipelined): one round trip fewer. The idle
-      // limit is set per transaction, not at connect: PgBouncer refuses startup parameters it does not know
-      const idleMs = idleInTransaction.get(sql);
-      [, , result] = await Promise.all([
-        conn`begin`.execute(),
-        idleMs ? conn`select set_config('idle_in_transaction_session_timeout', ${String(idleMs)}, true)`.execute() : null,
-        fn(conn as unknown as Tx),
-      ]);
+      // limit is set per transaction, not at connect: PgBouncer refuses startup parameters it does not know. Both
+      // go as one simple-protocol query: one statement for the server to run instead of three protocol exchanges
+      // (BEGIN is written before fn runs: fn's first statements go out synchronously)
+      const begun = conn.unsafe(beginStatement(idleInTransaction.get(sql))).execute();
+      [, result] = await Promise.all([begun, fn(conn as unknown as Tx)]);
     } catch (err) {
       // after a failed statement the server has aborted the transaction (an early COMMIT only ended it). On a
       // connection that died there is nothing to roll back (the server did it as the session ended). A ROLLBACK
@@ -101,6 +99,11 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
     committing.delete(conn);
     conn.release();
   }
+}
+
+/** BEGIN, with the session's idle limit for this transaction only (SET LOCAL ends with it) */
+function beginStatement(idleMs: number | undefined): string {
+  return idleMs ? `begin; set local idle_in_transaction_session_timeout = ${Math.floor(idleMs)}` : 'begin';
 }
 
 // the COMMIT sent behind a transaction's last statements (commitWith), which transaction() waits for instead
