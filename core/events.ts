@@ -1,11 +1,13 @@
 import { transaction, type Sql, type Tx } from './db/client.ts';
 import type { MessageRow, ConversationRow } from './conversations/rows.ts';
+import type { InboxExtras } from './conversations/queries.ts';
 import type { TicketRow } from './tickets/rows.ts';
 import type { RunRow } from './recovery/execute.ts';
 import type { Role } from './agents/rows.ts';
 
 export type DomainEvent =
-  | { type: 'message.created'; message: MessageRow; conversation: ConversationRow }
+  /** `inbox`: what the inbox row shows beyond the conversation, as of the message's commit (else loaded on emit) */
+  | { type: 'message.created'; message: MessageRow; conversation: ConversationRow; inbox?: InboxExtras }
   | { type: 'message.updated'; message: MessageRow; conversation: ConversationRow }
   | { type: 'conversation.updated'; conversation: ConversationRow }
   | { type: 'ticket.opened'; ticket: TicketRow }

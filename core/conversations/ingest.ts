@@ -7,6 +7,7 @@ import { commitWith, type Tx } from '../db/client.ts';
 import { canonical, resolveIdentities, type IdentityInput } from '../customers/identities.ts';
 import { badRequest } from '../errors.ts';
 import type { Channel, ConversationRow, MessageRow } from './rows.ts';
+import { inboxExtras, type InboxExtras } from './queries.ts';
 import { withoutNul } from '../nul.ts';
 import { retryAtOnce } from '../db/unavailable.ts';
 
@@ -139,11 +140,12 @@ async function ingestOnce(deps: Deps, inputs: InboundMessage[]): Promise<IngestR
     const freshResult = new Map(fresh.map((i, n) => [i, appended[n]]));
     return inputs.map((input, i): IngestResult => {
       const mine = freshResult.get(i);
-      if (mine) return { ...mine, duplicate: false };
+      if (mine) return { message: mine.message, conversation: mine.conversation, duplicate: false };
       const k = msgKey(input.channel, input.channelMsgId);
       const before = storedByKey.get(k);
       if (before) return { message: before, conversation: storedConversations.get(before.conversationId)!, duplicate: true };
-      return { ...freshResult.get(firstOf.get(k)!)!, duplicate: true };
+      const first = freshResult.get(firstOf.get(k)!)!;
+      return { message: first.message, conversation: first.conversation, duplicate: true };
     });
   });
 }
@@ -180,10 +182,10 @@ interface Arrival {
 
 /**
  * Appends inbound messages (in order) to their conversations in one round trip: conversations opened with their
- * counters already moved on, the others' counters moved on, the messages inserted; with `commit`, the COMMIT
- * too. The conversation in each result is its row after the whole batch.
+ * counters already moved on, the others' counters moved on, the messages inserted, the inbox extras read; with
+ * `commit`, the COMMIT too. The conversation in each result is its row after the whole batch.
  */
-async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Promise<{ message: MessageRow; conversation: ConversationRow }[]> {
+async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Promise<{ message: MessageRow; conversation: ConversationRow; inbox: InboxExtras }[]> {
   if (!arrivals.length) return [];
   const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number }>();
   const seqs = arrivals.map((a) => {
@@ -235,10 +237,12 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Prom
                     ${arrivals.map((a) => (a.input.echo ? 'sent' : 'received'))}::text[])
              as t(conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
       returning *`.execute(),
+    inboxExtras(tx, [...state.values()].map((n) => n.id)),
   ] as const;
-  const [created, updated, inserted] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
+  const [created, updated, inserted, extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
   const bySeq = new Map(inserted.map((m) => [`${m.conversationId}|${m.seq}`, m]));
-  return seqs.map(({ conversationId, seq }) => ({ message: bySeq.get(`${conversationId}|${seq}`)!, conversation: conversationById.get(conversationId)! }));
+  const inboxOf = new Map(extras.map(({ id, ...inbox }) => [id, inbox]));
+  return seqs.map(({ conversationId, seq }) => ({ message: bySeq.get(`${conversationId}|${seq}`)!, conversation: conversationById.get(conversationId)!, inbox: inboxOf.get(conversationId)! }));
 }
 

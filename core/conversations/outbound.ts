@@ -7,6 +7,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { isUuid } from '../ids.ts';
 import { MAX_TEXT_LENGTH } from './ingest.ts';
 import type { ConversationRow, MessageRow } from './rows.ts';
+import { inboxExtras } from './queries.ts';
 import { replyBlocked } from './channel-rules.ts';
 import { retryAtOnce } from '../db/unavailable.ts';
 
@@ -183,16 +184,19 @@ async function appendOutbound(tx: Tx, emit: (e: DomainEvent) => void, inputs: Ou
       ? tx`update tickets set first_response_at = now()
             where conversation_id = any(${answered}::uuid[]) and first_response_at is null and status in ('assigned', 'pending')`.execute()
       : null,
+    // behind the ticket's first response above: the inbox shows it answered
+    inboxExtras(tx, touched.map((c) => c.id)),
   ] as const;
-  const [updated, inserted] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
+  const [updated, inserted, , , extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const conversationById = new Map(updated.map((c) => [c.id, c]));
+  const inboxOf = new Map(extras.map(({ id, ...inbox }) => [id, inbox]));
   const byId = new Map(inserted.map((m) => [m.id, m]));
   const messages = rows.map((r) => byId.get(r.id)!);
   const out: (Sent | null | Error)[] = results.map((r, i) => {
     const k = slot.get(i);
     if (k === undefined) return r;
     const sent = { message: messages[k], conversation: conversationById.get(inputs[i].conversationId)! };
-    emit({ type: 'message.created', ...sent });
+    emit({ type: 'message.created', ...sent, inbox: inboxOf.get(inputs[i].conversationId) });
     return sent;
   });
   return withSame(out);

@@ -63,6 +63,21 @@ export async function getConversationListItem(q: Queryable, id: string): Promise
   return (await getConversationListItems(q, [id])).get(id) ?? null;
 }
 
+/** What the inbox shows of a conversation beyond its own row and its last message. */
+export type InboxExtras = Pick<ConversationListItem, 'customerName' | 'ticket'>;
+
+/**
+ * The inbox extras of conversations, by id: sent inside the transaction that wrote their new messages, behind
+ * its writes and with its COMMIT, it costs no round trip of its own, and what it reads is the state those
+ * messages were committed in (ticket changes update the conversation row, locked by then).
+ */
+export function inboxExtras(tx: Tx, ids: string[]): Promise<(InboxExtras & { id: string })[]> {
+  return tx<(InboxExtras & { id: string })[]>`
+    select c.id, cu.display_name as customer_name, ${tx.unsafe(OPEN_TICKET)}
+      from conversations c join customers cu on cu.id = c.customer_id
+     where c.id = any(${ids}::uuid[])`.execute();
+}
+
 /** Several conversations as the inbox shows them, by id, in one query. */
 export async function getConversationListItems(q: Queryable, ids: string[]): Promise<Map<string, ConversationListItem>> {
   const rows = await q<ConversationListItem[]>`

@@ -56,7 +56,9 @@ export function createEmitter(io: Server, deps: Deps) {
       case 'message.created': {
         const c = event.conversation;
         const message = presentMessage(event.message);
-        return inOrder(c.id, Promise.all([inboxView(c), visitorRoom(c)]), ([conversation, room]) => {
+        // the message is the conversation's last one when its event leaves (events leave in seq order)
+        const view = event.inbox ? presentConversation({ ...c, ...event.inbox, lastText: event.message.text }) : inboxView(c);
+        return inOrder(c.id, Promise.all([view, visitorRoom(c)]), ([conversation, room]) => {
           const payload = { conversationId: c.id, seq: event.message.seq, message };
           agents.to(rooms.forConversation(c)).emit('message:new', { ...payload, conversation });
           if (room) customers.to(room).emit('message:new', payload);

@@ -89,7 +89,15 @@ describe('realtime: /customer and /agent', () => {
     const seen = await seenByAgent;
     expect(seen.message.text).toBe('我的快递三天没动了');
     expect(seen.seq).toBe(history.messages.at(-1).seq + 1);
+    // the event carries the conversation as the inbox lists it: customer, last text, the open ticket
+    const inboxRow = async () => {
+      const res = await fetch(`${h.url}/api/v1/conversations?limit=100`, { headers: { authorization: `Bearer ${agentToken}` } });
+      return ((await res.json()) as { conversations: { id: string }[] }).conversations.find((c) => c.id === a.conversation.id);
+    };
+    expect(seen.conversation).toMatchObject({ lastText: '我的快递三天没动了', ticket: { id: a.ticket.id, status: 'assigned', firstResponseAt: null } });
+    expect(seen.conversation).toEqual(await inboxRow());
 
+    const ownReply = nextEvent(agent, 'message:new', (e) => e.message.senderType === 'agent');
     const reply = nextEvent(customer, 'message:new', (e) => e.message.senderType === 'agent');
     const res = await fetch(`${h.url}/api/v1/conversations/${a.conversation.id}/messages`, {
       method: 'POST',
@@ -100,6 +108,10 @@ describe('realtime: /customer and /agent', () => {
     const got = await reply;
     expect(got.message.text).toBe('您好，请问有什么可以帮您？');
     expect(got.seq).toBeGreaterThan(seen.seq);
+    // the agent's own reply: the inbox row shows the ticket answered (its first response, written with the reply)
+    const mine = await ownReply;
+    expect(mine.conversation).toMatchObject({ lastText: '您好，请问有什么可以帮您？', ticket: { id: a.ticket.id, firstResponseAt: expect.any(String) } });
+    expect(mine.conversation).toEqual(await inboxRow());
 
     // while a human serves the conversation the bot stays quiet
     const botCount = async () =>
