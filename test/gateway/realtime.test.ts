@@ -2,14 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { buildAgent, buildKb, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import { testDatabase } from '../support/db.ts';
+import type { Database } from '../../core/db/client.ts';
 
 describe('realtime: /customer and /agent', () => {
   let h: TestHuike;
+  let database: Database;
   let agentId: string;
   let agentToken: string;
+  // every statement the node sends, to see which queries a message costs
+  const statements: string[] = [];
 
   beforeAll(async () => {
-    h = await startTestHuike();
+    database = await testDatabase({ onQuery: (q) => statements.push(q) });
+    h = await startTestHuike({ database });
     const team = await buildTeam(h.deps.sql, { name: '售后', categories: ['物流'], isDefault: true });
     const agent = await buildAgent(h.deps.sql, { email: 'rt@test.huike', teamIds: [team.id] });
     agentId = agent.id;
@@ -20,7 +26,10 @@ describe('realtime: /customer and /agent', () => {
     await h.bot.reload();
     agentToken = await h.login('rt@test.huike');
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    await h.close();
+    await database.close();
+  });
 
   it('gives a new visitor an id, and keeps a known one', async () => {
     const fresh = await h.customerSocket();
@@ -46,6 +55,25 @@ describe('realtime: /customer and /agent', () => {
     expect(history.messages.map((m: { seq: number }) => m.seq)).toEqual([1, 2]);
     const [{ n }] = await h.deps.sql<{ n: number }[]>`select count(*)::int as n from messages where conversation_id = ${ack.message.conversationId}`;
     expect(n).toBe(2);
+  });
+
+  it("a customer's message and the bot's answer reach the console with their inbox rows, and no query loads them", async () => {
+    const boss = await buildAgent(h.deps.sql, { email: 'inbox-rt@test.huike', role: 'supervisor' });
+    const bossToken = await h.login(boss.email);
+    const watcher = await h.agentSocket(bossToken);
+    const { socket } = await h.customerSocket();
+    const seen = { customer: nextEvent(watcher, 'message:new', (e) => e.message.senderType === 'customer'), bot: nextEvent(watcher, 'message:new', (e) => e.message.senderType === 'bot') };
+    statements.length = 0;
+    await emitAck(socket, 'message:send', { clientMsgId: 'inbox-1', text: '运费多少' });
+    const [customer, bot] = [await seen.customer, await seen.bot];
+    await h.settle();
+    // the inbox row's query (customer name, last text, open ticket) is the console's list, not the events'
+    expect(statements.filter((q) => /as customer_name,\s*\(select m\.text/.test(q))).toEqual([]);
+    expect(customer.conversation).toMatchObject({ lastText: '运费多少', ticket: null, customerName: expect.any(String) });
+    const res = await fetch(`${h.url}/api/v1/conversations?limit=100`, { headers: { authorization: `Bearer ${bossToken}` } });
+    const listed = ((await res.json()) as { conversations: { id: string }[] }).conversations.find((c) => c.id === bot.conversationId);
+    expect(bot.conversation).toEqual(listed);
+    expect(bot.conversation).toMatchObject({ lastText: '全场满 99 元包邮。', customerName: customer.conversation.customerName });
   });
 
   it('rejects malformed messages with an error ack and stores nothing', async () => {
