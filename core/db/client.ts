@@ -81,8 +81,8 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
     try {
       // BEGIN goes out in the same write as fn's first statements (pipelined): one round trip fewer. The idle
       // limit is set per transaction, not at connect: PgBouncer refuses startup parameters it does not know. Both
-      // go as one simple-protocol query: one statement for the server to run instead of three protocol exchanges
-      // (BEGIN is written before fn runs: fn's first statements go out synchronously)
+      // go as one simple-protocol query, not as two extended-protocol statements (parse, bind, execute each).
+      // BEGIN is written before fn runs: fn's first statements go out synchronously
       const begun = conn.unsafe(beginStatement(idleInTransaction.get(sql))).execute();
       [, result] = await Promise.all([begun, fn(conn as unknown as Tx)]);
     } catch (err) {
