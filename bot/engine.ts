@@ -18,7 +18,8 @@ import { decide, HUMAN_WORDS, type Candidate, type Decision } from './policy.ts'
 import { REPLIES } from './replies.ts';
 import { questionsOf, Retriever } from './retriever.ts';
 import { featuresOfAll, isWord } from './segment.ts';
-import { selfService } from './self-service.ts';
+import { selfService, selfServiceAsk } from './self-service.ts';
+import { botReplyId, type InlineAnswer, type InlineQuestion } from '../core/conversations/inline-answer.ts';
 import { loadSynonyms } from './synonym-store.ts';
 import type { Synonyms } from './synonyms.ts';
 
@@ -113,10 +114,31 @@ export class Bot {
     return this.intents.classify(text);
   }
 
+  /**
+   * The answer written with the message it answers, when it needs nothing but the message and the KB (see
+   * core/conversations/inline-answer.ts); null leaves the message to `onEvent`. Not while an earlier message of
+   * the conversation is still being answered here: answers keep the order of their questions.
+   */
+  answerInline = (q: InlineQuestion): InlineAnswer | null => {
+    if (this.stopping || (q.conversationId && this.chains.has(q.conversationId))) return null;
+    const plain = notTextReply(q.type);
+    if (plain) return plain;
+    const text = q.text ?? '';
+    // a rating and a question about the customer's own orders need the database
+    if (ratingOf(text) !== null || selfServiceAsk(text)) return null;
+    return kbReply(this.decide(text, q.botMisses), q.botMisses);
+  };
+
   /** Subscribe with `bus.subscribe(bot.onEvent)`. */
   onEvent = (event: DomainEvent): Promise<void> | void => {
     if (event.type !== 'message.created') return;
     const { message, conversation } = event;
+    // answered in the message's own transaction: only the KB answer's count is left to keep
+    if (event.inline) {
+      const kbId = message.senderType === 'bot' ? message.payload.kbId : undefined;
+      if (typeof kbId === 'string') this.hits.add(kbId);
+      return;
+    }
     if (message.senderType !== 'customer' || conversation.status !== 'bot') return;
     return this.enqueue(message, conversation);
   };
@@ -189,12 +211,11 @@ export class Bot {
     // The reply's id is the message's: answered already (by another node's late answer, or by this one before a
     // lost commit), nothing is written again, and the result is null as when a person took over
     const say = async (text: string, payload?: Record<string, unknown>, botMisses?: 'count' | 'reset') => {
-      const sent = wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload, botMisses, clientMsgId: `bot-${message.id}` }));
+      const sent = wrote(await sendBotReply(this.deps, { conversationId: conversation.id, text, payload, botMisses, clientMsgId: botReplyId(message.id) }));
       return sent?.replayed ? null : sent;
     };
-    // entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye
-    if (message.type === 'event') return void (await say(REPLIES.welcome));
-    if (message.type !== 'text') return void (await say(REPLIES.nonText, { quickReplies: ['转人工'] }));
+    const plain = notTextReply(message.type);
+    if (plain) return void (await say(plain.text, plain.payload));
     const text = message.text ?? '';
     const answered = fresh.botMisses ? ('reset' as const) : undefined;
 
@@ -233,12 +254,16 @@ export class Bot {
         candidates: candidates.map((c) => ({ id: c.entry.id, question: c.entry.question, score: round(c.score) })),
       }).catch((err) => this.deps.log.warn({ err, messageId: message.id }, 'bot: unanswered question not logged'));
     switch (decision.kind) {
-      case 'answer':
-        if (await say(decision.candidate.entry.answer, { kbId: decision.candidate.entry.id, score: round(decision.candidate.score) }, answered)) this.hits.add(decision.candidate.entry.id);
+      case 'answer': {
+        const reply = kbReply(decision, fresh.botMisses)!;
+        if (await say(reply.text, reply.payload, answered)) this.hits.add(decision.candidate.entry.id);
         return;
-      case 'clarify':
-        await say(REPLIES.clarify, { quickReplies: decision.candidates.map((c) => c.entry.question) });
+      }
+      case 'clarify': {
+        const reply = kbReply(decision, fresh.botMisses)!;
+        await say(reply.text, reply.payload);
         return;
+      }
       case 'miss':
         if (await say(REPLIES.miss, { quickReplies: ['转人工'] }, 'count')) await unanswered('miss', undefined, decision.candidates);
         return;
@@ -317,6 +342,21 @@ export async function buildKnowledge(
   const intents = await IntentClassifier.build(entries, (i) => feats.slice(first[i], first[i + 1]).flat().filter(isWord), synonyms);
   on.onIntents?.(intents);
   return { retriever, intents };
+}
+
+/** Entering the chat (mini-program) is a greeting, not a question; pictures and files need a human eye. */
+function notTextReply(type: string): InlineAnswer | null {
+  if (type === 'event') return { text: REPLIES.welcome };
+  if (type !== 'text') return { text: REPLIES.nonText, payload: { quickReplies: ['转人工'] } };
+  return null;
+}
+
+/** The KB's answer, or the question back; null for a miss or a handoff. An answer ends a run of misses. */
+function kbReply(decision: Decision, misses: number): InlineAnswer | null {
+  if (decision.kind === 'answer')
+    return { text: decision.candidate.entry.answer, payload: { kbId: decision.candidate.entry.id, score: round(decision.candidate.score) }, resetMisses: misses > 0 };
+  if (decision.kind === 'clarify') return { text: REPLIES.clarify, payload: { quickReplies: decision.candidates.map((c) => c.entry.question) } };
+  return null;
 }
 
 export type { KbEntry };

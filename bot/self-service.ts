@@ -38,15 +38,23 @@ interface OrderRow {
   orderedAt: Date;
 }
 
+/** What a message asks about the customer's own orders, if it does: only such a message needs their orders. */
+export function selfServiceAsk(text: string): { kind: Kind; orderIds: string[] } | null {
+  const { orderIds } = entities(text);
+  const kind = ASKS.find(([, re]) => re.test(text))?.[0];
+  if (!kind || (!MINE.test(text) && !orderIds.length)) return null;
+  return { kind, orderIds };
+}
+
 /**
  * Answers "where is my parcel / my refund / my order" from the customer's own orders and logistics events,
  * before the FAQ. Only the customer's own orders are ever looked at: an order number of someone else is
  * "not found", never shown.
  */
 export async function selfService(q: Queryable, customerId: string, text: string): Promise<SelfServiceReply | null> {
-  const { orderIds } = entities(text);
-  const kind = ASKS.find(([, re]) => re.test(text))?.[0];
-  if (!kind || (!MINE.test(text) && !orderIds.length)) return null;
+  const asked = selfServiceAsk(text);
+  if (!asked) return null;
+  const { kind, orderIds } = asked;
   const orders = orderIds.length
     ? await q<OrderRow[]>`select platform, platform_order_id, status, total_fen, items, ordered_at from orders
                            where customer_id = ${customerId} and upper(platform_order_id) = any(${orderIds}::text[]) order by ordered_at desc`

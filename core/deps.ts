@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from './db/client.ts';
 import type { EventBus } from './events.ts';
+import type { InlineAnswerer } from './conversations/inline-answer.ts';
 
 export type BatchName = 'ingest' | 'reply' | 'delivered';
 
@@ -15,4 +16,6 @@ export interface Deps {
   batchStalled?: (batch: BatchName, size: number) => void;
   /** a write ran again at once after a lost session or a concurrency failure (retryAtOnce): for /metrics */
   retried?: (what: string, code: string) => void;
+  /** the bot's answers written with the messages they answer (conversations/inline-answer.ts) */
+  answerInline?: InlineAnswerer;
 }

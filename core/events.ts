@@ -6,8 +6,11 @@ import type { RunRow } from './recovery/execute.ts';
 import type { Role } from './agents/rows.ts';
 
 export type DomainEvent =
-  /** `inbox`: what the inbox row shows beyond the conversation, as of the message's commit (else loaded on emit) */
-  | { type: 'message.created'; message: MessageRow; conversation: ConversationRow; inbox?: InboxExtras }
+  /**
+   * `inbox`: what the inbox row shows beyond the conversation, as of the message's commit (else loaded on emit).
+   * `inline`: a customer's message and the bot's answer written with it (conversations/inline-answer.ts)
+   */
+  | { type: 'message.created'; message: MessageRow; conversation: ConversationRow; inbox?: InboxExtras; inline?: true }
   | { type: 'message.updated'; message: MessageRow; conversation: ConversationRow }
   | { type: 'conversation.updated'; conversation: ConversationRow }
   | { type: 'ticket.opened'; ticket: TicketRow }

@@ -79,6 +79,8 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   watchOutbox(metrics, database.sql, (err) => log.warn({ err }, 'outbox figures not read for /metrics'));
   const bot = new Bot(deps);
+  // most answers are written with the message they answer (core/conversations/inline-answer.ts)
+  deps.answerInline = bot.answerInline;
   const kb = new KbSync(database.sql, bot, log);
   // listening first: a change made by another node while this one loads is not missed
   if (database.kind === 'postgres') await kb.follow();

@@ -10,6 +10,7 @@ import type { Channel, ConversationRow, MessageRow } from './rows.ts';
 import { inboxExtras, type InboxExtras } from './queries.ts';
 import { withoutNul } from '../nul.ts';
 import { retryAtOnce } from '../db/unavailable.ts';
+import { botReplyId, inlineAnswers, type InlineAnswer } from './inline-answer.ts';
 
 export interface InboundMessage {
   channel: Channel;
@@ -128,11 +129,23 @@ async function ingestOnce(deps: Deps, inputs: InboundMessage[]): Promise<IngestR
     // an identity created just now has no conversation yet
     const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
     const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
+    // decided under the conversations' locks, as the rows stand: nothing can answer or take them meanwhile
+    const answers = inlineAnswers(
+      deps.answerInline,
+      fresh.map((i, n) => ({ key: arrivals[n].key, echo: inputs[i].echo, optOut: optOut[i], existing: arrivals[n].existing, type: inputs[i].type, text: inputs[i].text ?? null })),
+    );
     // nothing left to do in the transaction after the messages: they carry the COMMIT with them
     const last = !stored.length && !fresh.some((i) => optOut[i]);
-    const appended = await appendInbound(tx, arrivals, last);
+    const appended = await appendInbound(tx, arrivals, answers, last);
     for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
-    for (const a of appended) emit({ type: 'message.created', ...a });
+    for (const { reply, asOfMessage, ...a } of appended) {
+      if (!reply) {
+        emit({ type: 'message.created', ...a });
+        continue;
+      }
+      emit({ type: 'message.created', ...a, conversation: asOfMessage!, inline: true });
+      emit({ type: 'message.created', ...a, message: reply, inline: true });
+    }
 
     const storedConversations = stored.length
       ? new Map((await tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(stored.map((m) => m.conversationId))]}::uuid[])`).map((c) => [c.id, c]))
@@ -180,27 +193,54 @@ interface Arrival {
   identityId: string;
 }
 
+interface Appended {
+  message: MessageRow;
+  /** the row after the whole batch */
+  conversation: ConversationRow;
+  inbox: InboxExtras;
+  /** the bot's answer written with the message, and the conversation as the message alone left it */
+  reply?: MessageRow;
+  asOfMessage?: ConversationRow;
+}
+
 /**
  * Appends inbound messages (in order) to their conversations in one round trip: conversations opened with their
- * counters already moved on, the others' counters moved on, the messages inserted, the inbox extras read; with
- * `commit`, the COMMIT too. The conversation in each result is its row after the whole batch.
+ * counters already moved on, the others' counters moved on, the messages and the bot's inline answers (each
+ * right behind its question, with its outbox row) inserted, the inbox extras read; with `commit`, the COMMIT too.
  */
-async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Promise<{ message: MessageRow; conversation: ConversationRow; inbox: InboxExtras }[]> {
+async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, InlineAnswer>, commit: boolean): Promise<Appended[]> {
   if (!arrivals.length) return [];
-  const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number }>();
-  const seqs = arrivals.map((a) => {
+  const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number; resetMisses: boolean }>();
+  const seqs = arrivals.map((a, i) => {
     let n = state.get(a.key);
-    if (!n) state.set(a.key, (n = { id: a.existing?.id ?? randomUUID(), first: a, isNew: !a.existing, lastSeq: a.existing?.lastSeq ?? 0, customer: false, replies: a.existing?.repliesSinceCustomer ?? 0 }));
+    if (!n)
+      state.set(a.key, (n = { id: a.existing?.id ?? randomUUID(), first: a, isNew: !a.existing, lastSeq: a.existing?.lastSeq ?? 0, customer: false, replies: a.existing?.repliesSinceCustomer ?? 0, resetMisses: false }));
     // the customer writing resets the reply count; a servicer's message from the WeCom app (echo) adds to it
     if (a.input.echo) n.replies++;
     else {
       n.customer = true;
       n.replies = 0;
     }
-    return { conversationId: n.id, seq: ++n.lastSeq };
+    const seq = ++n.lastSeq;
+    const answer = answers.get(i);
+    if (!answer) return { conversationId: n.id, seq, id: randomUUID() };
+    n.replies++;
+    n.resetMisses ||= !!answer.resetMisses;
+    return { conversationId: n.id, seq, id: randomUUID(), reply: { answer, seq: ++n.lastSeq, id: randomUUID() } };
   });
   const opening = [...state.values()].filter((n) => n.isNew);
   const moving = [...state.values()].filter((n) => !n.isNew);
+  // the customer's messages, each followed by the bot's answer to it when there is one
+  const rows = seqs.flatMap((s, i) => {
+    const a = arrivals[i];
+    const message = { id: s.id, conversationId: s.conversationId, seq: s.seq, senderType: a.input.echo ? 'agent' : 'customer', type: a.input.type, text: a.input.text ?? null, payload: JSON.stringify(a.input.payload ?? {}), channel: a.input.channel, channelMsgId: a.input.channelMsgId, status: a.input.echo ? 'sent' : 'received' };
+    if (!s.reply) return [message];
+    const { answer, seq, id } = s.reply;
+    // web chat is delivered by the realtime layer at commit; the other channels through the outbox
+    const reply = { id, conversationId: s.conversationId, seq, senderType: 'bot', type: 'text', text: answer.text, payload: JSON.stringify({ ...answer.payload, clientMsgId: botReplyId(s.id) }), channel: a.input.channel, channelMsgId: null, status: a.input.channel === 'web' ? 'sent' : 'pending' };
+    return [message, reply];
+  });
+  const outbox = rows.filter((r) => r.status === 'pending');
 
   const statements = [
     opening.length
@@ -219,30 +259,41 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], commit: boolean): Prom
              set last_seq = v.last_seq, last_message_at = now(), replies_since_customer = v.replies,
                  last_customer_message_at = case when v.customer = 1 then now() else c.last_customer_message_at end,
                  -- the customer writing wakes a snoozed conversation
-                 snoozed_until = case when v.customer = 1 then null else c.snoozed_until end
+                 snoozed_until = case when v.customer = 1 then null else c.snoozed_until end,
+                 bot_misses = case when v.reset = 1 then 0 else c.bot_misses end
             from (select * from unnest(${moving.map((n) => n.id)}::uuid[], ${moving.map((n) => n.lastSeq)}::int[],
-                                       ${moving.map((n) => (n.customer ? 1 : 0))}::int[], ${moving.map((n) => n.replies)}::int[])
-                       as t(id, last_seq, customer, replies)) v
+                                       ${moving.map((n) => (n.customer ? 1 : 0))}::int[], ${moving.map((n) => n.replies)}::int[],
+                                       ${moving.map((n) => (n.resetMisses ? 1 : 0))}::int[])
+                       as t(id, last_seq, customer, replies, reset)) v
            where c.id = v.id
           returning c.*`.execute()
       : [],
     // one array per column: the statement's text is the same for any batch size, so it is prepared once
     tx<MessageRow[]>`
-      insert into messages (conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
-      select conversation_id, seq, sender_type, type, text, payload::jsonb, channel, channel_msg_id, status
-        from unnest(${seqs.map((s) => s.conversationId)}::uuid[], ${seqs.map((s) => s.seq)}::int[],
-                    ${arrivals.map((a) => (a.input.echo ? 'agent' : 'customer'))}::text[], ${arrivals.map((a) => a.input.type)}::text[],
-                    ${arrivals.map((a) => a.input.text ?? null)}::text[], ${arrivals.map((a) => JSON.stringify(a.input.payload ?? {}))}::text[],
-                    ${arrivals.map((a) => a.input.channel)}::text[], ${arrivals.map((a) => a.input.channelMsgId)}::text[],
-                    ${arrivals.map((a) => (a.input.echo ? 'sent' : 'received'))}::text[])
-             as t(conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
+      insert into messages (id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
+      select id, conversation_id, seq, sender_type, type, text, payload::jsonb, channel, channel_msg_id, status
+        from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.conversationId)}::uuid[], ${rows.map((r) => r.seq)}::int[],
+                    ${rows.map((r) => r.senderType)}::text[], ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.text)}::text[],
+                    ${rows.map((r) => r.payload)}::text[], ${rows.map((r) => r.channel)}::text[], ${rows.map((r) => r.channelMsgId)}::text[],
+                    ${rows.map((r) => r.status)}::text[])
+             as t(id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
       returning *`.execute(),
+    outbox.length
+      ? tx`insert into outbox (message_id, channel) select * from unnest(${outbox.map((r) => r.id)}::uuid[], ${outbox.map((r) => r.channel)}::text[])`.execute()
+      : null,
     inboxExtras(tx, [...state.values()].map((n) => n.id)),
   ] as const;
-  const [created, updated, inserted, extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
+  const [created, updated, inserted, , extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
-  const bySeq = new Map(inserted.map((m) => [`${m.conversationId}|${m.seq}`, m]));
+  const byId = new Map(inserted.map((m) => [m.id, m]));
   const inboxOf = new Map(extras.map(({ id, ...inbox }) => [id, inbox]));
-  return seqs.map(({ conversationId, seq }) => ({ message: bySeq.get(`${conversationId}|${seq}`)!, conversation: conversationById.get(conversationId)!, inbox: inboxOf.get(conversationId)! }));
+  return seqs.map(({ conversationId, id, reply }, i): Appended => {
+    const out = { message: byId.get(id)!, conversation: conversationById.get(conversationId)!, inbox: inboxOf.get(conversationId)! };
+    if (!reply) return out;
+    // only a conversation's single message of the batch is answered here, so before its answer the row was this
+    const before = arrivals[i].existing;
+    const asOfMessage = { ...out.conversation, lastSeq: out.message.seq, repliesSinceCustomer: 0, botMisses: before?.botMisses ?? 0 };
+    return { ...out, reply: byId.get(reply.id)!, asOfMessage };
+  });
 }
 

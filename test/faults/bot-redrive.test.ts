@@ -23,9 +23,12 @@ describe('a customer message whose node died before the bot answered it', () => 
       select m.text from messages m join conversations c on c.id = m.conversation_id join identities i on i.id = c.identity_id
        where i.value = ${visitor} and m.sender_type = 'bot' order by m.seq`.then((r) => r.map((m) => m.text));
 
-  /** stored and acknowledged as its node would, but that node's bot never hears of it: the node died */
+  /**
+   * stored and acknowledged as its node would, but that node's bot never hears of it: the node died. Its answer
+   * is not written with it either, as for a message the bot answers only after commit (an order question, a miss)
+   */
   const storedByADeadNode = (visitor: string, text: string) =>
-    ingestInbound({ ...h.deps, bus: new EventBus() }, { channel: 'web', channelMsgId: `dead-${visitor}`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text });
+    ingestInbound({ ...h.deps, bus: new EventBus(), answerInline: undefined }, { channel: 'web', channelMsgId: `dead-${visitor}`, identity: { kind: 'web_visitor', value: visitor }, type: 'text', text });
 
   it('is answered by a live node once it is old enough, and only once', { timeout: 20_000 }, async () => {
     const stored = await storedByADeadNode('v-dead-1', '几天发货');
