@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../core/deps.ts';
+import { EventBus } from '../../core/events.ts';
 import { ingestInbound, type InboundMessage } from '../../core/conversations/ingest.ts';
 import { sendBotReply } from '../../core/conversations/outbound.ts';
 import { claimDueDeliveries, markDelivered } from '../../core/conversations/delivery.ts';
@@ -64,6 +65,20 @@ describe.skipIf(!process.env.DATABASE_URL)(`round trips of the hot paths, with P
     // and they are committed: another connection sees them
     const [{ count }] = await deps.sql<{ count: number }[]>`select count(*)::int as count from messages where channel_msg_id like 'o-rt-inbound:m%'`;
     expect(count).toBe(3);
+  });
+
+  it("stores a message with the bot's answer to it in the same two, its outbox row included", async () => {
+    const conversationId = await warm('o-rt-inline');
+    // a node whose bot answers '在吗' from the KB (its own bus: a batcher serves the deps it was made for)
+    const answering: Deps = { ...deps, bus: new EventBus(), answerInline: (q) => (q.text === '在吗' ? { text: '在的，请问有什么可以帮您？' } : null) };
+    let n = 0;
+    const { results, trips: t } = await trips(() => ingestInbound(answering, msg('o-rt-inline', `m${++n}`)));
+    expect(results.map((r) => r.message.seq)).toEqual([4, 6, 8]);
+    expect(t).toBe(2);
+    const answers = await deps.sql`
+      select m.seq, m.status, o.status as outbox from messages m left join outbox o on o.message_id = m.id
+       where m.conversation_id = ${conversationId} and m.sender_type = 'bot' and m.seq > 3 order by m.seq`;
+    expect(answers).toEqual([5, 7, 9].map((seq) => ({ seq, status: 'pending', outbox: 'pending' })));
   });
 
   it('writes a bot reply in two: the conversation locked, then the writes with the COMMIT', async () => {
