@@ -14,7 +14,7 @@ import { createAgent } from '../../core/agents/agents.ts';
 import { seedDemo } from '../../core/seed/demo.ts';
 import { mpSafeJsonCallback } from '../../gateway/channels/emulator/callbacks.ts';
 import { startWechat } from '../support/wechat.ts';
-import { benchDatabase, quantile } from './database.ts';
+import { analyzeLikeAutovacuum, benchDatabase, quantile } from './database.ts';
 import { between, scrape } from './histograms.ts';
 // @ts-expect-error plain JS module without types
 import { bundleServer } from '../../gateway/bundle.js';
@@ -251,6 +251,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   say('warm-up');
   const warm = perCustomer('w', CUSTOMERS);
   await closedLoop(warm.length, 100, (i) => endToEnd(warm[i].call, warm[i].key));
+  await analyzeLikeAutovacuum(db, floorDb);
   const probe = process.env.SCALE_DEBUG ? setInterval(() => say(`waiting ${waiting.size}, conversations with pending answers ${[...byConversation.values()].filter((q) => q.length).length}`), 5000) : undefined;
   const huikeRound = async (round: number) => {
     const load = perCustomer(`h${round}x`, N);
