@@ -26,14 +26,17 @@ export interface DueDelivery {
  */
 export async function claimDueDeliveries(deps: Deps, limit: number, leaseMs: number): Promise<DueDelivery[]> {
   return transaction(deps.sql, async (tx) => {
+    // `id = any(array(…))`, not `id in (…)`: the rows claimed are found through the primary key whatever the
+    // planner knows of the table. Planned as a join while the outbox was small (a fresh database, statistics not
+    // gathered yet), the claim went on reading the whole outbox: 4 ms a claim at 28,000 rows
     const claimed = await tx<{ id: number; messageId: string; attempts: number }[]>`
       update outbox set lease_until = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
-       where id in (
+       where id = any(array(
          select id from outbox
           where status = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until < now())
           order by next_attempt_at
           limit ${limit}
-          for update skip locked)
+          for update skip locked))
       returning id, message_id, attempts`;
     if (!claimed.length) return [];
     // `= any(array)`, not `in (list)`: one prepared statement whatever the count, no describe round trip per size;
