@@ -77,14 +77,17 @@ function deliveredBatcher(deps: Deps): Batcher<Delivered, void> {
 }
 
 async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[]> {
+  const ids = items.map((d) => d.messageId);
   await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     // one round trip: the conversations are read behind the updates, on the same connection, and COMMIT follows
     const [, messages, conversations] = await commitWith(tx, [
       tx`update outbox set status = 'sent', lease_until = null, last_error = null where id = any(${items.map((d) => d.outboxId)}::bigint[])`.execute(),
+      // each message's channel id by its place in the list, not by a join: `id = any(…)` is found through the
+      // primary key, where a join planned while the table was small went on scanning all of it
       tx<MessageRow[]>`
-        update messages m set status = 'sent', error = null, error_code = null, channel_msg_id = coalesce(v.channel_msg_id, m.channel_msg_id)
-          from (select * from unnest(${items.map((d) => d.messageId)}::uuid[], ${items.map((d) => d.channelMsgId)}::text[]) as t(id, channel_msg_id)) v
-         where m.id = v.id
+        update messages m set status = 'sent', error = null, error_code = null,
+               channel_msg_id = coalesce((${items.map((d) => d.channelMsgId)}::text[])[array_position(${ids}::uuid[], m.id)], m.channel_msg_id)
+         where m.id = any(${ids}::uuid[])
         returning m.*`.execute(),
       tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(items.map((d) => d.conversationId))]}::uuid[])`.execute(),
     ] as const);
