@@ -18,10 +18,4 @@ export interface Deps {
   retried?: (what: string, code: string) => void;
   /** the bot's answers written with the messages they answer (conversations/inline-answer.ts) */
   answerInline?: InlineAnswerer;
-  /**
-   * Set while this node's outbox worker sends, at once, the answers this node writes with their questions: their
-   * outbox rows are written leased to it for this long (a node gone before sending leaves them to the others'
-   * claims once the lease ends). Unset: the rows wait for a claim, as every other reply's.
-   */
-  sendLeaseMs?: number;
 }

@@ -8,10 +8,9 @@ import type { Role } from './agents/rows.ts';
 export type DomainEvent =
   /**
    * `inbox`: what the inbox row shows beyond the conversation, as of the message's commit (else loaded on emit).
-   * `inline`: a customer's message and the bot's answer written with it (conversations/inline-answer.ts).
-   * `send`: that answer's outbox row, leased to this node's outbox worker for sending at once (`Deps.sendLeaseMs`)
+   * `inline`: a customer's message and the bot's answer written with it (conversations/inline-answer.ts)
    */
-  | { type: 'message.created'; message: MessageRow; conversation: ConversationRow; inbox?: InboxExtras; inline?: true; send?: LeasedSend }
+  | { type: 'message.created'; message: MessageRow; conversation: ConversationRow; inbox?: InboxExtras; inline?: true }
   | { type: 'message.updated'; message: MessageRow; conversation: ConversationRow }
   | { type: 'conversation.updated'; conversation: ConversationRow }
   | { type: 'ticket.opened'; ticket: TicketRow }
@@ -25,13 +24,6 @@ export type DomainEvent =
   | { type: 'agent.revoked'; agentId: string; jti: string | null }
   /** an admin changed an agent's role or teams: their open consoles hear from now on what the new ones allow */
   | { type: 'agent.access'; agentId: string; before: Access; after: Access };
-
-/** An outbox row written already claimed by this node: what the outbox worker needs to send it. */
-export interface LeasedSend {
-  outboxId: number;
-  /** the channel identity the customer wrote from */
-  recipient: string;
-}
 
 export interface Access {
   role: Role;

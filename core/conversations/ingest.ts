@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { asksOptOut, recordOptOut } from '../recovery/optout.ts';
-import { inTransaction, type LeasedSend } from '../events.ts';
+import { inTransaction } from '../events.ts';
 import { Batcher, STALL_MS } from '../batcher.ts';
 import { commitWith, type Tx } from '../db/client.ts';
 import { canonical, resolveIdentities, type IdentityInput } from '../customers/identities.ts';
@@ -128,7 +128,7 @@ async function ingestOnce(deps: Deps, inputs: InboundMessage[]): Promise<IngestR
     const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
     // an identity created just now has no conversation yet
     const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
-    const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id, recipient: identities[i].value }));
+    const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
     // decided under the conversations' locks, as the rows stand: nothing can answer or take them meanwhile
     const answers = inlineAnswers(
       deps.answerInline,
@@ -136,15 +136,15 @@ async function ingestOnce(deps: Deps, inputs: InboundMessage[]): Promise<IngestR
     );
     // nothing left to do in the transaction after the messages: they carry the COMMIT with them
     const last = !stored.length && !fresh.some((i) => optOut[i]);
-    const appended = await appendInbound(tx, arrivals, answers, deps.sendLeaseMs, last);
+    const appended = await appendInbound(tx, arrivals, answers, last);
     for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
-    for (const { reply, asOfMessage, send, ...a } of appended) {
+    for (const { reply, asOfMessage, ...a } of appended) {
       if (!reply) {
         emit({ type: 'message.created', ...a });
         continue;
       }
       emit({ type: 'message.created', ...a, conversation: asOfMessage!, inline: true });
-      emit({ type: 'message.created', ...a, message: reply, inline: true, send });
+      emit({ type: 'message.created', ...a, message: reply, inline: true });
     }
 
     const storedConversations = stored.length
@@ -191,8 +191,6 @@ interface Arrival {
   key: string;
   customerId: string;
   identityId: string;
-  /** the identity's value: where the channel sends an answer */
-  recipient: string;
 }
 
 interface Appended {
@@ -203,8 +201,6 @@ interface Appended {
   /** the bot's answer written with the message, and the conversation as the message alone left it */
   reply?: MessageRow;
   asOfMessage?: ConversationRow;
-  /** the answer's outbox row, leased to this node */
-  send?: LeasedSend;
 }
 
 /**
@@ -212,7 +208,7 @@ interface Appended {
  * counters already moved on, the others' counters moved on, the messages and the bot's inline answers (each
  * right behind its question, with its outbox row) inserted, the inbox extras read; with `commit`, the COMMIT too.
  */
-async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, InlineAnswer>, leaseMs: number | undefined, commit: boolean): Promise<Appended[]> {
+async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, InlineAnswer>, commit: boolean): Promise<Appended[]> {
   if (!arrivals.length) return [];
   const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number; resetMisses: boolean }>();
   const seqs = arrivals.map((a, i) => {
@@ -245,7 +241,6 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
     return [message, reply];
   });
   const outbox = rows.filter((r) => r.status === 'pending');
-  const lease = leaseMs ?? 0;
 
   const statements = [
     opening.length
@@ -283,18 +278,12 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
                     ${rows.map((r) => r.status)}::text[])
              as t(id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
       returning *`.execute(),
-    // leased (and counted as an attempt) as a claim would: this node sends them right after the commit
     outbox.length
-      ? tx<{ id: number; messageId: string }[]>`
-          insert into outbox (message_id, channel, lease_until, attempts)
-          select message_id, channel, case when ${lease} > 0 then now() + ${lease} * interval '1 millisecond' end, case when ${lease} > 0 then 1 else 0 end
-            from unnest(${outbox.map((r) => r.id)}::uuid[], ${outbox.map((r) => r.channel)}::text[]) as t(message_id, channel)
-          returning id, message_id`.execute()
-      : [],
+      ? tx`insert into outbox (message_id, channel) select * from unnest(${outbox.map((r) => r.id)}::uuid[], ${outbox.map((r) => r.channel)}::text[])`.execute()
+      : null,
     inboxExtras(tx, [...state.values()].map((n) => n.id)),
   ] as const;
-  const [created, updated, inserted, leased, extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
-  const outboxOf = new Map(leased.map((o) => [o.messageId, Number(o.id)]));
+  const [created, updated, inserted, , extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
   const byId = new Map(inserted.map((m) => [m.id, m]));
   const inboxOf = new Map(extras.map(({ id, ...inbox }) => [id, inbox]));
@@ -304,8 +293,7 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
     // only a conversation's single message of the batch is answered here, so before its answer the row was this
     const before = arrivals[i].existing;
     const asOfMessage = { ...out.conversation, lastSeq: out.message.seq, repliesSinceCustomer: 0, botMisses: before?.botMisses ?? 0 };
-    const outboxId = lease > 0 ? outboxOf.get(reply.id) : undefined;
-    return { ...out, reply: byId.get(reply.id)!, asOfMessage, send: outboxId === undefined ? undefined : { outboxId, recipient: arrivals[i].recipient } };
+    return { ...out, reply: byId.get(reply.id)!, asOfMessage };
   });
 }
 

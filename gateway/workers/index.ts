@@ -4,7 +4,7 @@ import type { Channels } from '../channels/index.ts';
 import { handleSyncedMessage } from '../channels/wecom-kf/handle-synced.ts';
 import { createKfSync, type KfSyncOptions } from './kf-sync.ts';
 import { startLoop, type WorkLoop } from './loop.ts';
-import { deliver, OUTBOX_DEFAULTS, sendDueMessages, type OutboxOptions } from './outbox.ts';
+import { sendDueMessages, type OutboxOptions } from './outbox.ts';
 import { checkSla } from '../../core/tickets/sla.ts';
 import { runDueRecovery } from '../../core/recovery/execute.ts';
 import { scanTimeTriggers } from '../../core/recovery/scan.ts';
@@ -92,18 +92,8 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
         { idleMs: opts.botRedrive?.everyMs ?? Math.min(30_000, Math.ceil(redriveAfterMs / 3)), log: deps.log },
       )
     : null;
-  // the bot's answers written with their questions come with their outbox rows leased to this node: sent at once,
-  // without a claim (two statements and two round trips) or the outbox's pause. The rest wait for a claim
-  deps.sendLeaseMs = opts.outbox?.leaseMs ?? OUTBOX_DEFAULTS.leaseMs;
-  const sending = new Set<Promise<void>>();
   const unsubscribe = deps.bus.subscribe((e: DomainEvent) => {
-    if (e.type !== 'message.created' || e.message.status !== 'pending') return;
-    if (!e.send) return outbox.nudge();
-    const { message, conversation, send } = e;
-    const p = deliver(deps, channels.senders, { outboxId: send.outboxId, attempts: 1, message, conversation, recipient: send.recipient }, opts.outbox)
-      .catch((err) => deps.log.warn({ err, messageId: message.id }, 'send failed; the row comes back to the claims when its lease ends'))
-      .finally(() => sending.delete(p));
-    sending.add(p);
+    if (e.type === 'message.created' && e.message.status === 'pending') outbox.nudge();
   });
   return {
     outbox,
@@ -116,14 +106,10 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
       await deps.bus.idle();
       await recovery.drain();
       await deps.bus.idle();
-      await Promise.all(sending);
       await outbox.drain();
     },
     async stop() {
-      // what is written from now on waits for a claim; what is being sent finishes
-      delete deps.sendLeaseMs;
       unsubscribe();
-      await Promise.all(sending);
       channels.kfNews.notify = () => {};
       await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop(), botRedrive?.stop()]);
     },

@@ -35,36 +35,31 @@ const NOT_CONFIGURED: DeliveryFailure = { code: 'channel_not_configured', reason
 export async function sendDueMessages(deps: Deps, senders: Partial<Record<Channel, ChannelSender>>, opts: OutboxOptions = {}): Promise<boolean> {
   const o = { ...OUTBOX_DEFAULTS, ...opts };
   const due = await claimDueDeliveries(deps, o.batch, o.leaseMs);
-  await Promise.all(due.map((d) => deliver(deps, senders, d, opts)));
+  await Promise.all(
+    due.map(async (d) => {
+      const send = senders[d.message.channel];
+      if (!send) return void (await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, NOT_CONFIGURED));
+      let channelMsgId: string | null;
+      try {
+        ({ channelMsgId } = await send(d));
+      } catch (err) {
+        const failure = classifyDeliveryError(err);
+        if (failure.retryable && (d.attempts < o.maxAttempts || err instanceof WxRateLimited)) {
+          const delay = Math.max(failure.retryAfterMs ?? 0, Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (d.attempts - 1)));
+          deps.log.warn({ messageId: d.message.id, attempts: d.attempts, delay, code: failure.code }, 'send failed, will retry');
+          await retryDeliveryLater(deps, d.outboxId, delay, failure.reason, { callNotMade: err instanceof WxRateLimited });
+          return;
+        }
+        const final = failure.retryable ? { code: 'retries_exhausted', reason: `多次重试仍未发出：${failure.reason}` } : failure;
+        deps.log.warn({ messageId: d.message.id, code: final.code }, 'message undeliverable');
+        await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, final);
+        return;
+      }
+      // WeChat has it now: failing to record that is not a failed send, and must not lead to sending it again
+      await recordDelivered(deps, d, channelMsgId, o.leaseMs);
+    }),
+  );
   return due.length > 0;
-}
-
-/**
- * Sends one claimed row (by a claim, or leased to this node when it was written) through its channel and records
- * the outcome; a failure comes back through the claims, with backoff.
- */
-export async function deliver(deps: Deps, senders: Partial<Record<Channel, ChannelSender>>, d: DueDelivery, opts: OutboxOptions = {}): Promise<void> {
-  const o = { ...OUTBOX_DEFAULTS, ...opts };
-  const send = senders[d.message.channel];
-  if (!send) return void (await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, NOT_CONFIGURED));
-  let channelMsgId: string | null;
-  try {
-    ({ channelMsgId } = await send(d));
-  } catch (err) {
-    const failure = classifyDeliveryError(err);
-    if (failure.retryable && (d.attempts < o.maxAttempts || err instanceof WxRateLimited)) {
-      const delay = Math.max(failure.retryAfterMs ?? 0, Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (d.attempts - 1)));
-      deps.log.warn({ messageId: d.message.id, attempts: d.attempts, delay, code: failure.code }, 'send failed, will retry');
-      await retryDeliveryLater(deps, d.outboxId, delay, failure.reason, { callNotMade: err instanceof WxRateLimited });
-      return;
-    }
-    const final = failure.retryable ? { code: 'retries_exhausted', reason: `多次重试仍未发出：${failure.reason}` } : failure;
-    deps.log.warn({ messageId: d.message.id, code: final.code }, 'message undeliverable');
-    await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, final);
-    return;
-  }
-  // WeChat has it now: failing to record that is not a failed send, and must not lead to sending it again
-  await recordDelivered(deps, d, channelMsgId, o.leaseMs);
 }
 
 /**
