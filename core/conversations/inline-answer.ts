@@ -52,8 +52,21 @@ export function inlineAnswers(answer: InlineAnswerer | undefined, candidates: Ca
   candidates.forEach((c, n) => {
     if (c.echo || c.optOut || perKey.get(c.key)! > 1) return;
     if (c.existing && c.existing.status !== 'bot') return;
-    const a = answer({ conversationId: c.existing?.id ?? null, type: c.type, text: c.text, botMisses: c.existing?.botMisses ?? 0 });
+    const a = safely(answer, { conversationId: c.existing?.id ?? null, type: c.type, text: c.text, botMisses: c.existing?.botMisses ?? 0 });
     if (a) out.set(n, a);
   });
   return out;
+}
+
+/**
+ * A bot that fails here must not take the message down with it: thrown inside the storing transaction, the
+ * error would refuse the message (WeChat retrying it in vain). Left for after commit, the bot tries again there,
+ * where a failure is logged and costs only the answer.
+ */
+function safely(answer: InlineAnswerer, q: InlineQuestion): InlineAnswer | null {
+  try {
+    return answer(q);
+  } catch {
+    return null;
+  }
 }
