@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { decrypt } from '@wecom/crypto';
 import pino from 'pino';
@@ -20,7 +20,12 @@ const role = process.env.SCALE_ROLE;
 const heap = process.env.SCALE_HEAP === role ? new Session() : null;
 if (heap) {
   heap.connect();
-  heap.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  // SCALE_HEAP_SURVIVORS=1: only what outlived the young generation (promoted, so later swept by a full GC): the
+  // allocations that make scavenges slow
+  // SCALE_HEAP_AFTER_S: from that many seconds after start (to see the fixed-rate load alone)
+  const start = () => heap.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !process.env.SCALE_HEAP_SURVIVORS });
+  if (process.env.SCALE_HEAP_AFTER_S) setTimeout(start, Number(process.env.SCALE_HEAP_AFTER_S) * 1000).unref();
+  else start();
 }
 const writeHeapProfile = () =>
   new Promise<void>((resolve) => {
@@ -66,10 +71,31 @@ if (role === 'floor') {
   const database = await openDatabase({ databaseUrl: parsed.config.DATABASE_URL, max: parsed.config.DATABASE_POOL_MAX, onQuery: process.env.SCALE_TRACE ? (q) => counts.set(q.replace(/\s+/g, ' ').trim().slice(0, 90), (counts.get(q.replace(/\s+/g, ' ').trim().slice(0, 90)) ?? 0) + 1) : undefined });
   const lag = monitorEventLoopDelay({ resolution: 1 });
   if (process.env.SCALE_TRACE) lag.enable();
+  // SCALE_TRACE: every stall of the event loop over 15 ms, and how much of it the garbage collector took
+  const stalls: { at: number; ms: number }[] = [];
+  const gcs: { start: number; ms: number; kind: number }[] = [];
+  if (process.env.SCALE_TRACE) {
+    let last = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      if (now - last > 15) stalls.push({ at: last, ms: now - last });
+      last = now;
+    }, 1).unref();
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration, kind: (e as unknown as { detail: { kind: number } }).detail.kind });
+    }).observe({ entryTypes: ['gc'] });
+  }
   if (process.env.SCALE_TRACE)
     setInterval(() => {
       console.error(`[trace] event-loop delay p50 ${(lag.percentile(50) / 1e6).toFixed(1)} p99 ${(lag.percentile(99) / 1e6).toFixed(1)} max ${(lag.max / 1e6).toFixed(1)} ms`);
       lag.reset();
+      if (stalls.length) {
+        const gcIn = (st: { at: number; ms: number }) => gcs.filter((g) => g.start < st.at + st.ms && g.start + g.ms > st.at).reduce((a, g) => a + g.ms, 0);
+        const gcMs = stalls.map(gcIn);
+        console.error(`[trace] ${stalls.length} stalls > 15 ms, ${stalls.reduce((a, x) => a + x.ms, 0).toFixed(0)} ms, of it GC ${gcMs.reduce((a, b) => a + b, 0).toFixed(0)} ms; worst ${stalls.map((x, i) => `${x.ms.toFixed(0)}(gc ${gcMs[i].toFixed(0)})`).sort((a, b) => parseFloat(b) - parseFloat(a)).slice(0, 6).join(' ')}; GC in 2 s: ${gcs.length} (scavenges ${gcs.filter((g) => g.kind === 1).length}, ${gcs.reduce((a, g) => a + g.ms, 0).toFixed(0)} ms)`);
+      }
+      stalls.length = 0;
+      gcs.length = 0;
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
       if (total) console.error(`[trace] ${total} statements: ${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, n]) => `\n  ${n} ${k}`).join('')}`);
       counts.clear();

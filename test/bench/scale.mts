@@ -8,7 +8,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { createAgent } from '../../core/agents/agents.ts';
 import { seedDemo } from '../../core/seed/demo.ts';
@@ -151,7 +151,8 @@ async function openLoop(rate: number, seconds: number, send: (i: number) => Prom
     pending.push(send(i));
   }
   const lat = await Promise.all(pending);
-  return { lat, achieved: total / ((performance.now() - t0) / 1000) };
+  const took = (performance.now() - t0) / 1000;
+  return { lat, achieved: total / took, seconds: took };
 }
 
 export async function scaleBench(rows: Row[]): Promise<void> {
@@ -299,10 +300,27 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     const fixed = perCustomer(`o${rate}x`, rate * 10);
     acks = [];
     const before = await scrape(huike.url);
+    // SCALE_TRACE: the load's own event loop, whose delays add to every latency it measures
+    const loadLag = process.env.SCALE_TRACE ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
+    loadLag?.enable();
+    const cpu0 = process.env.SCALE_TRACE ? { huike: await Promise.all(nodes.map((n) => n.cpu())), load: process.cpuUsage(), machine: machineCpu() } : undefined;
     const ol = await openLoop(rate, 10, (i) => endToEnd(fixed[i].call, fixed[i].key));
+    loadLag?.disable();
+    if (cpu0) {
+      const huikeMs = (await Promise.all(nodes.map((n) => n.cpu()))).reduce((a, c, i) => a + c - cpu0.huike[i], 0);
+      const load = process.cpuUsage(cpu0.load);
+      const loadMs = (load.user + load.system) / 1000;
+      const machineMs = machineCpu() - cpu0.machine;
+      const per = (x: number) => (x / (rate * 10)).toFixed(2);
+      console.error(`[trace] at ${rate} msgs/s, CPU a message: gateway ${per(huikeMs)} + load ${per(loadMs)} + rest ${per(machineMs - huikeMs - loadMs)} = ${per(machineMs)} ms (the machine ${((machineMs / (ol.seconds * 1000 * 2)) * 100).toFixed(0)} % busy)`);
+    }
+    if (loadLag) console.error(`[trace] at ${rate} msgs/s, the load's event-loop delay p50 ${(loadLag.percentile(50) / 1e6).toFixed(1)} p99 ${(loadLag.percentile(99) / 1e6).toFixed(1)} max ${(loadLag.max / 1e6).toFixed(1)} ms`);
     // SCALE_TRACE: the same stretch as the node saw it
     if (process.env.SCALE_TRACE) {
       const after = await scrape(huike.url);
+      // where in the 10 s the slow ones were: a few stalls, or slowness throughout
+      const bySecond = Array.from({ length: 10 }, (_, sec) => ol.lat.slice(sec * rate, (sec + 1) * rate));
+      console.error(`[trace] at ${rate} msgs/s, p50/p99/max by second: ${bySecond.map((l) => `${Math.round(quantile(l, 50))}/${Math.round(quantile(l, 99))}/${Math.round(Math.max(...l))}`).join(' ')}`);
       console.error(`[trace] at ${rate} msgs/s, inside the node: callbacks ${between(before, after, 'huike_http_request_duration_seconds', 'miniprogram/callback')}; ingest batches ${between(before, after, 'huike_batch_seconds', '"ingest"')}; reply batches ${between(before, after, 'huike_batch_seconds', '"reply"')}`);
     }
     rows.push({ name: `Huike at a fixed ${rate} msgs/s for 10 s (achieved ${Math.round(ol.achieved)})`, value: `p50 ${ms(quantile(ol.lat, 50))} / p99 ${ms(quantile(ol.lat, 99))}`, target: rate === 1000 ? 'p99 ≤ 50 ms at 1,000 msgs/s' : 'measure' });
