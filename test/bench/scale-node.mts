@@ -23,15 +23,23 @@ if (heap) {
   // SCALE_HEAP_SURVIVORS=1: only what outlived the young generation (promoted, so later swept by a full GC): the
   // allocations that make scavenges slow
   // SCALE_HEAP_AFTER_S: from that many seconds after start (to see the fixed-rate load alone)
-  const start = () => heap.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !process.env.SCALE_HEAP_SURVIVORS });
-  if (process.env.SCALE_HEAP_AFTER_S) setTimeout(start, Number(process.env.SCALE_HEAP_AFTER_S) * 1000).unref();
+  // SCALE_HEAP_FOR_S: and for that many seconds only (written then; the parent's SCALE_DEBUG log dates the phases)
+  const start = () => {
+    console.error('[scale-node] heap sampling starts');
+    heap.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !process.env.SCALE_HEAP_SURVIVORS });
+  };
+  const after = Number(process.env.SCALE_HEAP_AFTER_S ?? 0);
+  if (after > 0) setTimeout(start, after * 1000).unref();
   else start();
+  if (process.env.SCALE_HEAP_FOR_S) setTimeout(() => void writeHeapProfile(), (after + Number(process.env.SCALE_HEAP_FOR_S)) * 1000).unref();
 }
 const writeHeapProfile = () =>
   new Promise<void>((resolve) => {
     if (!heap) return resolve();
     heap.post('HeapProfiler.stopSampling', (err, r) => {
-      if (!err) writeFileSync(`/tmp/scale-heap-${process.pid}.heapprofile`, JSON.stringify(r.profile));
+      if (err || !r) return resolve();
+      writeFileSync(`/tmp/scale-heap-${process.pid}.heapprofile`, JSON.stringify(r.profile));
+      console.error('[scale-node] heap sampling written');
       resolve();
     });
   });

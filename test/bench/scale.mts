@@ -21,7 +21,8 @@ import { bundleServer } from '../../gateway/bundle.js';
 
 type Row = { name: string; value: string; target: string };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-const say = (m: string) => process.env.SCALE_DEBUG && console.error(`[scale] ${m}`);
+const t0 = performance.now();
+const say = (m: string) => process.env.SCALE_DEBUG && console.error(`[scale +${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}`);
 
 // the servers run as `huike serve` runs them: compiled once at start (gateway/bundle.js), on plain Node;
 // SCALE_TSX=1 runs them through the tsx loader instead

@@ -5,6 +5,7 @@ import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { ingestCommerceBatch, parseCommerceBatch } from '../../core/commerce/events.ts';
 import { runDueRecovery } from '../../core/recovery/execute.ts';
 import { createPlaybook, parsePlaybook } from '../../core/recovery/playbooks.ts';
+import { saveRecoverySettings } from '../../core/recovery/settings.ts';
 import { recoveryReactions } from '../../core/recovery/reactions.ts';
 import { isUnavailable } from '../../core/db/unavailable.ts';
 import { depsFor } from '../support/db.ts';
@@ -120,6 +121,8 @@ describe.skipIf(!process.env.DATABASE_URL)('an inbound batch whose session is go
   it('a recovery run is carried out at once on a fresh session, once, not left for its 60-s lease and a second attempt', async () => {
     const node = await nodeWhoseSessionsEnd("from recovery_runs where id");
     node.deps.bus.subscribe(recoveryReactions(node.deps));
+    // at any hour: within the default quiet hours (22:00-08:00 Asia/Shanghai) the run would rightly wait for the morning
+    await saveRecoverySettings(node.deps.sql, { quietHours: null, maxPerDay: 5, maxPerWeek: 20 }, null);
     const playbook = (await createPlaybook(node.deps.sql, parsePlaybook({ name: '会话断开的挽回', variants: [{ id: 'A', text: '您的购物车还有商品' }], trigger: { type: 'cart_abandoned', delayMinutes: 60 }, actions: [{ type: 'send' }] }), null))!;
     const { conversation } = await ingestInbound(node.deps, { channel: 'web', channelMsgId: 'v-lost:1', identity: { kind: 'web_visitor', value: 'v-lost' }, type: 'text', text: '你好' });
     await env!.direct.sql`update conversations set status = 'resolved' where id = ${conversation.id}`;
