@@ -166,6 +166,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   // swung by a third from one run to the next) weighs on both sides of the ratio alike
   const ROUNDS = Number(process.env.SCALE_ROUNDS ?? 3);
   const CUSTOMERS = 1000;
+  // SCALE_WARM_X: warm-up rounds of one message per customer (Huike's first measured round is its slowest after one)
+  const WARM = CUSTOMERS * Number(process.env.SCALE_WARM_X ?? 1);
   // fixed rates: the target's 1,000 msgs/s, and half of it, to show the latency below saturation
   const RATES = (process.env.SCALE_RATES ?? '500,1000').split(',').filter(Boolean).map(Number);
   const wechat = await startWechat();
@@ -189,8 +191,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   const floorClient = poster(floor.url, 50);
   const floorCalls = Array.from({ length: N }, (_, i) => callback(i % CUSTOMERS, `f${i}`));
   say('floor');
-  // warmed up as long as Huike is below (one message per customer), so neither side is measured while the JIT is cold
-  const floorWarm = Array.from({ length: CUSTOMERS }, (_, i) => callback(i, `fw${i}`));
+  // warmed up as long as Huike is below (one message per customer, SCALE_WARM_X times), so neither side is measured while the JIT is cold
+  const floorWarm = Array.from({ length: WARM }, (_, i) => callback(i % CUSTOMERS, `fw${i}`));
   await closedLoop(floorWarm.length, 50, (i) => floorClient.post(floorWarm[i].path, floorWarm[i].body));
   const floorRound = async (round: number) => {
     const calls = round === 0 ? floorCalls : Array.from({ length: N }, (_, i) => callback(i % CUSTOMERS, `f${round}x${i}`));
@@ -251,7 +253,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   /** customer c's messages go out one after another: a conversation's bot answers them in order */
   const perCustomer = (tag: string, count: number) => Array.from({ length: count }, (_, i) => ({ call: callback(i % CUSTOMERS, `${tag}${i}`), key: `${tag}${i}` }));
   say('warm-up');
-  const warm = perCustomer('w', CUSTOMERS);
+  const warm = perCustomer('w', WARM);
   await closedLoop(warm.length, 100, (i) => endToEnd(warm[i].call, warm[i].key));
   await analyzeLikeAutovacuum(db, floorDb);
   const probe = process.env.SCALE_DEBUG ? setInterval(() => say(`waiting ${waiting.size}, conversations with pending answers ${[...byConversation.values()].filter((q) => q.length).length}`), 5000) : undefined;
