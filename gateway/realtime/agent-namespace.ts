@@ -85,8 +85,11 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       // a console closed right after opening: its "online" must land before this "offline", not after
       await connected;
       try {
-        // Offline only when this was the agent's last console (on any node).
-        const left = await ns.in(rooms.agent(actor.id)).fetchSockets();
+        // Offline only when this was the agent's last console, on any node. One still open here settles it without
+        // asking the other nodes: n consoles of one agent closing at once would each list all the others (n² in all)
+        const room = rooms.agent(actor.id);
+        if (ns.adapter.rooms.get(room)?.size) return;
+        const left = await ns.in(room).fetchSockets();
         if (left.length === 0) await setAgentStatus(deps, actor.id, 'offline');
       } catch (err) {
         log.warn({ err }, 'presence update on disconnect failed');

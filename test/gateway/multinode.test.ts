@@ -79,6 +79,20 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     expect(heard).toEqual(['to the new team']);
   });
 
+  it('an agent with consoles on both nodes stays online when the one on node A closes, and goes offline with the last', async () => {
+    const agent = await buildAgent(db.sql, { teamIds: [teamId] });
+    const status = async () => (await db.sql<{ status: string }[]>`select status from agents where id = ${agent.id}`)[0].status;
+    const onA = await a.agentSocket(await a.login(agent.email));
+    const onB = await b.agentSocket(await b.login(agent.email));
+    onA.disconnect();
+    await new Promise((r) => setTimeout(r, 1000));
+    // node A has no console of theirs left: it asks node B, which has one
+    expect(await status()).toBe('online');
+    onB.disconnect();
+    for (let i = 0; i < 100 && (await status()) !== 'offline'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await status()).toBe('offline');
+  });
+
   it('a dropped connection that comes back within two minutes recovers its session and the events it missed (Redis stream)', async () => {
     const token = await b.login('node-b@test.huike');
     const agent = io(`${b.url}/agent`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnectionDelay: 200, reconnectionDelayMax: 200 });

@@ -176,4 +176,16 @@ describe('realtime: /customer and /agent', () => {
     }
     throw new Error('agent still online after disconnect');
   });
+
+  it('keeps the agent online while another of their consoles is open, and offline once the last one closes', async () => {
+    const agent = await buildAgent(h.deps.sql, { email: 'two-tabs@test.huike' });
+    const status = async () => (await h.deps.sql<{ status: string }[]>`select status from agents where id = ${agent.id}`)[0].status;
+    const [first, second] = [await h.agentSocket(await h.login('two-tabs@test.huike')), await h.agentSocket(await h.login('two-tabs@test.huike'))];
+    first.disconnect();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await status()).toBe('online');
+    second.disconnect();
+    for (let i = 0; i < 50 && (await status()) !== 'offline'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await status()).toBe('offline');
+  });
 });
