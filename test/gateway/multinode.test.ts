@@ -5,6 +5,7 @@ import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildConversation, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import { agentStatus, agentStatusOnce } from '../support/presence.ts';
 
 // Two gateway nodes over one database and one Redis: what happens on node A reaches sockets on node B.
 describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () => {
@@ -81,16 +82,14 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
 
   it('an agent with consoles on both nodes stays online when the one on node A closes, and goes offline with the last', async () => {
     const agent = await buildAgent(db.sql, { teamIds: [teamId] });
-    const status = async () => (await db.sql<{ status: string }[]>`select status from agents where id = ${agent.id}`)[0].status;
     const onA = await a.agentSocket(await a.login(agent.email));
     const onB = await b.agentSocket(await b.login(agent.email));
     onA.disconnect();
     await new Promise((r) => setTimeout(r, 1000));
     // node A has no console of theirs left: it asks node B, which has one
-    expect(await status()).toBe('online');
+    expect(await agentStatus(db.sql, agent.id)).toBe('online');
     onB.disconnect();
-    for (let i = 0; i < 100 && (await status()) !== 'offline'; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(await status()).toBe('offline');
+    expect(await agentStatusOnce(db.sql, agent.id, 'offline')).toBe('offline');
   });
 
   it('a dropped connection that comes back within two minutes recovers its session and the events it missed (Redis stream)', async () => {

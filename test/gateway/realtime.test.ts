@@ -3,6 +3,7 @@ import { io } from 'socket.io-client';
 import { buildAgent, buildKb, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
 import { testDatabase } from '../support/db.ts';
+import { agentStatus, agentStatusOnce } from '../support/presence.ts';
 import type { Database } from '../../core/db/client.ts';
 
 describe('realtime: /customer and /agent', () => {
@@ -169,23 +170,16 @@ describe('realtime: /customer and /agent', () => {
     const other = await buildAgent(h.deps.sql, { email: 'leaver@test.huike' });
     const s = await h.agentSocket(await h.login('leaver@test.huike'));
     s.disconnect();
-    for (let i = 0; i < 50; i++) {
-      const [row] = await h.deps.sql<{ status: string }[]>`select status from agents where id = ${other.id}`;
-      if (row.status === 'offline') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('agent still online after disconnect');
+    expect(await agentStatusOnce(h.deps.sql, other.id, 'offline')).toBe('offline');
   });
 
   it('keeps the agent online while another of their consoles is open, and offline once the last one closes', async () => {
     const agent = await buildAgent(h.deps.sql, { email: 'two-tabs@test.huike' });
-    const status = async () => (await h.deps.sql<{ status: string }[]>`select status from agents where id = ${agent.id}`)[0].status;
     const [first, second] = [await h.agentSocket(await h.login('two-tabs@test.huike')), await h.agentSocket(await h.login('two-tabs@test.huike'))];
     first.disconnect();
     await new Promise((r) => setTimeout(r, 500));
-    expect(await status()).toBe('online');
+    expect(await agentStatus(h.deps.sql, agent.id)).toBe('online');
     second.disconnect();
-    for (let i = 0; i < 50 && (await status()) !== 'offline'; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(await status()).toBe('offline');
+    expect(await agentStatusOnce(h.deps.sql, agent.id, 'offline')).toBe('offline');
   });
 });
