@@ -15,6 +15,7 @@ import { recoveryReactions } from '../core/recovery/reactions.ts';
 import { createChannels, type Channels } from './channels/index.ts';
 import { kfTakeoverMirror } from './channels/wecom-kf/takeover.ts';
 import { createHttpApp } from './http/app.ts';
+import { serveCallbacks } from './http/callbacks.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { watchOutbox } from './outbox-metrics.ts';
@@ -87,8 +88,8 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   await bot.reload();
 
   const channels = createChannels(config, deps, metrics);
-  const koa = createHttpApp({ deps, tokens, metrics, config, bot, kb }, { log, consoleDir: CONSOLE_DIST, channelRoutes: channels.routers });
-  const http = createServer(koa.callback());
+  const koa = createHttpApp({ deps, tokens, metrics, config, bot, kb }, { log, consoleDir: CONSOLE_DIST });
+  const http = createServer(serveCallbacks(channels.callbacks, { log, metrics }, koa.callback()));
   http.requestTimeout = 30_000;
   const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });
   await realtime.ready;

@@ -1,8 +1,8 @@
-import type Router from '@koa/router';
 import { Redis } from 'ioredis';
 import type { Config } from '../../core/config.ts';
 import type { Channel } from '../../core/conversations/rows.ts';
 import type { Deps } from '../../core/deps.ts';
+import type { CallbackRoute } from '../http/callbacks.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ChannelSender } from '../workers/outbox.ts';
 import { miniprogramCallbackRoutes } from './miniprogram/callback.ts';
@@ -15,7 +15,8 @@ import { AccessTokens } from './wx/access-token.ts';
 import { WxRateLimiter } from './wx/rate-limit.ts';
 
 export interface Channels {
-  routers: Router[];
+  /** the push endpoints WeChat and WeCom call (served ahead of the Koa app: gateway/http/callbacks.ts) */
+  callbacks: CallbackRoute[];
   senders: Partial<Record<Channel, ChannelSender>>;
   kf: KfClient | null;
   mp: MpClient | null;
@@ -66,7 +67,7 @@ export function createChannels(config: Config, deps: Deps, metrics: Metrics): Ch
   }
 
   return {
-    routers: [wecomCallbackRoutes(deps, metrics, wecomInbound), miniprogramCallbackRoutes(deps, metrics, mpInbound)],
+    callbacks: [...wecomCallbackRoutes(deps, metrics, wecomInbound), ...miniprogramCallbackRoutes(deps, metrics, mpInbound)],
     senders,
     kf,
     mp,

@@ -1,4 +1,3 @@
-import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { HttpContext } from './context.ts';
@@ -19,15 +18,14 @@ import { healthRoutes } from './routes/health/index.ts';
 import { metricsRoutes } from './routes/metrics/index.ts';
 import { serveConsole } from './static.ts';
 
-export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir: string; channelRoutes?: Router[] }): Koa {
+export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir: string }): Koa {
   const koa = new Koa({ proxy: true, maxIpsCount: app.config.PROXY_HOPS });
   koa.silent = true; // errors are logged by the error middleware with the request id
   koa.use(requestContext(opts.log, app.metrics));
   koa.use(errorHandler);
   koa.use(securityHeaders);
-  // the channels' callbacks first: they are the hot path, and every router a request passes costs a match
+  // the channels' callbacks are not here: they are served ahead of this app (gateway/http/callbacks.ts)
   for (const router of [
-    ...(opts.channelRoutes ?? []),
     healthRoutes(app),
     metricsRoutes(app),
     authRoutes(app),

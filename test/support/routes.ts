@@ -18,9 +18,10 @@ export interface Route {
 export function appRoutes(h: TestHuike): Route[] {
   const koa: Koa = createHttpApp(
     { deps: h.deps, tokens: new TokenService(h.config.JWT_SECRET!), metrics: createMetrics(), config: h.config, bot: h.bot, kb: h.kb },
-    { log: h.deps.log, consoleDir: CONSOLE_DIST, channelRoutes: h.channels.routers },
+    { log: h.deps.log, consoleDir: CONSOLE_DIST },
   );
-  const routes: Route[] = [];
+  // the channels' callbacks are served ahead of the Koa app
+  const routes: Route[] = h.channels.callbacks.map((r) => ({ method: r.method, path: r.path }));
   for (const mw of koa.middleware as unknown as { router?: { stack: { methods: string[]; path: string }[] } }[]) {
     // a layer without methods is the router's own middleware (requireAgent...), not a route
     for (const layer of mw.router?.stack ?? []) for (const method of layer.methods) if (method !== 'HEAD') routes.push({ method, path: layer.path });

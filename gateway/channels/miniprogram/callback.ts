@@ -1,9 +1,7 @@
-import Router from '@koa/router';
-import type { Context } from 'koa';
 import { ingestInbound } from '../../../core/conversations/ingest.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { AppError, badRequest } from '../../../core/errors.ts';
-import { readRaw } from '../../http/body.ts';
+import type { CallbackRoute } from '../../http/callbacks.ts';
 import type { Metrics } from '../../metrics.ts';
 import { CALLBACK_LIMIT } from '../wecom-kf/callback.ts';
 import { openEnvelope, verifyPlainSignature, type EnvelopeKeys } from '../wx/envelope.ts';
@@ -17,8 +15,6 @@ export interface MpInboundConfig {
   aesKey?: string;
   replayWindowS: number;
 }
-
-const q = (ctx: Context, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
 
 /** XML or JSON, whichever the push uses (the format is chosen in the mini-program's console). */
 function parseBody(text: string): { data: Record<string, unknown>; json: boolean } {
@@ -41,8 +37,8 @@ function parseBody(text: string): { data: Record<string, unknown>; json: boolean
  * POST in plain mode is checked by `signature`; in safe mode (encrypt_type=aes) by `msg_signature` over the
  * ciphertext, which is then opened. The message is stored before we answer "success".
  */
-export function miniprogramCallbackRoutes(deps: Deps, metrics: Metrics, cfg: MpInboundConfig | null): Router {
-  const r = new Router();
+export function miniprogramCallbackRoutes(deps: Deps, metrics: Metrics, cfg: MpInboundConfig | null): CallbackRoute[] {
+  const path = '/channels/miniprogram/callback';
   const count = (kind: string) => metrics.channelCallbacks.inc({ channel: 'miniprogram', kind });
   const nowS = () => Math.floor(Date.now() / 1000);
   const notConfigured = () => new AppError(404, 'channel_not_configured', '未配置小程序客服消息：请设置 MP_APPID、MP_TOKEN');
@@ -56,30 +52,29 @@ export function miniprogramCallbackRoutes(deps: Deps, metrics: Metrics, cfg: MpI
     }
   };
 
-  r.get('/channels/miniprogram/callback', async (ctx) => {
+  const verify: CallbackRoute['handle'] = async (req) => {
     if (!cfg) throw notConfigured();
     await guard(() =>
-      verifyPlainSignature(cfg.token, { signature: q(ctx, 'signature'), timestamp: q(ctx, 'timestamp'), nonce: q(ctx, 'nonce') }, { nowS: nowS(), windowS: cfg.replayWindowS }),
+      verifyPlainSignature(cfg.token, { signature: req.query('signature'), timestamp: req.query('timestamp'), nonce: req.query('nonce') }, { nowS: nowS(), windowS: cfg.replayWindowS }),
     );
     count('verify');
-    ctx.type = 'text/plain';
-    ctx.body = q(ctx, 'echostr');
-  });
+    return { body: req.query('echostr') };
+  };
 
-  r.post('/channels/miniprogram/callback', async (ctx) => {
+  const receive: CallbackRoute['handle'] = async (req) => {
     if (!cfg) throw notConfigured();
     const opts = { nowS: nowS(), windowS: cfg.replayWindowS };
-    const raw = (await readRaw(ctx, CALLBACK_LIMIT)).toString('utf8');
+    const raw = (await req.body(CALLBACK_LIMIT)).toString('utf8');
     const message = await guard(() => {
       const outer = parseBody(raw);
-      if (q(ctx, 'encrypt_type') !== 'aes') {
-        verifyPlainSignature(cfg.token, { signature: q(ctx, 'signature'), timestamp: q(ctx, 'timestamp'), nonce: q(ctx, 'nonce') }, opts);
+      if (req.query('encrypt_type') !== 'aes') {
+        verifyPlainSignature(cfg.token, { signature: req.query('signature'), timestamp: req.query('timestamp'), nonce: req.query('nonce') }, opts);
         return mapMpMessage(outer.data);
       }
       if (!cfg.aesKey) throw badRequest('safe_mode_not_configured', '收到安全模式消息，但未配置 MP_AES_KEY');
       if (typeof outer.data.Encrypt !== 'string') throw badRequest('invalid_message', '安全模式消息缺少 Encrypt 字段');
       const keys: EnvelopeKeys = { token: cfg.token, aesKey: cfg.aesKey, receiveId: cfg.appId };
-      const plain = openEnvelope(keys, { signature: q(ctx, 'msg_signature'), timestamp: q(ctx, 'timestamp'), nonce: q(ctx, 'nonce'), encrypt: outer.data.Encrypt }, opts);
+      const plain = openEnvelope(keys, { signature: req.query('msg_signature'), timestamp: req.query('timestamp'), nonce: req.query('nonce'), encrypt: outer.data.Encrypt }, opts);
       return mapMpMessage(parseBody(plain).data);
     });
     if (message) {
@@ -94,8 +89,10 @@ export function miniprogramCallbackRoutes(deps: Deps, metrics: Metrics, cfg: MpI
       });
     }
     count(message ? message.type : 'ignored');
-    ctx.type = 'text/plain';
-    ctx.body = 'success';
-  });
-  return r;
+    return { body: 'success' };
+  };
+  return [
+    { method: 'GET', path, handle: verify },
+    { method: 'POST', path, handle: receive },
+  ];
 }

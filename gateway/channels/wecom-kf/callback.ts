@@ -1,10 +1,8 @@
-import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { recordKfSyncRequest } from '../../../core/conversations/kf-sync.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { AppError, badRequest } from '../../../core/errors.ts';
-import { readRaw } from '../../http/body.ts';
+import type { CallbackRequest, CallbackRoute } from '../../http/callbacks.ts';
 import type { Metrics } from '../../metrics.ts';
 import { openEnvelope, type EnvelopeKeys } from '../wx/envelope.ts';
 import { parseWxXml } from '../wx/xml.ts';
@@ -18,8 +16,6 @@ export interface WecomInbound {
   onSyncRequested(): void;
 }
 
-const query = z.object({ msg_signature: z.string().default(''), timestamp: z.string().default(''), nonce: z.string().default('') });
-
 const kfEvent = z.object({
   MsgType: z.literal('event'),
   Event: z.literal('kf_msg_or_event'),
@@ -27,39 +23,33 @@ const kfEvent = z.object({
   OpenKfId: z.string().min(1).max(64),
 });
 
-function envelopeOf(ctx: Context, encrypt: string) {
-  const q = query.safeParse(ctx.query);
-  if (!q.success) throw badRequest('invalid_query', '回调参数不正确');
-  return { signature: q.data.msg_signature, timestamp: q.data.timestamp, nonce: q.data.nonce, encrypt };
-}
+const envelopeOf = (req: CallbackRequest, encrypt: string) => ({ signature: req.query('msg_signature'), timestamp: req.query('timestamp'), nonce: req.query('nonce'), encrypt });
 
 /**
  * `/channels/wecom/callback`. GET answers WeCom's URL check with the decrypted echostr. POST verifies and opens the
  * envelope, and for kf_msg_or_event writes a durable sync request before answering 200: WeCom only says "there is
  * news", and retries 3 times if we are slow, so the actual pull happens in the sync worker.
  */
-export function wecomCallbackRoutes(deps: Deps, metrics: Metrics, inbound: WecomInbound | null): Router {
-  const r = new Router();
+export function wecomCallbackRoutes(deps: Deps, metrics: Metrics, inbound: WecomInbound | null): CallbackRoute[] {
+  const path = '/channels/wecom/callback';
   const count = (kind: string) => metrics.channelCallbacks.inc({ channel: 'wecom', kind });
   const notConfigured = () => new AppError(404, 'channel_not_configured', '未配置企业微信客服：请设置 WECOM_CORP_ID、WECOM_TOKEN、WECOM_AES_KEY');
   const nowS = () => Math.floor(Date.now() / 1000);
 
-  r.get('/channels/wecom/callback', async (ctx) => {
+  const verify: CallbackRoute['handle'] = async (req) => {
     if (!inbound) throw notConfigured();
-    const echostr = typeof ctx.query.echostr === 'string' ? ctx.query.echostr : '';
-    const plain = counted(count, () => openEnvelope(inbound.keys, envelopeOf(ctx, echostr), { nowS: nowS(), windowS: inbound.replayWindowS }));
+    const plain = counted(count, () => openEnvelope(inbound.keys, envelopeOf(req, req.query('echostr')), { nowS: nowS(), windowS: inbound.replayWindowS }));
     count('verify');
-    ctx.type = 'text/plain';
-    ctx.body = plain;
-  });
+    return { body: plain };
+  };
 
-  r.post('/channels/wecom/callback', async (ctx) => {
+  const receive: CallbackRoute['handle'] = async (req) => {
     if (!inbound) throw notConfigured();
-    const raw = (await readRaw(ctx, CALLBACK_LIMIT)).toString('utf8');
+    const raw = (await req.body(CALLBACK_LIMIT)).toString('utf8');
     const outer = counted(count, () => parseWxXml(raw));
     if (typeof outer.Encrypt !== 'string' || !outer.Encrypt) throw badRequest('invalid_xml', '缺少 Encrypt 字段');
     const plain = counted(count, () =>
-      openEnvelope(inbound.keys, envelopeOf(ctx, outer.Encrypt as string), { nowS: nowS(), windowS: inbound.replayWindowS }),
+      openEnvelope(inbound.keys, envelopeOf(req, outer.Encrypt as string), { nowS: nowS(), windowS: inbound.replayWindowS }),
     );
     const inner = counted(count, () => parseWxXml(plain));
     const kind = String(inner.Event || inner.MsgType || 'unknown');
@@ -70,14 +60,15 @@ export function wecomCallbackRoutes(deps: Deps, metrics: Metrics, inbound: Wecom
       inbound.onSyncRequested();
     } else {
       // a self-built app's own messages also arrive here; they are not customer conversations
-      ctx.state.log.info({ kind }, 'wecom callback without kf news ignored');
+      req.log.info({ kind }, 'wecom callback without kf news ignored');
     }
     count(kind);
-    ctx.status = 200;
-    ctx.type = 'text/plain';
-    ctx.body = '';
-  });
-  return r;
+    return { body: '' };
+  };
+  return [
+    { method: 'GET', path, handle: verify },
+    { method: 'POST', path, handle: receive },
+  ];
 }
 
 /** Counts a rejection by its code before letting it reach the error middleware. */
