@@ -41,17 +41,32 @@ export function serveCallbacks(routes: CallbackRoute[], opts: { log: Logger; met
     byPath.set(key, entry);
   }
   return (req, res) => {
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');
-    const entry = byPath.get(normalize(q < 0 ? url : url.slice(0, q)));
+    const path = q < 0 ? url : url.slice(0, q);
+    const entry = byPath.get(normalize(path));
     if (!entry) return next(req, res);
-    void serve(req, res, entry, q < 0 ? '' : url.slice(q + 1), opts);
+    serve(req, res, entry, { path, search: q < 0 ? '' : url.slice(q + 1) }, opts).catch((err) => {
+      // past the answer (the figures, the log line): nothing the caller can be told, and no reason to stop the node
+      opts.log.error({ err }, 'channel callback bookkeeping failed');
+    });
   };
+}
+
+/** `/path?query` of a request line, also when a client sent the absolute form (`POST http://host/path`) */
+function originForm(url: string): string {
+  if (url.startsWith('/')) return url;
+  try {
+    const u = new URL(url);
+    return u.pathname + u.search;
+  } catch {
+    return url;
+  }
 }
 
 const normalize = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
 
-async function serve(req: IncomingMessage, res: ServerResponse, entry: { path: string; methods: Map<string, CallbackRoute> }, search: string, opts: { log: Logger; metrics: Metrics }) {
+async function serve(req: IncomingMessage, res: ServerResponse, entry: { path: string; methods: Map<string, CallbackRoute> }, asked: { path: string; search: string }, opts: { log: Logger; metrics: Metrics }) {
   const start = process.hrtime.bigint();
   const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
   // a child logger only when something is logged: creating one is a measurable part of a callback
@@ -64,7 +79,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, entry: { path: s
     if (!route) throw new AppError(405, 'method_not_allowed', `此地址只接受 ${[...entry.methods.keys()].join('、')} 请求`);
     const reply = await route.handle({
       query(name) {
-        const all = (params ??= new URLSearchParams(search)).getAll(name);
+        const all = (params ??= new URLSearchParams(asked.search)).getAll(name);
         if (all.length > 1) throw badRequest('invalid_query', `回调参数 ${name} 出现了多次`);
         return all[0] ?? '';
       },
@@ -81,7 +96,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, entry: { path: s
     send(res, status, id, 'application/json; charset=utf-8', JSON.stringify(e.body), { ...e.headers, ...allow });
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  recordRequest(opts.metrics, opts.log.isLevelEnabled('info') ? log() : opts.log, { method: req.method ?? '', route: entry.path, path: req.url?.split('?')[0] ?? '', status, seconds });
+  recordRequest(opts.metrics, opts.log.isLevelEnabled('info') ? log() : opts.log, { method: req.method ?? '', route: entry.path, path: asked.path, status, seconds });
 }
 
 function send(res: ServerResponse, status: number, id: string, type: string, body: string, extra: Record<string, string> = {}) {

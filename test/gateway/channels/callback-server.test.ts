@@ -53,13 +53,25 @@ describe('channel callbacks answer as the rest of the app does', () => {
     expect(await customerMessages('oREJECTED')).toBe(0);
   });
 
-  it('the path as the router matched it: a trailing slash, another case', async () => {
+  it('the path as the router matched it: a trailing slash, another case, the absolute form', async () => {
     for (const path of ['/channels/miniprogram/callback/', '/Channels/MiniProgram/Callback']) {
       const from = `oPATH${path.length}${path[1]}`;
       const res = await fetch(`${h.url}${path}?${new URLSearchParams(signed())}`, { method: 'POST', body: textMessage(from) });
       expect(res.status, path).toBe(200);
       expect(await customerMessages(from), path).toBe(1);
     }
+    // the absolute form of the request line, as a client talking to a proxy sends it
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(h.url);
+      const req = request({ host: u.hostname, port: u.port, path: `${h.url}/channels/miniprogram/callback?${new URLSearchParams(signed())}`, method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(textMessage('oABSOLUTE'));
+    });
+    expect(status).toBe(200);
+    expect(await customerMessages('oABSOLUTE')).toBe(1);
   });
 
   it('another method: 405 naming the methods it takes, nothing stored', async () => {
