@@ -1,0 +1,70 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiUrl, WxApiError, WxTransportError, wxRequest } from '../../../gateway/channels/wx/api.ts';
+
+// Every call to WeChat and WeCom leaves through wxRequest (gateway/channels/wx/api.ts): each must reach its own
+// server, with its path, query and body, whatever the configured base looks like, and its errors must name the
+// call without the access token (they are logged and shown to agents as delivery reasons).
+type Seen = { server: string; method: string; url: string; body: string };
+const seen: Seen[] = [];
+const servers: Server[] = [];
+
+function serve(name: string, host: string, answer: (req: IncomingMessage) => { status: number; body: string }): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ server: name, method: req.method ?? '', url: req.url ?? '', body });
+      const a = answer(req);
+      res.writeHead(a.status, { 'content-type': 'application/json' });
+      res.end(a.body);
+    });
+  });
+  servers.push(server);
+  return new Promise((resolve) => server.listen(0, host, () => resolve(String((server.address() as AddressInfo).port))));
+}
+
+const ok = () => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' });
+let a = '';
+let b = '';
+let v6 = '';
+beforeAll(async () => {
+  a = `http://127.0.0.1:${await serve('a', '127.0.0.1', ok)}`;
+  b = `http://127.0.0.1:${await serve('b', '127.0.0.1', (req) => (req.url?.startsWith('/fail') ? { status: 502, body: 'bad gateway' } : req.url?.startsWith('/errcode') ? { status: 200, body: '{"errcode":45015,"errmsg":"response out of time limit"}' } : ok()))}`;
+  v6 = `http://[::1]:${await serve('v6', '::1', ok)}`;
+});
+afterAll(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+
+describe('wxRequest', () => {
+  it('sends each call to its own origin, with its path, query and JSON body', async () => {
+    seen.length = 0;
+    await wxRequest(apiUrl(a, 'cgi-bin/message/custom/send', { access_token: 'TOKEN-A' }), { touser: 'oA', text: { content: '你好' } });
+    await wxRequest(apiUrl(b, 'cgi-bin/kf/send_msg', { access_token: 'TOKEN-B' }), { touser: 'wmB' });
+    await wxRequest(apiUrl(`${a}/`, 'cgi-bin/token', { grant_type: 'client_credential', appid: 'wx1', secret: 's p&c' }));
+    expect(seen).toEqual([
+      { server: 'a', method: 'POST', url: '/cgi-bin/message/custom/send?access_token=TOKEN-A', body: JSON.stringify({ touser: 'oA', text: { content: '你好' } }) },
+      { server: 'b', method: 'POST', url: '/cgi-bin/kf/send_msg?access_token=TOKEN-B', body: JSON.stringify({ touser: 'wmB' }) },
+      { server: 'a', method: 'GET', url: '/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=s+p%26c', body: '' },
+    ]);
+  });
+
+  it('reaches an API base written as an IPv6 literal', async () => {
+    seen.length = 0;
+    await wxRequest(apiUrl(v6, 'cgi-bin/kf/send_msg', { access_token: 'T6' }), { touser: 'x' });
+    expect(seen.map((s) => [s.server, s.url])).toEqual([['v6', '/cgi-bin/kf/send_msg?access_token=T6']]);
+  });
+
+  it('names the failed call by its path, never with the access token; 5xx and errcodes keep their kinds', async () => {
+    const failed = await wxRequest(apiUrl(b, 'fail/send', { access_token: 'SECRET-TOKEN' }), {}).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(WxTransportError);
+    expect((failed as Error).message).toBe('/fail/send answered HTTP 502');
+    const refused = await wxRequest(apiUrl('http://127.0.0.1:9', 'cgi-bin/x', { access_token: 'SECRET-TOKEN' }), {}).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WxTransportError);
+    expect((refused as Error).message).toMatch(/^request to \/cgi-bin\/x failed: .*ECONNREFUSED/);
+    expect(`${(failed as Error).message} ${(refused as Error).message}`).not.toContain('SECRET-TOKEN');
+    const wx = await wxRequest(apiUrl(b, 'errcode/send', { access_token: 'T' }), {}).catch((e: unknown) => e);
+    expect(wx).toBeInstanceOf(WxApiError);
+    expect((wx as WxApiError).errcode).toBe(45015);
+  });
+});
