@@ -26,13 +26,19 @@ function serve(name: string, host: string, answer: (req: IncomingMessage) => { s
 }
 
 const ok = () => ({ status: 200, body: '{"errcode":0,"errmsg":"ok"}' });
+// a machine without IPv6 loopback skips that case rather than failing on its own network
+const ipv6 = await new Promise<boolean>((resolve) => {
+  const probe = createServer();
+  probe.once('error', () => resolve(false));
+  probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+});
 let a = '';
 let b = '';
 let v6 = '';
 beforeAll(async () => {
   a = `http://127.0.0.1:${await serve('a', '127.0.0.1', ok)}`;
   b = `http://127.0.0.1:${await serve('b', '127.0.0.1', (req) => (req.url?.startsWith('/fail') ? { status: 502, body: 'bad gateway' } : req.url?.startsWith('/errcode') ? { status: 200, body: '{"errcode":45015,"errmsg":"response out of time limit"}' } : ok()))}`;
-  v6 = `http://[::1]:${await serve('v6', '::1', ok)}`;
+  if (ipv6) v6 = `http://[::1]:${await serve('v6', '::1', ok)}`;
 });
 afterAll(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
@@ -49,7 +55,7 @@ describe('wxRequest', () => {
     ]);
   });
 
-  it('reaches an API base written as an IPv6 literal', async () => {
+  it.skipIf(!ipv6)('reaches an API base written as an IPv6 literal', async () => {
     seen.length = 0;
     await wxRequest(apiUrl(v6, 'cgi-bin/kf/send_msg', { access_token: 'T6' }), { touser: 'x' });
     expect(seen.map((s) => [s.server, s.url])).toEqual([['v6', '/cgi-bin/kf/send_msg?access_token=T6']]);
