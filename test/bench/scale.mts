@@ -263,7 +263,13 @@ export async function scaleBench(rows: Row[]): Promise<void> {
    * round and from the first fixed rate, and a rate the outbox cannot follow is not one the gateway sustains.
    */
   const outboxDrained = async () => {
-    while ((await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where status = 'pending'`)[0].n > 0) await new Promise((r) => setTimeout(r, 10));
+    const deadline = performance.now() + 120_000;
+    for (;;) {
+      const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where status = 'pending'`;
+      if (n === 0) return;
+      if (performance.now() > deadline) throw new Error(`the outbox still holds ${n} answers after 2 minutes: is the WeChat emulator answering?`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   await outboxDrained();
   await analyzeLikeAutovacuum(db, floorDb);
