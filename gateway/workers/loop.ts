@@ -9,11 +9,11 @@ export interface WorkLoop {
 }
 
 /**
- * Polls `tick` (which returns whether it did any work) forever: again at once while there is work (or after
- * `busyPauseMs`, which nudges do not cut short, to let work gather into bigger passes), after `idleMs` when there is none, and with growing pauses while it keeps failing (a channel API or the database
- * being down should not turn into a hot loop of errors).
+ * Polls `tick` (which returns whether it did any work) forever: again at once while there is work, after `idleMs`
+ * when there is none, and with growing pauses while it keeps failing (a channel API or the database being down
+ * should not turn into a hot loop of errors).
  */
-export function startLoop(name: string, tick: () => Promise<boolean>, opts: { idleMs: number; log: Logger; busyPauseMs?: number }): WorkLoop {
+export function startLoop(name: string, tick: () => Promise<boolean>, opts: { idleMs: number; log: Logger }): WorkLoop {
   let stopped = false;
   let wake: (() => void) | null = null;
   let running: Promise<boolean> | null = null;
@@ -46,8 +46,6 @@ export function startLoop(name: string, tick: () => Promise<boolean>, opts: { id
       }
       if (stopped) break;
       if (!worked) await sleep(failures ? Math.min(30_000, opts.idleMs * 2 ** failures) : opts.idleMs);
-      // not cut short by nudge(): under load every new row nudges, and the pause is there to let rows gather
-      else if (opts.busyPauseMs) await new Promise((r) => setTimeout(r, opts.busyPauseMs));
     }
   })();
 

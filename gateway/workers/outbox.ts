@@ -15,7 +15,14 @@ import { WxRateLimited } from '../channels/wx/rate-limit.ts';
 export type ChannelSender = (d: DueDelivery) => Promise<{ channelMsgId: string | null }>;
 
 export interface OutboxOptions {
-  batch?: number;
+  /**
+   * at most this many calls to the channels at once: a claim fetches as many rows as there are free places. The
+   * default matches the sockets each node keeps to an API host, so no send waits for a socket while its timeout
+   * (and its lease) runs.
+   */
+  inFlight?: number;
+  /** after a claim that found fewer rows than it asked for, the pause before the next, to let new rows gather */
+  gatherMs?: number;
   leaseMs?: number;
   maxAttempts?: number;
   /** first retry delay; doubles each attempt up to maxDelayMs */
@@ -23,43 +30,48 @@ export interface OutboxOptions {
   maxDelayMs?: number;
 }
 
-export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { batch: 100, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
+export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { inFlight: 64, gatherMs: 25, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
 
 const NOT_CONFIGURED: DeliveryFailure = { code: 'channel_not_configured', reason: '该渠道未配置（缺少 AppID/Secret 等），消息无法发出', retryable: false };
 
 /**
- * One pass of the outbox: claim due rows, send each through its channel, record the outcome. Retryable failures
- * (network, 5xx, rate limits, platform busy) come back with exponential backoff; the rest fail at once with a
- * reason the agent can act on.
+ * Sends one claimed message through its channel and records the outcome. Retryable failures (network, 5xx, rate
+ * limits, platform busy) come back with exponential backoff; the rest fail at once with a reason the agent can
+ * act on. `called` runs once the channel has answered (or failed), before the outcome is written. Rejects only
+ * when the outcome could not be written (the database away): the row then comes back when its lease ends.
  */
-export async function sendDueMessages(deps: Deps, senders: Partial<Record<Channel, ChannelSender>>, opts: OutboxOptions = {}): Promise<boolean> {
-  const o = { ...OUTBOX_DEFAULTS, ...opts };
-  const due = await claimDueDeliveries(deps, o.batch, o.leaseMs);
-  await Promise.all(
-    due.map(async (d) => {
-      const send = senders[d.message.channel];
-      if (!send) return void (await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, NOT_CONFIGURED));
-      let channelMsgId: string | null;
-      try {
-        ({ channelMsgId } = await send(d));
-      } catch (err) {
-        const failure = classifyDeliveryError(err);
-        if (failure.retryable && (d.attempts < o.maxAttempts || err instanceof WxRateLimited)) {
-          const delay = Math.max(failure.retryAfterMs ?? 0, Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (d.attempts - 1)));
-          deps.log.warn({ messageId: d.message.id, attempts: d.attempts, delay, code: failure.code }, 'send failed, will retry');
-          await retryDeliveryLater(deps, d.outboxId, delay, failure.reason, { callNotMade: err instanceof WxRateLimited });
-          return;
-        }
-        const final = failure.retryable ? { code: 'retries_exhausted', reason: `多次重试仍未发出：${failure.reason}` } : failure;
-        deps.log.warn({ messageId: d.message.id, code: final.code }, 'message undeliverable');
-        await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, final);
-        return;
-      }
-      // WeChat has it now: failing to record that is not a failed send, and must not lead to sending it again
-      await recordDelivered(deps, d, channelMsgId, o.leaseMs);
-    }),
-  );
-  return due.length > 0;
+export async function sendOne(
+  deps: Deps,
+  senders: Partial<Record<Channel, ChannelSender>>,
+  d: DueDelivery,
+  o: Required<OutboxOptions>,
+  called: () => void = () => {},
+): Promise<void> {
+  const send = senders[d.message.channel];
+  if (!send) {
+    called();
+    return void (await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, NOT_CONFIGURED));
+  }
+  let channelMsgId: string | null;
+  try {
+    ({ channelMsgId } = await send(d));
+  } catch (err) {
+    called();
+    const failure = classifyDeliveryError(err);
+    if (failure.retryable && (d.attempts < o.maxAttempts || err instanceof WxRateLimited)) {
+      const delay = Math.max(failure.retryAfterMs ?? 0, Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (d.attempts - 1)));
+      deps.log.warn({ messageId: d.message.id, attempts: d.attempts, delay, code: failure.code }, 'send failed, will retry');
+      await retryDeliveryLater(deps, d.outboxId, delay, failure.reason, { callNotMade: err instanceof WxRateLimited });
+      return;
+    }
+    const final = failure.retryable ? { code: 'retries_exhausted', reason: `多次重试仍未发出：${failure.reason}` } : failure;
+    deps.log.warn({ messageId: d.message.id, code: final.code }, 'message undeliverable');
+    await markUndeliverable(deps, { outboxId: d.outboxId, messageId: d.message.id }, final);
+    return;
+  }
+  called();
+  // WeChat has it now: failing to record that is not a failed send, and must not lead to sending it again
+  await recordDelivered(deps, d, channelMsgId, o.leaseMs);
 }
 
 /**
