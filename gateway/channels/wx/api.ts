@@ -74,7 +74,10 @@ function send(url: string, body: string | undefined, timeoutMs: number, retried 
         res.on('error', fail);
       },
     );
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    // the clock starts when the request has a connection: a call queued behind the others for one of the agent's
+    // sockets (a busy outbox) has not been sent, and timing it out there would use up an attempt for nothing
+    let timer: NodeJS.Timeout | undefined;
+    req.once('socket', () => (timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
     function fail(err: NodeJS.ErrnoException) {
       clearTimeout(timer);
       // the server closed an idle kept-alive connection just as we reused it: the request never arrived

@@ -35,12 +35,28 @@ const ipv6 = await new Promise<boolean>((resolve) => {
 let a = '';
 let b = '';
 let v6 = '';
+let slow = '';
 beforeAll(async () => {
+  // answers after 300 ms; /hang never does
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/hang')) return;
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0}'), 300);
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  slow = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   a = `http://127.0.0.1:${await serve('a', '127.0.0.1', ok)}`;
   b = `http://127.0.0.1:${await serve('b', '127.0.0.1', (req) => (req.url?.startsWith('/fail') ? { status: 502, body: 'bad gateway' } : req.url?.startsWith('/errcode') ? { status: 200, body: '{"errcode":45015,"errmsg":"response out of time limit"}' } : ok()))}`;
   if (ipv6) v6 = `http://[::1]:${await serve('v6', '::1', ok)}`;
 });
-afterAll(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+afterAll(() =>
+  Promise.all(
+    servers.map((s) => {
+      s.closeAllConnections();
+      return new Promise((r) => s.close(r));
+    }),
+  ),
+);
 
 describe('wxRequest', () => {
   it('sends each call to its own origin, with its path, query and JSON body', async () => {
@@ -72,5 +88,18 @@ describe('wxRequest', () => {
     const wx = await wxRequest(apiUrl(b, 'errcode/send', { access_token: 'T' }), {}).catch((e: unknown) => e);
     expect(wx).toBeInstanceOf(WxApiError);
     expect((wx as WxApiError).errcode).toBe(45015);
+  });
+
+  // a busy outbox makes more calls at once than the 64 sockets kept to an API host: the rest wait for a socket.
+  // Their timeout ran during that wait, and a call never sent failed as "no answer", using up one of its attempts
+  it('times a call from when it has a connection, not while it waits for one; a call with no answer still times out', { timeout: 10_000 }, async () => {
+    const calls = Array.from({ length: 128 }, (_, i) => wxRequest(apiUrl(slow, 'cgi-bin/message/custom/send', { n: String(i) }), {}, 500).then(() => 'ok', (e: Error) => e.message));
+    const results = await Promise.all(calls);
+    expect(results.filter((r) => r !== 'ok')).toEqual([]);
+    const started = performance.now();
+    const hung = await wxRequest(apiUrl(slow, 'hang', {}), {}, 200).catch((e: unknown) => e);
+    expect(hung).toBeInstanceOf(WxTransportError);
+    expect((hung as Error).message).toBe('request to /hang failed: no answer within 200 ms');
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
