@@ -31,6 +31,7 @@ export function startOutbox(
 
   const wait = (ms: number, nudgeable: boolean) => {
     if (timer) clearTimeout(timer);
+    if (stopped) return void (timer = null); // a claim that ends after stop() must not keep the process alive
     gathering = !nudgeable;
     timer = setTimeout(() => {
       timer = null;
@@ -66,7 +67,7 @@ export function startOutbox(
         failures = 0;
       } catch (err) {
         failures++;
-        if (!stopped) wait(Math.min(30_000, o.idleMs * 2 ** failures), false);
+        wait(Math.min(30_000, o.idleMs * 2 ** failures), false);
         claiming = null;
         throw err;
       }
