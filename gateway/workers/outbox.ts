@@ -10,6 +10,7 @@ import {
 import type { Channel } from '../../core/conversations/rows.ts';
 import { classifyDeliveryError, type DeliveryFailure } from '../channels/wx/delivery-errors.ts';
 import { WxRateLimited } from '../channels/wx/rate-limit.ts';
+import { API_SOCKETS } from '../channels/wx/api.ts';
 
 /** Sends one message through its channel; resolves with the channel's id for it, throws on failure. */
 export type ChannelSender = (d: DueDelivery) => Promise<{ channelMsgId: string | null }>;
@@ -17,9 +18,9 @@ export type ChannelSender = (d: DueDelivery) => Promise<{ channelMsgId: string |
 export interface OutboxOptions {
   /**
    * at most this many calls to the channels at once: a claim fetches as many rows as there are free places. The
-   * default is twice the sockets a node keeps to an API host (wx/api.ts): the calls beyond wait for a socket, and
-   * their timeout starts when they get one. Bench, 2 runs each: 64 places sustained 1,833–1,983 msgs/s with every
-   * answer sent, 128 places 1,940–2,250, 256 places 1,815–2,222; a busy node's claims are bigger with more places.
+   * default is the connections a node keeps to an API host (API_SOCKETS), so no call of the outbox waits for one
+   * while its timeout runs. Bench, 2 runs each: 64 places sustained 1,833–1,983 msgs/s with every answer sent,
+   * 128 places 1,940–2,250, 256 places 1,815–2,222; a busy node's claims are bigger with more places.
    */
   inFlight?: number;
   /** after a claim that found fewer rows than it asked for, the pause before the next, to let new rows gather */
@@ -31,7 +32,7 @@ export interface OutboxOptions {
   maxDelayMs?: number;
 }
 
-export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { inFlight: 128, gatherMs: 25, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
+export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { inFlight: API_SOCKETS, gatherMs: 25, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
 
 const NOT_CONFIGURED: DeliveryFailure = { code: 'channel_not_configured', reason: '该渠道未配置（缺少 AppID/Secret 等），消息无法发出', retryable: false };
 

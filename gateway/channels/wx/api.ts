@@ -49,9 +49,13 @@ export async function wxRequest<T extends WxReply>(url: string, body?: unknown, 
   return data;
 }
 
-// kept-alive connections to the API host: a busy outbox sends hundreds of messages a second, and fetch() costs
-// a millisecond of CPU each where node:http costs a tenth of that
-const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
+/**
+ * Kept-alive connections to each API host: a busy outbox sends hundreds of messages a second, and fetch() costs a
+ * millisecond of CPU each where node:http costs a tenth of that. The outbox keeps at most this many calls going
+ * (OUTBOX_DEFAULTS.inFlight), so its calls do not queue for a connection while their timeout runs.
+ */
+export const API_SOCKETS = 128;
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: API_SOCKETS }), https: new HttpsAgent({ keepAlive: true, maxSockets: API_SOCKETS }) };
 
 function send(url: string, body: string | undefined, timeoutMs: number, retried = false): Promise<{ status: number; text: string }> {
   const u = new URL(url);
@@ -74,10 +78,9 @@ function send(url: string, body: string | undefined, timeoutMs: number, retried 
         res.on('error', fail);
       },
     );
-    // the clock starts when the request has a connection: a call queued behind the others for one of the agent's
-    // sockets (a busy outbox) has not been sent, and timing it out there would use up an attempt for nothing
-    let timer: NodeJS.Timeout | undefined;
-    req.once('socket', () => (timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    // from the start, a wait for a connection included: the outbox's lease (at least twice the timeout) must outlast
+    // a token fetch and then the send
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     function fail(err: NodeJS.ErrnoException) {
       clearTimeout(timer);
       // the server closed an idle kept-alive connection just as we reused it: the request never arrived
