@@ -318,6 +318,10 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   rows.push({ name: `Huike end to end (callback -> stored -> bot -> agent socket), ${N} msgs from ${CUSTOMERS} customers, 200 in flight, the same rounds`, value: `${rates(huikes)}, p50 ${ms(quantile(hLat, 50))} / p99 ${ms(quantile(hLat, 99))}`, target: '≥ 2,000 msgs/s' });
   rows.push({ name: '  the same rounds until every answer was also sent to WeChat (the outbox empty)', value: rates(huikes.map((h) => ({ rate: h.delivered }))), target: '≥ 2,000 msgs/s sustained' });
   rows.push({ name: '  Huike / floor: median of the rounds (each round: Huike right after its floor)', value: `${median(ratios).toFixed(0)} %${ROUNDS > 1 ? ` (${ratios.map((r) => r.toFixed(0)).join(' / ')} %)` : ''}`, target: '≥ 40 %' });
+  // the same ratio for what the gateway sustains: its sends to WeChat now run during the round, and the rate on the
+  // socket falls as they do (2026-12-06), so the two rates can move apart
+  const sustainedRatios = huikes.map((h, i) => (h.delivered / floors[i].rate) * 100);
+  rows.push({ name: '  the same, every answer also sent to WeChat', value: `${median(sustainedRatios).toFixed(0)} %${ROUNDS > 1 ? ` (${sustainedRatios.map((r) => r.toFixed(0)).join(' / ')} %)` : ''}`, target: 'measure' });
   rows.push({ name: '  server CPU per message (user + system): floor / Huike', value: `${floorCpuPerMsg.toFixed(2)} / ${huikeCpuPerMsg.toFixed(2)} ms`, target: 'measure' });
   // the two cores' whole budget: what the load (its callbacks, the WeChat emulator, the agent socket) and the rest
   // of the machine (PostgreSQL above all) took beside the gateway
