@@ -34,10 +34,14 @@ describe('the outbox worker', () => {
     await outbox?.stop();
     await db?.close();
   });
-  const run = (send: ChannelSender, opts: Parameters<typeof startOutbox>[2]) => (outbox = startOutbox(deps, { miniprogram: send }, opts));
   const stop = async () => {
     await outbox?.stop();
     outbox = null;
+  };
+  // a test that failed midway left its worker running: stopped first, so it cannot claim the next test's rows
+  const run = async (send: ChannelSender, opts: Parameters<typeof startOutbox>[2]) => {
+    await stop();
+    return (outbox = startOutbox(deps, { miniprogram: send }, opts));
   };
 
   // it sent in passes: claim 100, send them all, record them all, then the next claim. One slow call held back
@@ -49,7 +53,7 @@ describe('the outbox worker', () => {
     let release!: () => void;
     const hung = new Promise<void>((r) => (release = r));
     const sent: string[] = [];
-    run(
+    await run(
       async (d) => {
         if (d.message.text === 'hang') await hung;
         sent.push(d.message.text!);
@@ -60,7 +64,9 @@ describe('the outbox worker', () => {
     try {
       await expect.poll(() => sent.length, { timeout: 10_000, interval: 20 }).toBe(150);
       expect(sent).not.toContain('hang');
-      expect(await statusOf(deps, 'fast-149')).toBe('sent');
+      // a send is recorded a moment after the call returns
+      const unsent = async () => (await deps.sql<{ n: number }[]>`select count(*)::int as n from messages where text like 'fast-%' and status <> 'sent'`)[0].n;
+      await expect.poll(unsent, { timeout: 5_000, interval: 20 }).toBe(0);
       expect(await statusOf(deps, 'hang')).toBe('pending');
     } finally {
       release();
@@ -76,7 +82,7 @@ describe('the outbox worker', () => {
     let calling = 0;
     let most = 0;
     const sent: string[] = [];
-    run(
+    await run(
       async (d) => {
         most = Math.max(most, ++calling);
         await new Promise((r) => setTimeout(r, 2 + Math.random() * 8));
@@ -96,7 +102,7 @@ describe('the outbox worker', () => {
 
   it('wakes at once when nudged with nothing due, and after a claim that found less than it asked waits gatherMs however often nudged', { timeout: 20_000 }, async () => {
     const at = new Map<string, number>();
-    const loop = run(
+    const loop = await run(
       async (d) => {
         at.set(d.message.text!, performance.now());
         return { channelMsgId: null };
@@ -125,7 +131,7 @@ describe('the outbox worker', () => {
     await waitingReplies(deps, ['flaky', 'after-flaky-1', 'after-flaky-2']);
     let failed = 0;
     const sent: string[] = [];
-    run(
+    await run(
       async (d: DueDelivery) => {
         if (d.message.text === 'flaky' && failed++ === 0) throw new WxTransportError('request to /cgi-bin/message/custom/send failed: socket hang up');
         sent.push(d.message.text!);
