@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from './db/client.ts';
 import type { EventBus } from './events.ts';
 import type { InlineAnswerer } from './conversations/inline-answer.ts';
+import type { OutboxHandoff } from './conversations/delivery.ts';
 
 export type BatchName = 'ingest' | 'reply' | 'delivered';
 
@@ -18,4 +19,6 @@ export interface Deps {
   retried?: (what: string, code: string) => void;
   /** the bot's answers written with the messages they answer (conversations/inline-answer.ts) */
   answerInline?: InlineAnswerer;
+  /** this node's outbox, when it runs one: the inline answers it wrote go out without a claim (delivery.ts) */
+  outboxHandoff?: OutboxHandoff;
 }

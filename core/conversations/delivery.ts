@@ -17,6 +17,29 @@ export interface DueDelivery {
 }
 
 /**
+ * A node's outbox taking the replies its own transactions wrote (the bot's inline answers): their outbox rows are
+ * written already leased to the node, as a claim would leave them, and go out right after the commit. The claim
+ * they skip was a transaction of its own that wrote each row a second time and read its message and conversation
+ * back, rows the writer still holds. The lease still covers the node dying before or during the send.
+ */
+export interface OutboxHandoff {
+  leaseMs: number;
+  /**
+   * Sets aside up to `n` of the outbox's free places for rows the caller's transaction claims; fewer (0 too) when
+   * it is busy or older rows wait to be claimed, which then go first.
+   */
+  reserve(n: number): Reserved;
+}
+
+export interface Reserved {
+  readonly count: number;
+  /** after the commit: sends `due` (at most `count`); `unclaimed`: the transaction also wrote rows for a claim */
+  take(due: DueDelivery[], unclaimed: boolean): void;
+  /** the transaction failed: the places are free again; nothing after `take` */
+  release(): void;
+}
+
+/**
  * Claims due outbox rows for sending. SKIP LOCKED lets every node claim at once without waiting on each other;
  * the lease hides a row while it is being sent, and brings it back if that node dies mid-send.
  *

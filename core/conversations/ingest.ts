@@ -11,6 +11,8 @@ import { inboxExtras, type InboxExtras } from './queries.ts';
 import { withoutNul } from '../nul.ts';
 import { retryAtOnce } from '../db/unavailable.ts';
 import { botReplyId, inlineAnswers, type InlineAnswer } from './inline-answer.ts';
+import type { DueDelivery, Reserved } from './delivery.ts';
+import type { DomainEvent } from '../events.ts';
 
 export interface InboundMessage {
   channel: Channel;
@@ -101,66 +103,92 @@ function ingestBatch(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult
  */
 async function ingestOnce(deps: Deps, inputs: InboundMessage[]): Promise<IngestResult[]> {
   const optOut = await Promise.all(inputs.map(async (i) => !i.echo && (await asksOptOut(deps.sql, i.text))));
-  return inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    const {
-      identities,
-      created,
-      after: [stored, open],
-    } = await resolveIdentities(tx, inputs.map((i) => i.identity), () =>
-      Promise.all([
-        tx<MessageRow[]>`
-          select * from messages
-           where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
-        openConversations(tx, inputs),
-      ]),
-    );
-    const msgKey = (channel: string, id: string | null) => `${channel}|${id}`;
-    const storedByKey = new Map(stored.map((m) => [msgKey(m.channel, m.channelMsgId), m]));
-    const firstOf = new Map<string, number>();
-    const fresh: number[] = [];
-    inputs.forEach((input, i) => {
-      const k = msgKey(input.channel, input.channelMsgId);
-      if (storedByKey.has(k) || firstOf.has(k)) return;
-      firstOf.set(k, i);
-      fresh.push(i);
-    });
-    const convKey = (identityId: string, channel: string, account: string | null | undefined) => `${identityId}|${channel}|${account ?? ''}`;
-    const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
-    // an identity created just now has no conversation yet
-    const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
-    const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
-    // decided under the conversations' locks, as the rows stand: nothing can answer or take them meanwhile
-    const answers = inlineAnswers(
-      deps.answerInline,
-      fresh.map((i, n) => ({ key: arrivals[n].key, echo: inputs[i].echo, optOut: optOut[i], existing: arrivals[n].existing, type: inputs[i].type, text: inputs[i].text ?? null })),
-    );
-    // nothing left to do in the transaction after the messages: they carry the COMMIT with them
-    const last = !stored.length && !fresh.some((i) => optOut[i]);
-    const appended = await appendInbound(tx, arrivals, answers, last);
-    for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
-    for (const { reply, asOfMessage, ...a } of appended) {
-      if (!reply) {
-        emit({ type: 'message.created', ...a });
-        continue;
-      }
-      emit({ type: 'message.created', ...a, conversation: asOfMessage!, inline: true });
-      emit({ type: 'message.created', ...a, message: reply, inline: true });
-    }
+  // places in this node's outbox for the answers written claimed (OutboxHandoff); freed if the transaction fails. A
+  // transaction whose COMMIT went through unanswered leaves its rows leased: they go out when the lease ends
+  let places: Reserved | undefined;
+  const handoff = deps.outboxHandoff;
+  const claimOwn = (n: number) => (places = handoff?.reserve(n))?.count ?? 0;
+  try {
+    const { results, own, unclaimed } = await inTransaction(deps.sql, deps.bus, (tx, emit) => storeBatch(tx, emit, deps, inputs, optOut, { claimOwn, leaseMs: handoff?.leaseMs ?? 0 }));
+    places?.take(own, unclaimed);
+    return results;
+  } finally {
+    places?.release();
+  }
+}
 
-    const storedConversations = stored.length
-      ? new Map((await tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(stored.map((m) => m.conversationId))]}::uuid[])`).map((c) => [c.id, c]))
-      : new Map<string, ConversationRow>();
-    const freshResult = new Map(fresh.map((i, n) => [i, appended[n]]));
-    return inputs.map((input, i): IngestResult => {
-      const mine = freshResult.get(i);
-      if (mine) return { message: mine.message, conversation: mine.conversation, duplicate: false };
-      const k = msgKey(input.channel, input.channelMsgId);
-      const before = storedByKey.get(k);
-      if (before) return { message: before, conversation: storedConversations.get(before.conversationId)!, duplicate: true };
-      const first = freshResult.get(firstOf.get(k)!)!;
-      return { message: first.message, conversation: first.conversation, duplicate: true };
-    });
+async function storeBatch(
+  tx: Tx,
+  emit: (e: DomainEvent) => void,
+  deps: Deps,
+  inputs: InboundMessage[],
+  optOut: boolean[],
+  claim: ClaimOwn,
+): Promise<{ results: IngestResult[]; own: DueDelivery[]; unclaimed: boolean }> {
+  const {
+    identities,
+    created,
+    after: [stored, open],
+  } = await resolveIdentities(tx, inputs.map((i) => i.identity), () =>
+    Promise.all([
+      tx<MessageRow[]>`
+        select * from messages
+         where (channel, channel_msg_id) in (select * from unnest(${inputs.map((i) => i.channel)}::text[], ${inputs.map((i) => i.channelMsgId)}::text[]))`.execute(),
+      openConversations(tx, inputs),
+    ]),
+  );
+  const msgKey = (channel: string, id: string | null) => `${channel}|${id}`;
+  const storedByKey = new Map(stored.map((m) => [msgKey(m.channel, m.channelMsgId), m]));
+  const firstOf = new Map<string, number>();
+  const fresh: number[] = [];
+  inputs.forEach((input, i) => {
+    const k = msgKey(input.channel, input.channelMsgId);
+    if (storedByKey.has(k) || firstOf.has(k)) return;
+    firstOf.set(k, i);
+    fresh.push(i);
   });
+  const convKey = (identityId: string, channel: string, account: string | null | undefined) => `${identityId}|${channel}|${account ?? ''}`;
+  const keyOf = (i: number) => convKey(identities[i].id, inputs[i].channel, inputs[i].channelAccount);
+  // an identity created just now has no conversation yet
+  const conversationOf = new Map(open.filter((c) => !created.has(c.identityId)).map((c) => [convKey(c.identityId, c.channel, c.channelAccount), c]));
+  const arrivals = fresh.map((i) => ({ input: inputs[i], existing: conversationOf.get(keyOf(i)), key: keyOf(i), customerId: identities[i].customerId, identityId: identities[i].id }));
+  // decided under the conversations' locks, as the rows stand: nothing can answer or take them meanwhile
+  const answers = inlineAnswers(
+    deps.answerInline,
+    fresh.map((i, n) => ({ key: arrivals[n].key, echo: inputs[i].echo, optOut: optOut[i], existing: arrivals[n].existing, type: inputs[i].type, text: inputs[i].text ?? null })),
+  );
+  // nothing left to do in the transaction after the messages: they carry the COMMIT with them
+  const last = !stored.length && !fresh.some((i) => optOut[i]);
+  const appended = await appendInbound(tx, arrivals, answers, last, claim);
+  for (const [n, i] of fresh.entries()) if (optOut[i]) await recordOptOut(tx, identities[i].customerId, appended[n].message.id);
+  for (const { reply, asOfMessage, ...a } of appended) {
+    if (!reply) {
+      emit({ type: 'message.created', ...a });
+      continue;
+    }
+    emit({ type: 'message.created', ...a, conversation: asOfMessage!, inline: true });
+    emit({ type: 'message.created', ...a, message: reply, inline: true });
+  }
+
+  const storedConversations = stored.length
+    ? new Map((await tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(stored.map((m) => m.conversationId))]}::uuid[])`).map((c) => [c.id, c]))
+    : new Map<string, ConversationRow>();
+  const freshResult = new Map(fresh.map((i, n) => [i, appended[n]]));
+  const own = fresh.flatMap((i, n) => {
+    const { reply, outboxId, conversation } = appended[n];
+    return reply && outboxId !== undefined ? [{ outboxId, attempts: 1, message: reply, conversation, recipient: identities[i].value }] : [];
+  });
+  const unclaimed = appended.some((a) => a.reply?.status === 'pending' && a.outboxId === undefined);
+  const results = inputs.map((input, i): IngestResult => {
+    const mine = freshResult.get(i);
+    if (mine) return { message: mine.message, conversation: mine.conversation, duplicate: false };
+    const k = msgKey(input.channel, input.channelMsgId);
+    const before = storedByKey.get(k);
+    if (before) return { message: before, conversation: storedConversations.get(before.conversationId)!, duplicate: true };
+    const first = freshResult.get(firstOf.get(k)!)!;
+    return { message: first.message, conversation: first.conversation, duplicate: true };
+  });
+  return { results, own, unclaimed };
 }
 
 /**
@@ -201,6 +229,14 @@ interface Appended {
   /** the bot's answer written with the message, and the conversation as the message alone left it */
   reply?: MessageRow;
   asOfMessage?: ConversationRow;
+  /** the reply's outbox row, when it was written claimed by this node */
+  outboxId?: number;
+}
+
+/** How many of a batch's outbox rows to write claimed by this node (given how many there are), for how long. */
+interface ClaimOwn {
+  claimOwn(n: number): number;
+  leaseMs: number;
 }
 
 /**
@@ -208,7 +244,7 @@ interface Appended {
  * counters already moved on, the others' counters moved on, the messages and the bot's inline answers (each
  * right behind its question, with its outbox row) inserted, the inbox extras read; with `commit`, the COMMIT too.
  */
-async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, InlineAnswer>, commit: boolean): Promise<Appended[]> {
+async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, InlineAnswer>, commit: boolean, claim: ClaimOwn): Promise<Appended[]> {
   if (!arrivals.length) return [];
   const state = new Map<string, { id: string; first: Arrival; isNew: boolean; lastSeq: number; customer: boolean; replies: number; resetMisses: boolean }>();
   const seqs = arrivals.map((a, i) => {
@@ -241,6 +277,7 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
     return [message, reply];
   });
   const outbox = rows.filter((r) => r.status === 'pending');
+  const own = outbox.length ? claim.claimOwn(outbox.length) : 0;
 
   const statements = [
     opening.length
@@ -278,12 +315,19 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
                     ${rows.map((r) => r.status)}::text[])
              as t(id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
       returning *`.execute(),
+    // the first `own` rows as a claim leaves them (claimDueDeliveries): one attempt made, leased to this node
     outbox.length
-      ? tx`insert into outbox (message_id, channel) select * from unnest(${outbox.map((r) => r.id)}::uuid[], ${outbox.map((r) => r.channel)}::text[])`.execute()
-      : null,
+      ? tx<{ id: number; messageId: string }[]>`
+          insert into outbox (message_id, channel, attempts, lease_until)
+          select m, c, case when n <= ${own} then 1 else 0 end, case when n <= ${own} then clock_timestamp() + ${claim.leaseMs} * interval '1 millisecond' end
+            from unnest(${outbox.map((r) => r.id)}::uuid[], ${outbox.map((r) => r.channel)}::text[]) with ordinality as t(m, c, n)
+          returning id, message_id`.execute()
+      : [],
     inboxExtras(tx, [...state.values()].map((n) => n.id)),
   ] as const;
-  const [created, updated, inserted, , extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
+  const [created, updated, inserted, queued, extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
+  const claimed = new Set<string>(outbox.slice(0, own).map((r) => r.id));
+  const outboxIdOf = new Map(queued.filter((q) => claimed.has(q.messageId)).map((q) => [q.messageId, q.id]));
   const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
   const byId = new Map(inserted.map((m) => [m.id, m]));
   const inboxOf = new Map(extras.map(({ id, ...inbox }) => [id, inbox]));
@@ -293,7 +337,7 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
     // only a conversation's single message of the batch is answered here, so before its answer the row was this
     const before = arrivals[i].existing;
     const asOfMessage = { ...out.conversation, lastSeq: out.message.seq, repliesSinceCustomer: 0, botMisses: before?.botMisses ?? 0 };
-    return { ...out, reply: byId.get(reply.id)!, asOfMessage };
+    return { ...out, reply: byId.get(reply.id)!, asOfMessage, outboxId: outboxIdOf.get(reply.id) };
   });
 }
 

@@ -48,6 +48,7 @@ export interface Workers {
 export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers): Workers {
   const idleMs = opts.idleMs ?? 1000;
   const outbox = startOutbox(deps, channels.senders, { idleMs, ...opts.outbox });
+  deps.outboxHandoff = outbox.handoff;
   // the SLA clock is a pass every 15 s, never back to back: reporting "no work" makes the loop wait
   const sla = startLoop(
     'sla',
@@ -89,7 +90,8 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
       )
     : null;
   const unsubscribe = deps.bus.subscribe((e: DomainEvent) => {
-    if (e.type === 'message.created' && e.message.status === 'pending') outbox.nudge();
+    // an inline answer was handed to the outbox at its commit (OutboxHandoff), or announced by its writer
+    if (e.type === 'message.created' && e.message.status === 'pending' && !e.inline) outbox.nudge();
   });
   return {
     outbox,
@@ -106,6 +108,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     },
     async stop() {
       unsubscribe();
+      if (deps.outboxHandoff === outbox.handoff) delete deps.outboxHandoff;
       channels.kfNews.notify = () => {};
       await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop(), botRedrive?.stop()]);
     },

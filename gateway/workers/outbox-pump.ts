@@ -1,5 +1,5 @@
 import type { Deps } from '../../core/deps.ts';
-import { claimDueDeliveries, type DueDelivery } from '../../core/conversations/delivery.ts';
+import { claimDueDeliveries, type DueDelivery, type OutboxHandoff, type Reserved } from '../../core/conversations/delivery.ts';
 import type { Channel } from '../../core/conversations/rows.ts';
 import type { WorkLoop } from './loop.ts';
 import { OUTBOX_DEFAULTS, sendOne, type ChannelSender, type OutboxOptions } from './outbox.ts';
@@ -13,15 +13,22 @@ import { OUTBOX_DEFAULTS, sendOne, type ChannelSender, type OutboxOptions } from
  * of two round trips) in batches, not row by row. After a claim that found fewer rows than it asked for, the next
  * waits `gatherMs` even when new rows are announced: under load every new reply announces itself, and claiming
  * each alone cost more CPU than the sends. With nothing due it polls every `idleMs`, or at once when nudged.
+ *
+ * The node's own inline answers come through `handoff` instead (OutboxHandoff): written already claimed, into places
+ * set aside during their transaction. Only while no older rows wait for a claim, so replies still leave in order.
  */
 export function startOutbox(
   deps: Deps,
   senders: Partial<Record<Channel, ChannelSender>>,
   opts: OutboxOptions & { idleMs: number },
-): WorkLoop {
+): WorkLoop & { handoff: OutboxHandoff } {
   const o = { ...OUTBOX_DEFAULTS, ...opts };
   const refillAt = Math.max(1, Math.ceil(o.inFlight / 4));
   let calling = 0; // channel calls under way
+  let reserved = 0; // places set aside for rows being claimed by a transaction of the node's (handoff)
+  let claimingFor = 0; // places the claim under way may fill
+  // rows may be waiting for a claim: true until a claim finds fewer than it asked for, and again when one is announced
+  let backlog = true;
   const unfinished = new Set<Promise<void>>(); // sends not yet recorded
   let claiming: Promise<number> | null = null;
   let stopped = false;
@@ -69,22 +76,27 @@ export function startOutbox(
         failures++;
         wait(Math.min(30_000, o.idleMs * 2 ** failures), false);
         claiming = null;
+        claimingFor = 0;
         throw err;
       }
       if (due.length === 0) wait(o.idleMs, true);
       else if (due.length < limit) wait(o.gatherMs, false);
+      if (due.length < limit) backlog = false;
       for (const d of due) start(d);
       claiming = null;
+      claimingFor = 0;
       return due.length;
     })();
     claiming = c;
+    claimingFor = limit;
     return c;
   };
 
   function pump(): void {
     if (stopped || claiming || timer) return;
-    const free = o.inFlight - calling;
-    if (free <= 0 || (calling > 0 && free < refillAt)) return; // a call finishing comes back here
+    const busy = calling + reserved;
+    const free = o.inFlight - busy;
+    if (free <= 0 || (busy > 0 && free < refillAt)) return; // a call finishing comes back here
     claim(free).then(
       (got) => got === free && pump(),
       (err) => deps.log.warn({ err, worker: 'outbox', failures }, 'worker tick failed'),
@@ -95,14 +107,43 @@ export function startOutbox(
     while (claiming || unfinished.size) await Promise.allSettled([claiming, ...unfinished]);
   };
 
+  const nudge = () => {
+    backlog = true;
+    if (gathering || failures) return;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    pump();
+  };
+
+  const reserve = (n: number): Reserved => {
+    const count = stopped || backlog ? 0 : Math.max(0, Math.min(n, o.inFlight - calling - reserved - claimingFor));
+    reserved += count;
+    let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      reserved -= count;
+      return true;
+    };
+    return {
+      count,
+      take(due, unclaimed) {
+        if (!close()) return;
+        // stopped meanwhile: the rows come back when their lease ends, as if the node had died
+        if (!stopped) for (const d of due.slice(0, count)) start(d);
+        if (unclaimed) nudge();
+        else if (due.length < count) pump();
+      },
+      release() {
+        if (close()) pump();
+      },
+    };
+  };
+
   pump();
   return {
-    nudge() {
-      if (gathering || failures) return;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      pump();
-    },
+    nudge,
+    handoff: { leaseMs: o.leaseMs, reserve },
     // tests: until a claim finds nothing and every send it started is recorded
     async drain() {
       for (let i = 0; i < 1000; i++) {
