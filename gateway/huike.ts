@@ -101,7 +101,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const w = opts.workers ?? {};
   const workerOptions = {
     ...w,
-    outbox: { leaseMs: config.OUTBOX_LEASE_S * 1000, ...w.outbox },
+    outbox: { leaseMs: config.OUTBOX_LEASE_S * 1000, sendTimeoutMs: config.WX_API_TIMEOUT_MS, ...w.outbox },
     botRedrive: { afterMs: config.BOT_REDRIVE_AFTER_S * 1000, ...w.botRedrive },
   };
   const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot) : null;

@@ -120,6 +120,14 @@ async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[
   return items.map(() => undefined);
 }
 
+/**
+ * Gives claimed rows back unsent (a node stopping, or its own answers that waited too long for a place): claimable
+ * at once, by any node, without the attempt counted.
+ */
+export async function releaseClaims(deps: Deps, outboxIds: number[]): Promise<void> {
+  await deps.sql`update outbox set lease_until = null, attempts = greatest(attempts - 1, 0) where id = any(${outboxIds}::bigint[]) and status = 'pending'`;
+}
+
 export async function retryDeliveryLater(deps: Deps, outboxId: number, delayMs: number, error: string, opts: { callNotMade?: boolean } = {}): Promise<void> {
   // a call held back by our own rate limit never reached WeChat: it does not use up one of the message's attempts
   await deps.sql`

@@ -1,5 +1,5 @@
 import type { Deps } from '../../core/deps.ts';
-import { claimDueDeliveries, type DueDelivery, type OutboxHandoff, type Reserved } from '../../core/conversations/delivery.ts';
+import { claimDueDeliveries, releaseClaims, type DueDelivery, type OutboxHandoff, type Reserved } from '../../core/conversations/delivery.ts';
 import type { Channel } from '../../core/conversations/rows.ts';
 import type { WorkLoop } from './loop.ts';
 import { OUTBOX_DEFAULTS, sendOne, type ChannelSender, type OutboxOptions } from './outbox.ts';
@@ -14,8 +14,9 @@ import { OUTBOX_DEFAULTS, sendOne, type ChannelSender, type OutboxOptions } from
  * waits `gatherMs` even when new rows are announced: under load every new reply announces itself, and claiming
  * each alone cost more CPU than the sends. With nothing due it polls every `idleMs`, or at once when nudged.
  *
- * The node's own inline answers come through `handoff` instead (OutboxHandoff): written already claimed, into places
- * set aside during their transaction. Only while no older rows wait for a claim, so replies still leave in order.
+ * The node's own inline answers come through `handoff` instead (OutboxHandoff), written already claimed: into a
+ * free place at their commit, or else into a queue that goes before any claim. Only while no older rows wait for a
+ * claim, so replies still leave in order. One that waited too long to start within its lease is given back.
  */
 export function startOutbox(
   deps: Deps,
@@ -24,12 +25,16 @@ export function startOutbox(
 ): WorkLoop & { handoff: OutboxHandoff } {
   const o = { ...OUTBOX_DEFAULTS, ...opts };
   const refillAt = Math.max(1, Math.ceil(o.inFlight / 4));
+  // how long a handed row may wait for a place: a call started later could outlive its lease (OutboxOptions)
+  const startWithinMs = o.leaseMs - 2 * o.sendTimeoutMs;
+  const queueMax = startWithinMs > 0 ? o.handoffQueue : 0;
   let calling = 0; // channel calls under way
-  let reserved = 0; // places set aside for rows being claimed by a transaction of the node's (handoff)
+  const queued: { d: DueDelivery; by: number }[] = []; // handed rows waiting for a place, oldest first
+  let reserved = 0; // places set aside for rows a transaction of the node's is claiming (handoff)
   let claimingFor = 0; // places the claim under way may fill
   // rows may be waiting for a claim: true until a claim finds fewer than it asked for, and again when one is announced
   let backlog = true;
-  const unfinished = new Set<Promise<void>>(); // sends not yet recorded
+  const unfinished = new Set<Promise<void>>(); // sends not yet recorded, and rows being given back
   let claiming: Promise<number> | null = null;
   let stopped = false;
   let failures = 0;
@@ -65,6 +70,16 @@ export function startOutbox(
     unfinished.add(p);
   };
 
+  /** claimable again at once (unsent), and claimed by the next claim; on failure, when their lease ends */
+  const giveBack = (rows: DueDelivery[]) => {
+    if (!rows.length) return;
+    const p = releaseClaims(deps, rows.map((d) => d.outboxId))
+      .then(() => nudge())
+      .catch((err) => deps.log.warn({ err, rows: rows.length }, 'claimed rows not given back: they come back when their lease ends'))
+      .finally(() => unfinished.delete(p));
+    unfinished.add(p);
+  };
+
   // what comes next is decided before the sends start: a call that returns at once must find the pause already set
   const claim = (limit: number): Promise<number> => {
     const c = (async () => {
@@ -93,7 +108,20 @@ export function startOutbox(
   };
 
   function pump(): void {
-    if (stopped || claiming || timer) return;
+    if (stopped) return;
+    // the handed rows first: they are claimed already
+    const stale: DueDelivery[] = [];
+    while (queued.length && calling < o.inFlight) {
+      const { d, by } = queued.shift()!;
+      if (performance.now() > by) stale.push(d);
+      else start(d);
+    }
+    if (stale.length) {
+      deps.log.warn({ rows: stale.length, waitedMs: startWithinMs }, 'answers waited too long for a place to start within their lease: given back for a claim');
+      giveBack(stale);
+      backlog = true;
+    }
+    if (queued.length || claiming || timer) return;
     const busy = calling + reserved;
     const free = o.inFlight - busy;
     if (free <= 0 || (busy > 0 && free < refillAt)) return; // a call finishing comes back here
@@ -116,7 +144,11 @@ export function startOutbox(
   };
 
   const reserve = (n: number): Reserved => {
-    const count = stopped || backlog ? 0 : Math.max(0, Math.min(n, o.inFlight - calling - reserved - claimingFor));
+    const room = o.inFlight + queueMax - calling - queued.length - reserved - claimingFor;
+    const count = stopped || backlog ? 0 : Math.max(0, Math.min(n, room));
+    // taken before the rows are written: their leases end later. Without a queue, the places are set aside: a row
+    // starts at its commit, as a claimed one does
+    const by = queueMax ? performance.now() + startWithinMs : Infinity;
     reserved += count;
     let open = true;
     const close = () => {
@@ -129,10 +161,11 @@ export function startOutbox(
       count,
       take(due, unclaimed) {
         if (!close()) return;
-        // stopped meanwhile: the rows come back when their lease ends, as if the node had died
-        if (!stopped) for (const d of due.slice(0, count)) start(d);
+        const mine = due.slice(0, count);
+        if (stopped) giveBack(mine);
+        else for (const d of mine) queued.push({ d, by });
         if (unclaimed) nudge();
-        else if (due.length < count) pump();
+        else pump();
       },
       release() {
         if (close()) pump();
@@ -162,6 +195,8 @@ export function startOutbox(
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      // handed rows not started yet: any node may send them now, not when their lease ends
+      giveBack(queued.splice(0).map((q) => q.d));
       await settled();
     },
   };

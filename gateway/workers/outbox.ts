@@ -26,13 +26,21 @@ export interface OutboxOptions {
   /** after a claim that found fewer rows than it asked for, the pause before the next, to let new rows gather */
   gatherMs?: number;
   leaseMs?: number;
+  /**
+   * the longest a channel call can take (WX_API_TIMEOUT_MS): a call started within `leaseMs - 2 × sendTimeoutMs` of
+   * its claim ends, token fetch and send, before its lease does, so the node's own answers (OutboxHandoff) may wait
+   * that long for a place
+   */
+  sendTimeoutMs?: number;
+  /** at most this many of the node's own answers waiting for a place; more are written for a claim */
+  handoffQueue?: number;
   maxAttempts?: number;
   /** first retry delay; doubles each attempt up to maxDelayMs */
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
 
-export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { inFlight: API_SOCKETS, gatherMs: 25, leaseMs: 30_000, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
+export const OUTBOX_DEFAULTS: Required<OutboxOptions> = { inFlight: API_SOCKETS, gatherMs: 25, leaseMs: 30_000, sendTimeoutMs: 10_000, handoffQueue: 2048, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000 };
 
 const NOT_CONFIGURED: DeliveryFailure = { code: 'channel_not_configured', reason: '该渠道未配置（缺少 AppID/Secret 等），消息无法发出', retryable: false };
 
