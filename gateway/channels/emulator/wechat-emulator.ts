@@ -57,6 +57,8 @@ export class WechatEmulator {
   readonly kfEventSent: any[] = [];
   readonly kfTrans: any[] = [];
   readonly mpSent: any[] = [];
+  /** sees each mini-program message as it is accepted (the bench times the answers' arrival) */
+  onMpSent: ((b: any) => void) | null = null;
   readonly kfCustomers = new Map<string, KfCustomer>();
   callbackBase?: string;
   /** shifts the emulator's clock, to age the 48 h window without waiting */
@@ -316,6 +318,7 @@ export class WechatEmulator {
       const blocked = this.allowReply(`mp|${b.touser}`, { window: 45015, quota: 45047 });
       if (blocked) return { errcode: blocked, errmsg: blocked === 45015 ? 'response out of time limit' : 'out of response count limit' };
       this.mpSent.push(b);
+      this.onMpSent?.(b);
       return { errcode: 0, errmsg: 'ok' };
     },
   };
