@@ -122,10 +122,13 @@ async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[
 
 /**
  * Gives claimed rows back unsent (a node stopping, or its own answers that waited too long for a place): claimable
- * at once, by any node, without the attempt counted.
+ * at once, by any node, without the attempt counted. A row claimed again meanwhile (its lease ended: its attempts
+ * moved on) is another node's now and stays as it is.
  */
-export async function releaseClaims(deps: Deps, outboxIds: number[]): Promise<void> {
-  await deps.sql`update outbox set lease_until = null, attempts = greatest(attempts - 1, 0) where id = any(${outboxIds}::bigint[]) and status = 'pending'`;
+export async function releaseClaims(deps: Deps, rows: Pick<DueDelivery, 'outboxId' | 'attempts'>[]): Promise<void> {
+  await deps.sql`
+    update outbox set lease_until = null, attempts = attempts - 1
+     where (id, attempts) in (select * from unnest(${rows.map((r) => r.outboxId)}::bigint[], ${rows.map((r) => r.attempts)}::int[])) and status = 'pending'`;
 }
 
 export async function retryDeliveryLater(deps: Deps, outboxId: number, delayMs: number, error: string, opts: { callNotMade?: boolean } = {}): Promise<void> {

@@ -73,7 +73,7 @@ export function startOutbox(
   /** claimable again at once (unsent), and claimed by the next claim; on failure, when their lease ends */
   const giveBack = (rows: DueDelivery[]) => {
     if (!rows.length) return;
-    const p = releaseClaims(deps, rows.map((d) => d.outboxId))
+    const p = releaseClaims(deps, rows)
       .then(() => nudge())
       .catch((err) => deps.log.warn({ err, rows: rows.length }, 'claimed rows not given back: they come back when their lease ends'))
       .finally(() => unfinished.delete(p));

@@ -4,7 +4,7 @@ import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { sendOutbound } from '../../core/conversations/outbound.ts';
-import { claimDueDeliveries, markDelivered, markUndeliverable } from '../../core/conversations/delivery.ts';
+import { claimDueDeliveries, markDelivered, markUndeliverable, releaseClaims } from '../../core/conversations/delivery.ts';
 import { replyWindow } from '../../core/conversations/channel-rules.ts';
 import { depsFor, testDatabase } from '../support/db.ts';
 
@@ -44,6 +44,24 @@ describe('outbox claims', () => {
     const again = await claimDueDeliveries(deps, 10, 60_000);
     expect(again).toHaveLength(4);
     expect(again.every((d) => d.attempts === 2)).toBe(true);
+  });
+
+  it('rows given back unsent are claimable at once with the attempt uncounted, unless claimed again meanwhile', async () => {
+    const held = await claimDueDeliveries(deps, 10, 60_000); // nothing: the previous test's claims hold them
+    expect(held).toEqual([]);
+    await deps.sql`update outbox set lease_until = now() - interval '1 second'`;
+    const [mine, ...others] = await claimDueDeliveries(deps, 10, 60_000); // attempts 3 now
+    // one of them went to another node after its lease ran out here: attempts 4, that node's
+    await deps.sql`update outbox set lease_until = now() - interval '1 second' where id = ${others[0].outboxId}`;
+    const [theirs] = await claimDueDeliveries(deps, 1, 60_000);
+    expect(theirs).toMatchObject({ outboxId: others[0].outboxId, attempts: 4 });
+    await releaseClaims(deps, [mine, others[0]]);
+    const back = await claimDueDeliveries(deps, 10, 60_000);
+    expect(back.map((d) => [d.outboxId, d.attempts])).toEqual([[mine.outboxId, 3]]);
+    const [row] = await deps.sql<{ attempts: number; leased: boolean }[]>`select attempts, lease_until > now() as leased from outbox where id = ${theirs.outboxId}`;
+    expect(row).toEqual({ attempts: 4, leased: true });
+    await deps.sql`update outbox set lease_until = now() - interval '1 second'`;
+    expect((await claimDueDeliveries(deps, 10, 60_000)).map((d) => d.attempts).sort()).toEqual([4, 4, 4, 5]);
   });
 
   it('delivered and undeliverable rows are never claimed again', async () => {
