@@ -7,6 +7,10 @@ import { startOutbox } from '../../gateway/workers/outbox-pump.ts';
 import type { ChannelSender } from '../../gateway/workers/outbox.ts';
 import pino from 'pino';
 import { depsFor, testDatabase } from '../support/db.ts';
+import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
+import { buildKb } from '../support/factories.ts';
+import { startTestHuike, type TestHuike } from '../support/huike.ts';
+import { startWechat } from '../support/wechat.ts';
 
 // The bot's inline answers are written with their outbox rows already claimed by the node's outbox, and go out
 // at the commit: no claim, no poll, no nudge. These pumps poll once a minute, so only the handoff sends in time.
@@ -183,5 +187,33 @@ describe('the outbox taking the inline answers its node wrote', () => {
     expect(performance.now() - asked).toBeGreaterThanOrEqual(1_400);
     expect(await outboxRow(a.deps, 'answer: ask orphan')).toMatchObject({ attempts: 2 });
     wake(); // so that the node can stop
+  });
+});
+
+describe('a node with workers, its outbox polling once a minute', () => {
+  let emulator: WechatEmulator;
+  let huike: TestHuike;
+  beforeAll(async () => {
+    const started = await startWechat();
+    emulator = started.emulator;
+    huike = await startTestHuike({ env: started.env, workers: { idleMs: 60_000 } });
+    emulator.callbackBase = huike.url;
+    await buildKb(huike.deps.sql, [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }]);
+    await huike.bot.reload();
+  });
+  afterAll(async () => {
+    await huike?.close();
+    await emulator?.stop();
+  });
+
+  it('sends the bot\'s inline answer to WeChat at once: the node hands it to its own outbox', { timeout: 20_000 }, async () => {
+    await new Promise((r) => setTimeout(r, 200)); // the outbox's first claim has found nothing: next poll in a minute
+    const asked = performance.now();
+    expect(await emulator.mpCustomerSays('oHANDED', '几天发货')).toBe(200);
+    await expect.poll(() => emulator.mpSent.filter((m) => m.touser === 'oHANDED'), { timeout: 3_000, interval: 10 }).toEqual([
+      { touser: 'oHANDED', msgtype: 'text', text: { content: '下单后 48 小时内发货。' } },
+    ]);
+    expect(performance.now() - asked).toBeLessThan(2_000);
+    expect(emulator.unexpected).toEqual([]);
   });
 });
