@@ -1,4 +1,5 @@
-import { Agent } from 'undici';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * The JSON-over-HTTPS calling convention shared by WeCom and WeChat: `errcode` 0 is success, anything else is
@@ -49,43 +50,46 @@ export async function wxRequest<T extends WxReply>(url: string, body?: unknown, 
 }
 
 /**
- * Kept-alive connections to each API host, through undici: a busy outbox sends hundreds of messages a second, and
- * fetch() cost a millisecond of CPU a call where node:http cost 45–55 µs and undici's `request` 21–26 µs (the same
- * POST to a local server, 2026-12-07). The outbox keeps at most this many calls going (OUTBOX_DEFAULTS.inFlight),
- * so its calls do not queue for a connection while their timeout runs.
+ * Kept-alive connections to each API host: a busy outbox sends hundreds of messages a second, and fetch() costs a
+ * millisecond of CPU each where node:http costs a tenth of that. The outbox keeps at most this many calls going
+ * (OUTBOX_DEFAULTS.inFlight), so its calls do not queue for a connection while their timeout runs.
  */
 export const API_SOCKETS = 128;
-const dispatcher = new Agent({ connections: API_SOCKETS });
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: API_SOCKETS }), https: new HttpsAgent({ keepAlive: true, maxSockets: API_SOCKETS }) };
 
-async function send(url: string, body: string | undefined, timeoutMs: number, retry?: { deadline: number }): Promise<{ status: number; text: string }> {
-  const deadline = retry?.deadline ?? performance.now() + timeoutMs;
+function send(url: string, body: string | undefined, timeoutMs: number, retried = false): Promise<{ status: number; text: string }> {
   const u = new URL(url);
-  // from the start, a wait for a connection and a second try included: the outbox's lease (at least twice the
-  // timeout) must outlast a token fetch and then the send
-  const abort = new AbortController();
-  const expired = new Error(`no answer within ${timeoutMs} ms`);
-  const timer = setTimeout(() => abort.abort(expired), Math.max(0, deadline - performance.now()));
-  try {
-    const res = await dispatcher.request({
-      origin: u.origin,
-      path: u.pathname + u.search,
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body,
-      signal: abort.signal,
-    });
-    return { status: res.statusCode, text: await res.body.text() };
-  } catch (err) {
-    if (abort.signal.aborted) throw expired;
-    // the server closed a kept-alive connection just as the call went out on it, before any answer: once more
-    if (!retry && (err as { code?: string }).code === 'UND_ERR_SOCKET') {
+  const secure = u.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (secure ? httpsRequest : httpRequest)(
+      u,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        agent: secure ? agents.https : agents.http,
+        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
+      },
+    );
+    // from the start, a wait for a connection included: the outbox's lease (at least twice the timeout) must outlast
+    // a token fetch and then the send
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    function fail(err: NodeJS.ErrnoException) {
       clearTimeout(timer);
-      return send(url, body, timeoutMs, { deadline });
+      // the server closed an idle kept-alive connection just as we reused it: the request never arrived
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') send(url, body, timeoutMs, true).then(resolve, reject);
+      else reject(err);
     }
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+    req.on('error', fail);
+    req.end(body);
+  });
 }
 
 export function apiUrl(base: string, path: string, query: Record<string, string>): string {
