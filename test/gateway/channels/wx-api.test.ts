@@ -90,6 +90,24 @@ describe('wxRequest', () => {
     expect((wx as WxApiError).errcode).toBe(45015);
   });
 
+  it('sends a call once more when its connection is closed under it before any answer', async () => {
+    let calls = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        // the second call finds its kept-alive connection closed by the server as it arrives
+        if (++calls === 2) return void req.socket.destroy();
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0}');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await wxRequest(apiUrl(base, 'cgi-bin/message/custom/send', {}), { n: 1 })).toEqual({ errcode: 0 });
+    expect(await wxRequest(apiUrl(base, 'cgi-bin/message/custom/send', {}), { n: 2 })).toEqual({ errcode: 0 });
+    expect(calls).toBe(3);
+  });
+
   // OUTBOX_LEASE_S is at least twice WX_API_TIMEOUT_MS so that a token fetch and then the send end before the lease
   // does: another node would send the message again. So a call's timeout counts its wait for a connection too
   it('fails a call within its timeout even when it waited for one of the connections; answered calls go through', { timeout: 10_000 }, async () => {
