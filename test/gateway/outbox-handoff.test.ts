@@ -8,9 +8,7 @@ import type { ChannelSender } from '../../gateway/workers/outbox.ts';
 import pino from 'pino';
 import { depsFor, testDatabase } from '../support/db.ts';
 import type { WechatEmulator } from '../../gateway/channels/emulator/wechat-emulator.ts';
-import { buildKb } from '../support/factories.ts';
-import { startTestHuike, type TestHuike } from '../support/huike.ts';
-import { startWechat } from '../support/wechat.ts';
+import { startHuikeOnWechat, type TestHuike } from '../support/huike.ts';
 
 // The bot's inline answers are written with their outbox rows already claimed by the node's outbox, and go out
 // at the commit: no claim, no poll, no nudge. These pumps poll once a minute, so only the handoff sends in time.
@@ -194,12 +192,7 @@ describe('a node with workers, its outbox polling once a minute', () => {
   let emulator: WechatEmulator;
   let huike: TestHuike;
   beforeAll(async () => {
-    const started = await startWechat();
-    emulator = started.emulator;
-    huike = await startTestHuike({ env: started.env, workers: { idleMs: 60_000 } });
-    emulator.callbackBase = huike.url;
-    await buildKb(huike.deps.sql, [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }]);
-    await huike.bot.reload();
+    ({ emulator, huike } = await startHuikeOnWechat({ workers: { idleMs: 60_000 }, kb: [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }] }));
   });
   afterAll(async () => {
     await huike?.close();

@@ -9,7 +9,8 @@ import type { Database } from '../../core/db/client.ts';
 import { startHuike, type Huike } from '../../gateway/huike.ts';
 import type { WorkerOptions } from '../../gateway/workers/index.ts';
 import { testDatabase } from './db.ts';
-import { TEST_PASSWORD } from './factories.ts';
+import { buildKb, TEST_PASSWORD } from './factories.ts';
+import { startWechat } from './wechat.ts';
 
 export interface TestHuike extends Huike {
   config: Config;
@@ -116,4 +117,16 @@ export function nextEvent<T = any>(socket: Socket, name: string, match: (e: T) =
 
 export function emitAck<T = any>(socket: Socket, event: string, payload: unknown): Promise<T> {
   return socket.timeout(5000).emitWithAck(event, payload) as Promise<T>;
+}
+
+/** A node whose WeChat and WeCom APIs are a started emulator that calls back into it, with a KB the bot has loaded. */
+export async function startHuikeOnWechat(opts: { workers?: WorkerOptions; kb?: Parameters<typeof buildKb>[1] } = {}) {
+  const { emulator, env } = await startWechat();
+  const huike = await startTestHuike({ env, workers: opts.workers });
+  emulator.callbackBase = huike.url;
+  if (opts.kb) {
+    await buildKb(huike.deps.sql, opts.kb);
+    await huike.bot.reload();
+  }
+  return { emulator, huike };
 }

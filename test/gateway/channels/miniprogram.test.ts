@@ -1,21 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WechatEmulator } from '../../../gateway/channels/emulator/wechat-emulator.ts';
 import { sendOutbound } from '../../../core/conversations/outbound.ts';
-import { buildKb } from '../../support/factories.ts';
-import { startTestHuike, type TestHuike } from '../../support/huike.ts';
-import { FAST_WORKERS, startWechat } from '../../support/wechat.ts';
+import { startHuikeOnWechat, type TestHuike } from '../../support/huike.ts';
+import { FAST_WORKERS } from '../../support/wechat.ts';
 
 let emulator: WechatEmulator;
 let huike: TestHuike;
 
 beforeAll(async () => {
-  const started = await startWechat();
-  emulator = started.emulator;
-  const env = started.env;
-  huike = await startTestHuike({ env, workers: FAST_WORKERS });
-  emulator.callbackBase = huike.url;
-  await buildKb(huike.deps.sql, [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }]);
-  await huike.bot.reload();
+  ({ emulator, huike } = await startHuikeOnWechat({ workers: FAST_WORKERS, kb: [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }] }));
 });
 afterAll(async () => {
   await huike?.close();
