@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { HttpThread } from './http-thread.ts';
 
 /**
  * The JSON-over-HTTPS calling convention shared by WeCom and WeChat: `errcode` 0 is success, anything else is
@@ -52,45 +51,12 @@ export async function wxRequest<T extends WxReply>(url: string, body?: unknown, 
 /**
  * Kept-alive connections to each API host: a busy outbox sends hundreds of messages a second, and fetch() costs a
  * millisecond of CPU each where node:http costs a tenth of that. The outbox keeps at most this many calls going
- * (OUTBOX_DEFAULTS.inFlight), so its calls do not queue for a connection while their timeout runs.
+ * (OUTBOX_DEFAULTS.inFlight), so its calls do not queue for a connection while their timeout runs. The connections
+ * and the client live on a thread of their own (http-thread.ts), one for the process.
  */
 export const API_SOCKETS = 128;
-const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: API_SOCKETS }), https: new HttpsAgent({ keepAlive: true, maxSockets: API_SOCKETS }) };
-
-function send(url: string, body: string | undefined, timeoutMs: number, retried = false): Promise<{ status: number; text: string }> {
-  const u = new URL(url);
-  const secure = u.protocol === 'https:';
-  return new Promise((resolve, reject) => {
-    const req = (secure ? httpsRequest : httpRequest)(
-      u,
-      {
-        method: body === undefined ? 'GET' : 'POST',
-        agent: secure ? agents.https : agents.http,
-        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
-        });
-        res.on('error', fail);
-      },
-    );
-    // from the start, a wait for a connection included: the outbox's lease (at least twice the timeout) must outlast
-    // a token fetch and then the send
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    function fail(err: NodeJS.ErrnoException) {
-      clearTimeout(timer);
-      // the server closed an idle kept-alive connection just as we reused it: the request never arrived
-      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') send(url, body, timeoutMs, true).then(resolve, reject);
-      else reject(err);
-    }
-    req.on('error', fail);
-    req.end(body);
-  });
-}
+const http = new HttpThread(API_SOCKETS);
+const send = (url: string, body: string | undefined, timeoutMs: number) => http.request(url, body, timeoutMs);
 
 export function apiUrl(base: string, path: string, query: Record<string, string>): string {
   const url = new URL(path, base.endsWith('/') ? base : `${base}/`);

@@ -1,0 +1,64 @@
+// The HTTP client of the calls to WeChat and WeCom, on a thread of its own (started by http-thread.ts). Plain
+// JavaScript, so the thread loads it as it is: under vitest, tsx and the compiled bundle alike.
+//
+// The main thread posts batches of requests { id, url, body, timeoutMs }; this thread answers in batches of
+// { id, status, text } or { id, error, code }, once per turn of its event loop.
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const sockets = workerData.sockets;
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: sockets }), https: new HttpsAgent({ keepAlive: true, maxSockets: sockets }) };
+
+let answers = [];
+const answer = (a) => {
+  if (answers.push(a) === 1) setImmediate(flush);
+};
+function flush() {
+  const batch = answers;
+  answers = [];
+  parentPort.postMessage(batch);
+}
+
+parentPort.on('message', (batch) => {
+  for (const r of batch)
+    send(r.url, r.body, r.timeoutMs).then(
+      (res) => answer({ id: r.id, status: res.status, text: res.text }),
+      (err) => answer({ id: r.id, error: err.message, code: err.code }),
+    );
+});
+
+function send(url, body, timeoutMs, retried = false) {
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (secure ? httpsRequest : httpRequest)(
+      u,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        agent: secure ? agents.https : agents.http,
+        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
+      },
+    );
+    // from the start, a wait for a connection included: the outbox's lease (at least twice the timeout) must outlast
+    // a token fetch and then the send
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    function fail(err) {
+      clearTimeout(timer);
+      // the server closed an idle kept-alive connection just as we reused it: the request never arrived
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') send(url, body, timeoutMs, true).then(resolve, reject);
+      else reject(err);
+    }
+    req.on('error', fail);
+    req.end(body);
+  });
+}
