@@ -116,6 +116,9 @@ if (role === 'floor') {
   send({ url: huike.url });
 }
 
+// the bench died (an error, ^C): a node left running would hold its database connections and CPU into the next run
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', async (m: { cmd: string }) => {
   if (m.cmd === 'rss') send({ rss: process.memoryUsage().rss });
   if (m.cmd === 'cpu') {
