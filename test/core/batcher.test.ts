@@ -16,7 +16,12 @@ function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: num
   return { b, batches };
 }
 
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+// a batch starts at the next turn of the event loop (setImmediate), and a timer of 0 ms may fire before or after
+// that turn: the turn after the timer comes after any batch scheduled by then
+const tick = async (ms = 0) => {
+  await new Promise((r) => setTimeout(r, ms));
+  await new Promise((r) => setImmediate(r));
+};
 
 describe('Batcher', () => {
   it('serves what arrives while a batch runs as the next batch, one at a time, each caller after its own batch', async () => {
