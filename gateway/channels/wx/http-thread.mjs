@@ -28,10 +28,12 @@ parentPort.on('message', (batch) => {
     );
 });
 
+// never throws: a call the client refuses at once (a bad URL, a protocol it does not speak) fails alone, where an
+// exception here would end the thread and every call in flight with it
 function send(url, body, timeoutMs, retried = false) {
-  const u = new URL(url);
-  const secure = u.protocol === 'https:';
   return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const secure = u.protocol === 'https:';
     const req = (secure ? httpsRequest : httpRequest)(
       u,
       {

@@ -62,6 +62,15 @@ describe('the HTTP thread', () => {
     await t.close();
   });
 
+  it('fails a call the client refuses at once alone: the calls in flight beside it are answered', async () => {
+    const t = new HttpThread(4);
+    const beside = t.request(`${base}/slowly`, '{}', 2_000);
+    await expect(t.request('http://[not-a-host/x', '{}', 2_000)).rejects.toThrow('Invalid URL');
+    await expect(t.request('ftp://127.0.0.1/x', '{}', 2_000)).rejects.toThrow('Protocol "ftp:" not supported');
+    expect((await beside).status).toBe(200);
+    await t.close();
+  });
+
   it('lets a process whose calls are answered end by itself', { timeout: 15_000 }, async () => {
     const api = fileURLToPath(new URL('../../../gateway/channels/wx/api.ts', import.meta.url));
     const script = `const { wxRequest } = await import(${JSON.stringify(api)}); console.log(JSON.stringify(await wxRequest(${JSON.stringify(`${base}/cgi-bin/token`)})));`;
