@@ -1,32 +1,17 @@
 // The HTTP client of the calls to WeChat and WeCom, on a thread of its own (started by http-thread.ts). Plain
 // JavaScript, so the thread loads it as it is: under vitest, tsx and the compiled bundle alike.
-//
-// The main thread posts batches of requests { id, url, body, timeoutMs }; this thread answers in batches of
-// { id, status, text } or { id, error, code }, once per turn of its event loop.
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { serveBatches } from '../../threads/serve-batches.mjs';
 
 const sockets = workerData.sockets;
 const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: sockets }), https: new HttpsAgent({ keepAlive: true, maxSockets: sockets }) };
 
-let answers = [];
-const answer = (a) => {
-  if (answers.push(a) === 1) setImmediate(flush);
-};
-function flush() {
-  const batch = answers;
-  answers = [];
-  parentPort.postMessage(batch);
-}
-
-parentPort.on('message', (batch) => {
-  for (const r of batch)
-    send(r.url, r.body, r.timeoutMs).then(
-      (res) => answer({ id: r.id, status: res.status, text: res.text }),
-      (err) => answer({ id: r.id, error: err.message, code: err.code }),
-    );
-});
+serveBatches(
+  (r) => send(r.url, r.body, r.timeoutMs),
+  (err) => ({ message: err.message, code: err.code }),
+);
 
 // never throws: a call the client refuses at once (a bad URL, a protocol it does not speak) fails alone, where an
 // exception here would end the thread and every call in flight with it
