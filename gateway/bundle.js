@@ -81,7 +81,8 @@ export async function bundleServer(entry) {
       renameSync(tmp, target);
     };
     write(`${file}.map`, map.text);
-    write(file, js.text.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${name}.mjs.map`));
+    // the comment esbuild ends the file with; one in the code (this very line, once bundled) must stay as it is
+    write(file, js.text.replace(/\/\/# sourceMappingURL=\S*\s*$/, `//# sourceMappingURL=${name}.mjs.map\n`));
   }
   forgetOldBundles(dir, name);
   return pathToFileURL(file).href;

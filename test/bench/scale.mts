@@ -17,7 +17,6 @@ import { mpSafeJsonCallback } from '../../gateway/channels/emulator/callbacks.ts
 import { startWechat } from '../support/wechat.ts';
 import { analyzeLikeAutovacuum, benchDatabase, quantile } from './database.ts';
 import { between, scrape } from './histograms.ts';
-// @ts-expect-error plain JS module without types
 import { bundleServer } from '../../gateway/bundle.js';
 
 type Row = { name: string; value: string; target: string };

@@ -1,8 +1,7 @@
-import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error plain JS module without types
 import { bundleServer } from '../../gateway/bundle.js';
 
 const entry = new URL('../fixtures/bundle/entry.ts', import.meta.url);
@@ -33,4 +32,14 @@ describe('the server compiled at start (gateway/bundle.js)', () => {
     expect(existsSync(fileURLToPath(url))).toBe(true);
     rmSync(recent);
   });
+
+  it('points the source map comment at the map, and leaves code that looks like that comment alone', async () => {
+    const url: string = await bundleServer(new URL('../fixtures/bundle/map-comment.ts', import.meta.url));
+    const mod = (await import(url)) as { pattern: RegExp; note: string };
+    expect(mod.note).toBe('//# sourceMappingURL=not-this-one.map');
+    expect(mod.pattern.test('//# sourceMappingURL=x')).toBe(true);
+    const text = readFileSync(fileURLToPath(url), 'utf8');
+    expect(text.trimEnd().split('\n').at(-1)).toBe(`//# sourceMappingURL=${path.basename(fileURLToPath(url))}.map`);
+  });
 });
+
