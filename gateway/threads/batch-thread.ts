@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 
 /**
  * Calls to a worker thread that serves them with `serveBatches` (serve-batches.mjs). Calls made in one turn of
@@ -20,6 +20,8 @@ export class BatchThread<I, O> {
       /** names the thread in the errors of calls it did not answer: "HTTP thread closed" */
       name: string;
       workerData?: unknown;
+      /** the thread's heap: the process's V8 flags (a young generation of 3 × 32 MB) apply to it too otherwise */
+      resourceLimits?: ResourceLimits;
       /** the error a failed call rejects with, from what the thread's `describe` made of it */
       revive(described: unknown): Error;
     },
@@ -45,7 +47,7 @@ export class BatchThread<I, O> {
   private thread(): Worker {
     if (this.worker) return this.worker;
     // none of the process's own flags (a loader, --eval) apply to the thread
-    const w = new Worker(this.url, { workerData: this.opts.workerData, execArgv: [] });
+    const w = new Worker(this.url, { workerData: this.opts.workerData, execArgv: [], resourceLimits: this.opts.resourceLimits });
     w.on('message', (answers: [number, 0 | 1, unknown][]) => {
       for (const [id, failed, value] of answers) {
         const p = this.pending.get(id);

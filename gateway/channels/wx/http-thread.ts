@@ -24,6 +24,8 @@ export class HttpThread {
     this.thread = new BatchThread(new URL('./http-thread.mjs', import.meta.url), {
       name: 'HTTP thread',
       workerData: { sockets },
+      // what a call leaves behind dies young and is small: 8 MB semi-spaces, not the main thread's 32
+      resourceLimits: { maxYoungGenerationSizeMb: 24 },
       revive: (e) => Object.assign(new Error((e as { message: string }).message), { code: (e as { code?: string }).code }),
     });
   }
