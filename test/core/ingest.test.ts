@@ -135,4 +135,31 @@ describe('ingestInbound', () => {
     const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from customers where display_name = '回滚客户'`;
     expect(n).toBe(0);
   });
+  it('returns and publishes its rows as the database holds them: the message, the bot\'s answer, the conversation', async () => {
+    // a bus of its own (and so a batcher of its own) with an inline answerer, as the gateway runs it
+    const own: Deps = { ...depsFor(db), answerInline: (q) => (q.text === '在吗' ? { text: '在的，请问有什么可以帮您？', payload: { kbId: 'hello', score: 0.9 }, resetMisses: true } : null) };
+    const seen: DomainEvent[] = [];
+    own.bus.subscribe((e) => {
+      seen.push(e);
+    });
+    const row = async (table: 'messages' | 'conversations', id: string) => (await db.sql`select * from ${db.sql(table)} where id = ${id}`)[0];
+    const opened = await ingestInbound(own, { ...msg('visitor-rows', 'm1'), payload: { source: '商品页', n: 1 } });
+    expect(opened.message).toEqual(await row('messages', opened.message.id));
+    expect(opened.conversation).toEqual(await row('conversations', opened.conversation.id));
+    // the columns a customer's message moves on or clears
+    await db.sql`update conversations set snoozed_until = now() + interval '1 hour', bot_misses = 2 where id = ${opened.conversation.id}`;
+    const [asked, other] = await Promise.all([ingestInbound(own, msg('visitor-rows', 'm2', '在吗')), ingestInbound(own, msg('visitor-rows-2', 'm1'))]);
+    for (const r of [asked, other]) {
+      expect(r.message).toEqual(await row('messages', r.message.id));
+      expect(r.conversation).toEqual(await row('conversations', r.conversation.id));
+    }
+    expect(asked.conversation).toMatchObject({ snoozedUntil: null, botMisses: 0, lastSeq: 3, repliesSinceCustomer: 1 });
+    await own.bus.idle();
+    const created = seen.filter((e): e is Extract<DomainEvent, { type: 'message.created' }> => e.type === 'message.created' && e.conversation.id === asked.conversation.id && e.message.seq > 1);
+    expect(created.map((e) => e.message.senderType)).toEqual(['customer', 'bot']);
+    const answer = created[1];
+    expect(answer.message).toEqual(await row('messages', answer.message.id));
+    expect(answer.message).toMatchObject({ seq: 3, text: '在的，请问有什么可以帮您？', payload: { kbId: 'hello', score: 0.9 }, status: 'sent' });
+    expect(answer.conversation).toEqual(await row('conversations', asked.conversation.id));
+  });
 });

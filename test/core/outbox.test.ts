@@ -7,6 +7,7 @@ import { sendOutbound } from '../../core/conversations/outbound.ts';
 import { claimDueDeliveries, markDelivered, markUndeliverable, releaseClaims } from '../../core/conversations/delivery.ts';
 import { replyWindow } from '../../core/conversations/channel-rules.ts';
 import { depsFor, testDatabase } from '../support/db.ts';
+import type { DomainEvent } from '../../core/events.ts';
 
 describe('outbox claims', () => {
   let db: Database;
@@ -74,6 +75,26 @@ describe('outbox claims', () => {
     expect(left.map((d) => d.outboxId).sort()).toEqual([rows[2].id, rows[3].id]);
     const [failed] = await deps.sql`select status, error, error_code from messages where id = ${rows[1].messageId}`;
     expect(failed).toEqual({ status: 'failed', error: '客户拒收了消息', errorCode: 'user_refused' });
+  });
+
+  it('publishes the delivered message as the database holds it, once however often it is recorded', async () => {
+    const own: Deps = depsFor(db);
+    const seen: DomainEvent[] = [];
+    own.bus.subscribe((e) => {
+      seen.push(e);
+    });
+    const { message } = await sendOutbound(own, { conversationId, senderType: 'agent', text: '已为您改好地址' });
+    await deps.sql`update outbox set lease_until = null`;
+    const due = (await claimDueDeliveries(own, 10, 60_000)).find((d) => d.message.id === message.id)!;
+    await Promise.all([markDelivered(own, due, 'wx-msg-77'), markDelivered(own, due, 'wx-msg-77')]);
+    await own.bus.idle();
+    const updated = seen.filter((e): e is Extract<DomainEvent, { type: 'message.updated' }> => e.type === 'message.updated');
+    expect(updated).toHaveLength(1);
+    const [stored] = await db.sql`select * from messages where id = ${message.id}`;
+    expect(stored).toMatchObject({ status: 'sent', channelMsgId: 'wx-msg-77', error: null });
+    expect(updated[0].message).toEqual(stored);
+    const [conversation] = await db.sql`select * from conversations where id = ${conversationId}`;
+    expect(updated[0].conversation).toEqual(conversation);
   });
 });
 
