@@ -88,11 +88,10 @@ export async function claimDueDeliveries(deps: Deps, limit: number, leaseMs: num
  * of three statements, so a busy outbox does not cost four round trips per message.
  */
 export async function markDelivered(deps: Deps, d: Pick<DueDelivery, 'outboxId' | 'message'>, channelMsgId: string | null): Promise<void> {
-  await deliveredBatcher(deps).submit({ outboxId: d.outboxId, messageId: d.message.id, conversationId: d.message.conversationId, channelMsgId, message: d.message });
+  await deliveredBatcher(deps).submit({ outboxId: d.outboxId, messageId: d.message.id, conversationId: d.message.conversationId, channelMsgId });
 }
 
-/** `message`: the row as claimed; only its delivery fields can have changed since, and the update sets them all */
-type Delivered = { outboxId: number; messageId: string; conversationId: string; channelMsgId: string | null; message: MessageRow };
+type Delivered = { outboxId: number; messageId: string; conversationId: string; channelMsgId: string | null };
 const batchers = new WeakMap<object, Batcher<Delivered, void>>();
 function deliveredBatcher(deps: Deps): Batcher<Delivered, void> {
   let b = batchers.get(deps.bus);
@@ -104,25 +103,19 @@ async function markDeliveredBatch(deps: Deps, items: Delivered[]): Promise<void[
   const ids = items.map((d) => d.messageId);
   await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
     // one round trip: the conversations are read behind the updates, on the same connection, and COMMIT follows
-    const [, updated, conversations] = await commitWith(tx, [
+    const [, messages, conversations] = await commitWith(tx, [
       tx`update outbox set status = 'sent', lease_until = null, last_error = null where id = any(${items.map((d) => d.outboxId)}::bigint[])`.execute(),
       // each message's channel id by its place in the list, not by a join: `id = any(…)` is found through the
       // primary key, where a join planned while the table was small went on scanning all of it
-      tx<{ id: string }[]>`
+      tx<MessageRow[]>`
         update messages m set status = 'sent', error = null, error_code = null,
                channel_msg_id = coalesce((${items.map((d) => d.channelMsgId)}::text[])[array_position(${ids}::uuid[], m.id)], m.channel_msg_id)
          where m.id = any(${ids}::uuid[])
-        returning m.id`.execute(),
+        returning m.*`.execute(),
       tx<ConversationRow[]>`select * from conversations where id = any(${[...new Set(items.map((d) => d.conversationId))]}::uuid[])`.execute(),
     ] as const);
     const byId = new Map(conversations.map((c) => [c.id, c]));
-    // the rows as the update left them, built from ours: reading every column back was a tenth of the row parsing
-    const sent = new Set(updated.map((m) => m.id));
-    for (const { message: m, channelMsgId } of items) {
-      if (!sent.delete(m.id)) continue;
-      const message: MessageRow = { ...m, status: 'sent', error: null, errorCode: null, channelMsgId: channelMsgId ?? m.channelMsgId };
-      emit({ type: 'message.updated', message, conversation: byId.get(m.conversationId)! });
-    }
+    for (const message of messages) emit({ type: 'message.updated', message, conversation: byId.get(message.conversationId)! });
   });
   return items.map(() => undefined);
 }

@@ -302,21 +302,19 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
                                        ${moving.map((n) => (n.customer ? 1 : 0))}::int[], ${moving.map((n) => n.replies)}::int[],
                                        ${moving.map((n) => (n.resetMisses ? 1 : 0))}::int[])
                        as t(id, last_seq, customer, replies, reset)) v
-           where c.id = v.id`.execute()
-      : undefined,
-    // one array per column: the statement's text is the same for any batch size, so it is prepared once. Only the
-    // transaction's clock comes back (every row's created_at): the rows are ours already, and reading them back
-    // was a tenth of the gateway's row parsing
-    tx<[{ at: Date }]>`
-      with inserted as (
-        insert into messages (id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status, created_at)
-        select id, conversation_id, seq, sender_type, type, text, payload::jsonb, channel, channel_msg_id, status, now()
-          from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.conversationId)}::uuid[], ${rows.map((r) => r.seq)}::int[],
-                      ${rows.map((r) => r.senderType)}::text[], ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.text)}::text[],
-                      ${rows.map((r) => r.payload)}::text[], ${rows.map((r) => r.channel)}::text[], ${rows.map((r) => r.channelMsgId)}::text[],
-                      ${rows.map((r) => r.status)}::text[])
-               as t(id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status))
-      select now() as at`.execute(),
+           where c.id = v.id
+          returning c.*`.execute()
+      : [],
+    // one array per column: the statement's text is the same for any batch size, so it is prepared once
+    tx<MessageRow[]>`
+      insert into messages (id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
+      select id, conversation_id, seq, sender_type, type, text, payload::jsonb, channel, channel_msg_id, status
+        from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.conversationId)}::uuid[], ${rows.map((r) => r.seq)}::int[],
+                    ${rows.map((r) => r.senderType)}::text[], ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.text)}::text[],
+                    ${rows.map((r) => r.payload)}::text[], ${rows.map((r) => r.channel)}::text[], ${rows.map((r) => r.channelMsgId)}::text[],
+                    ${rows.map((r) => r.status)}::text[])
+             as t(id, conversation_id, seq, sender_type, type, text, payload, channel, channel_msg_id, status)
+      returning *`.execute(),
     // the first `own` rows as a claim leaves them (claimDueDeliveries): one attempt made, leased to this node
     outbox.length
       ? tx<{ id: number; messageId: string }[]>`
@@ -327,13 +325,11 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
       : [],
     inboxExtras(tx, [...state.values()].map((n) => n.id)),
   ] as const;
-  const [created, , [{ at }], queued, extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
+  const [created, updated, inserted, queued, extras] = await (commit ? commitWith(tx, statements) : Promise.all(statements));
   const claimed = new Set<string>(outbox.slice(0, own).map((r) => r.id));
   const outboxIdOf = new Map(queued.filter((q) => claimed.has(q.messageId)).map((q) => [q.messageId, q.id]));
-  const conversationById = new Map<string, ConversationRow>(created.map((c) => [c.id, c]));
-  // the others as the update above left them: their rows were read under this transaction's lock
-  for (const n of moving) conversationById.set(n.id, movedOn(n.first.existing!, n, at));
-  const byId = new Map(rows.map((r) => [r.id, { ...r, senderId: null, payload: JSON.parse(r.payload), error: null, errorCode: null, createdAt: at } as MessageRow]));
+  const conversationById = new Map([...created, ...updated].map((c) => [c.id, c]));
+  const byId = new Map(inserted.map((m) => [m.id, m]));
   const inboxOf = new Map(extras.map(({ id, ...inbox }) => [id, inbox]));
   return seqs.map(({ conversationId, id, reply }, i): Appended => {
     const out = { message: byId.get(id)!, conversation: conversationById.get(conversationId)!, inbox: inboxOf.get(conversationId)! };
@@ -345,16 +341,3 @@ async function appendInbound(tx: Tx, arrivals: Arrival[], answers: Map<number, I
   });
 }
 
-
-/** A conversation row after appendInbound's update (same columns, same rules), from the row as it was locked. */
-function movedOn(c: ConversationRow, n: { lastSeq: number; customer: boolean; replies: number; resetMisses: boolean }, at: Date): ConversationRow {
-  return {
-    ...c,
-    lastSeq: n.lastSeq,
-    lastMessageAt: at,
-    repliesSinceCustomer: n.replies,
-    lastCustomerMessageAt: n.customer ? at : c.lastCustomerMessageAt,
-    snoozedUntil: n.customer ? null : c.snoozedUntil,
-    botMisses: n.resetMisses ? 0 : c.botMisses,
-  };
-}
