@@ -61,14 +61,20 @@ async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): 
   // SCALE_NODE_ARGS adds flags for both servers; a later flag overrides an earlier one
   const nodeArgs = [...(role === 'huike' ? HUIKE_NODE_ARGS : []), ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = fork(new URL(await nodeScript), [], { execArgv: [...(process.env.SCALE_TSX ? ['--import', 'tsx'] : ['--enable-source-maps']), ...nodeArgs, ...prof], env: { ...process.env, ...env, SCALE_ROLE: role }, stdio: 'inherit' });
+  // each answer takes its listeners with it: left behind, every cpu/rss question added an exit listener for good
   const next = <T,>(key: string) => new Promise<T>((resolve, reject) => {
     const onMessage = (m: Record<string, T>) => {
       if (!(key in m)) return;
       child.off('message', onMessage);
+      child.off('exit', onExit);
       resolve(m[key]);
     };
+    const onExit = (code: number | null) => {
+      child.off('message', onMessage);
+      reject(new Error(`${role} exited with ${code}`));
+    };
     child.on('message', onMessage);
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    child.once('exit', onExit);
   });
   return next<string>('url').then((url) => (pinTo(child.pid!, '0'), {
     url,
