@@ -77,7 +77,7 @@ describe('outbox claims', () => {
     expect(failed).toEqual({ status: 'failed', error: '客户拒收了消息', errorCode: 'user_refused' });
   });
 
-  it('publishes the delivered message as the database holds it, once however often it is recorded', async () => {
+  it('publishes the delivered message as the database holds it, once when two sends record it at the same moment', async () => {
     const own: Deps = depsFor(db);
     const seen: DomainEvent[] = [];
     own.bus.subscribe((e) => {
