@@ -9,6 +9,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { createAgent } from '../../core/agents/agents.ts';
@@ -97,6 +98,8 @@ async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): 
       }),
   }));
 }
+
+const CORES = availableParallelism();
 
 /** CPU time the whole machine has used so far (all processes, all cores, user + system), in ms: /proc/stat */
 function machineCpu(): number {
@@ -203,12 +206,13 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   const floorRound = async (round: number) => {
     const calls = round === 0 ? floorCalls : Array.from({ length: N }, (_, i) => callback(i % CUSTOMERS, `f${round}x${i}`));
     const cpu0 = await floor.cpu();
+    const machine0 = machineCpu();
     const r = await closedLoop(N, 50, async (i) => {
       const t = performance.now();
       await floorClient.post(calls[i].path, calls[i].body);
       return performance.now() - t;
     });
-    return { ...r, cpu: (await floor.cpu()) - cpu0 };
+    return { ...r, cpu: (await floor.cpu()) - cpu0, machineCpu: machineCpu() - machine0 };
   };
 
   // (2) Huike end to end
@@ -295,7 +299,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     const cpu0 = await Promise.all(nodes.map((n) => n.cpu()));
     const [load0, machine0] = [process.cpuUsage(), machineCpu()];
     const t0 = performance.now();
-    const r = await closedLoop(N, Math.min(CUSTOMERS, 200), (i) => endToEnd(load[i].call, load[i].key));
+    const r = await closedLoop(N, Math.min(CUSTOMERS, Number(process.env.SCALE_INFLIGHT ?? 200)), (i) => endToEnd(load[i].call, load[i].key));
     const pending = process.env.SCALE_DEBUG ? (await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where status = 'pending'`)[0].n : 0;
     await outboxDrained();
     // every answer answered on the socket and sent to WeChat: what the gateway can keep up with
@@ -350,6 +354,19 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   // the two cores' whole budget: what the load (its callbacks, the WeChat emulator, the agent socket) and the rest
   // of the machine (PostgreSQL above all) took beside the gateway
   rows.push({ name: '  machine CPU per message in the closed loop: gateway + load + rest (PostgreSQL...)', value: `${huikeCpuPerMsg.toFixed(2)} + ${loadCpuPerMsg.toFixed(2)} + ${restCpuPerMsg.toFixed(2)} = ${(huikeCpuPerMsg + loadCpuPerMsg + restCpuPerMsg).toFixed(2)} ms`, target: 'measure' });
+  // the ratio taken apart: a side's rate is how busy it kept the cores over what a message cost all of them, so the
+  // sustained ratio is (floor's machine CPU a message / Huike's) × (Huike's cores busy / the floor's). Whether the
+  // gap is work (the first) or waiting (the second) shows here
+  const floorMachinePerMsg = perMsg(floors.map((r) => r.machineCpu));
+  const huikeMachinePerMsg = perMsg(huikes.map((r) => r.machineCpu));
+  const busy = (runs: { machineCpu: number }[], seconds: number) => (sum(runs.map((r) => r.machineCpu)) / (seconds * 1000 * CORES)) * 100;
+  const floorBusy = busy(floors, sum(floors.map((r) => N / r.rate)));
+  const huikeBusy = busy(huikes, sum(huikes.map((h) => N / h.delivered)));
+  rows.push({
+    name: '  machine CPU per message, floor / Huike (every answer sent), and how busy the cores were',
+    value: `${floorMachinePerMsg.toFixed(2)} / ${huikeMachinePerMsg.toFixed(2)} ms (${((floorMachinePerMsg / huikeMachinePerMsg) * 100).toFixed(0)} %), busy ${floorBusy.toFixed(0)} / ${huikeBusy.toFixed(0)} %`,
+    target: 'measure',
+  });
   for (const rate of RATES) {
     say(`open loop at ${rate}`);
     await outboxDrained();
@@ -375,7 +392,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     const sentLat = atWechat;
     atWechat = null;
     const per = (x: number) => (x / (rate * 10)).toFixed(2);
-    const openLoopCpu = `${per(huikeMs)} + ${per(loadMs)} + ${per(machineMs - huikeMs - loadMs)} = ${per(machineMs)} ms (the machine ${((machineMs / (ol.seconds * 1000 * 2)) * 100).toFixed(0)} % busy)`;
+    const openLoopCpu = `${per(huikeMs)} + ${per(loadMs)} + ${per(machineMs - huikeMs - loadMs)} = ${per(machineMs)} ms (the machine ${((machineMs / (ol.seconds * 1000 * CORES)) * 100).toFixed(0)} % busy)`;
     if (loadLag) console.error(`[trace] at ${rate} msgs/s, the load's event-loop delay p50 ${(loadLag.percentile(50) / 1e6).toFixed(1)} p99 ${(loadLag.percentile(99) / 1e6).toFixed(1)} max ${(loadLag.max / 1e6).toFixed(1)} ms`);
     // SCALE_TRACE: the same stretch as the node saw it
     if (process.env.SCALE_TRACE) {
