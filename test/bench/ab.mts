@@ -34,6 +34,9 @@ function figures(out: string) {
     ratio: lead(cell('Huike / floor')),
     'ratio sent': lead(cell('the same, every answer also sent')),
     'cpu × floor': cell('server CPU per message').match(/\(([\d.]+)×\)/)?.[1] ?? '-',
+    // the machine's CPU a message with every answer sent, and how busy the cores were (bases before 868245f: '-')
+    'machine/msg': cell('machine CPU per message, floor / Huike').match(/\/ ([\d.]+) ms/)?.[1] ?? '-',
+    busy: cell('machine CPU per message, floor / Huike').match(/busy [\d.]+ \/ ([\d.]+) %/)?.[1] ?? '-',
     'p99@1000': p(cell('Huike at a fixed 1000')).split('/')[1] ?? '-',
     'WeChat@1000': p(atWechat),
     rss: lead(cell('gateway RSS (its own process)')),
