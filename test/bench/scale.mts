@@ -370,7 +370,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   for (const rate of RATES) {
     say(`open loop at ${rate}`);
     await outboxDrained();
-    const fixed = perCustomer(`o${rate}x`, rate * 10);
+    const RATE_S = Number(process.env.SCALE_RATE_S ?? 10);
+    const fixed = perCustomer(`o${rate}x`, rate * RATE_S);
     acks = [];
     atWechat = [];
     askedAt.clear();
@@ -381,7 +382,9 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     // the CPU of a message at this rate: smaller batches than in the closed loop, so more of it; and how busy the
     // two cores were, which is what the tail latency queues behind
     const cpu0 = { huike: await Promise.all(nodes.map((n) => n.cpu())), load: process.cpuUsage(), machine: machineCpu() };
-    const ol = await openLoop(rate, 10, (i) => endToEnd(fixed[i].call, fixed[i].key));
+    let lastCpu = await huike.cpu(); const slicer = setInterval(async () => { const c = await huike.cpu(); console.error(`[slice] gateway ${((c - lastCpu) / 10).toFixed(0)} ms/s = ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms/msg`); lastCpu = c; }, 10_000);
+    const ol = await openLoop(rate, RATE_S, (i) => endToEnd(fixed[i].call, fixed[i].key));
+    clearInterval(slicer);
     loadLag?.disable();
     const huikeMs = (await Promise.all(nodes.map((n) => n.cpu()))).reduce((a, c, i) => a + c - cpu0.huike[i], 0);
     const loadUse = process.cpuUsage(cpu0.load);
