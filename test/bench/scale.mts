@@ -387,8 +387,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     let lastCpu = cpu0.huike[0];
     const slices = process.env.SCALE_DEBUG
       ? setInterval(async () => {
-          const c = await huike.cpu();
-          say(`at ${rate} msgs/s, the gateway's CPU ${((c - lastCpu) / 10).toFixed(0)} ms a second, ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms a message`);
+          const [c, rss] = [await huike.cpu(), await huike.rss()];
+          say(`at ${rate} msgs/s, the gateway's CPU ${((c - lastCpu) / 10).toFixed(0)} ms a second, ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms a message, RSS ${(rss / 2 ** 20).toFixed(0)} MB`);
           lastCpu = c;
         }, 10_000)
       : undefined;
