@@ -40,22 +40,7 @@ const reserveEdits = [
 // A connection that dies while fetching the array types rejects a promise nobody awaits: Node ends the whole
 // process on an unhandled rejection. The queries waiting on that connection are failed by its close handler.
 const typesEdit = ['        return fetchArrayTypes()\n', '        return fetchArrayTypes().catch(() => {})\n'];
-for (const [file, fileEdits] of [
-  ['src/connection.js', [...edits, typesEdit]],
-  ['cjs/src/connection.js', [...edits, typesEdit]],
-  ['src/index.js', reserveEdits],
-  ['cjs/src/index.js', reserveEdits],
-]) {
-  const p = path.join(root, file);
-  let s = readFileSync(p, 'utf8');
-  if (s.includes(MARK)) continue;
-  for (const [from, to] of fileEdits) {
-    if (!s.includes(from)) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
-    s = s.replace(from, to);
-  }
-  writeFileSync(p, s);
-  console.log(`patch-postgres: guarded ${file}`);
-}
+patchFiles(MARK, [...bothBuilds('connection.js', [...edits, typesEdit]), ...bothBuilds('index.js', reserveEdits)], 'guarded');
 
 // A socket that errors (a read ECONNRESET: the server ended the session as a statement went out) and then
 // closes: queries written between the error and the close were never settled, since the close handler settles
@@ -66,7 +51,7 @@ const closeEdit = [
   "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))",
   `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))`,
 ];
-patchConnection(MARK4, closeEdit, 'settle-on-close');
+patchFiles(MARK4, bothBuilds('connection.js', [closeEdit]), 'settle-on-close');
 
 // The close settles the statement that was running, but kept it as the connection's current one until the
 // connection was used again. `sql.end()` waits for a connection with a current statement, so a node stopping
@@ -76,19 +61,7 @@ const forgetEdit = [
   `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n`,
   `    ${MARK4}\n    ;(query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n    ${MARK5}\n    query = null\n`,
 ];
-patchConnection(MARK5, forgetEdit, 'forget-settled');
-
-/** One edit to both builds of connection.js, skipped where its mark is already in. */
-function patchConnection(mark, [from, to], label) {
-  for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
-    const p = path.join(root, file);
-    const s = readFileSync(p, 'utf8');
-    if (s.includes(mark)) continue;
-    if (!s.includes(from)) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
-    writeFileSync(p, s.replace(from, to));
-    console.log(`patch-postgres: ${label} ${file}`);
-  }
-}
+patchFiles(MARK5, bothBuilds('connection.js', [forgetEdit]), 'forget-settled');
 
 // The pool's queues are arrays read from a moving head; the array was only dropped when the queue emptied. The
 // queue of idle connections never empties while the pool has more connections than its busiest moment since
@@ -108,14 +81,24 @@ const queueEdits = [
     '      } else {\n        xs[index - 1] = undefined\n        if (index >= 1024 && index * 2 >= xs.length) {\n          xs = xs.slice(index)\n          index = 0\n        }\n      }',
   ],
 ];
-for (const file of ['src/queue.js', 'cjs/src/queue.js']) {
-  const p = path.join(root, file);
-  let s = readFileSync(p, 'utf8');
-  if (s.includes(MARK6)) continue;
-  for (const [from, to] of queueEdits) {
-    if (!s.includes(from)) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
-    s = s.replace(from, to);
+patchFiles(MARK6, bothBuilds('queue.js', queueEdits), 'queue head');
+
+/** Edits to the driver's files, each file skipped where its mark is already in; fails loudly where one no longer fits. */
+function patchFiles(mark, fileEdits, label) {
+  for (const [file, edits] of fileEdits) {
+    const p = path.join(root, file);
+    let s = readFileSync(p, 'utf8');
+    if (s.includes(mark)) continue;
+    for (const [from, to] of edits) {
+      if (!s.includes(from)) throw new Error(`patch-postgres: ${file} no longer matches; check the driver version`);
+      s = s.replace(from, to);
+    }
+    writeFileSync(p, s);
+    console.log(`patch-postgres: ${label} ${file}`);
   }
-  writeFileSync(p, s);
-  console.log(`patch-postgres: queue head ${file}`);
+}
+
+/** The same edits to the ESM and the CommonJS build of one file. */
+function bothBuilds(file, edits) {
+  return [[`src/${file}`, edits], [`cjs/src/${file}`, edits]];
 }
