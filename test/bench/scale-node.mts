@@ -1,6 +1,6 @@
 // One server of the scale bench, in its own process so its CPU and memory are its own: `floor` (bare node:http +
 // WeCom decrypt + one INSERT through postgres.js) or `huike` (the gateway). Started by scale.mts with fork();
-// it reports {url} when listening, answers {cmd:'rss'} with its memory and {cmd:'cpu'} with its CPU time so far (ms),
+// it reports {url} when listening, answers {cmd:'rss'} with its memory, {cmd:'heap'} with its live heap and {cmd:'cpu'} with its CPU time so far (ms),
 // and exits on {cmd:'stop'}.
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
@@ -121,6 +121,12 @@ process.on('disconnect', () => process.exit(1));
 
 process.on('message', async (m: { cmd: string }) => {
   if (m.cmd === 'rss') send({ rss: process.memoryUsage().rss });
+  // what is still reachable: a leak grows it, while RSS also grows with the heap V8 chooses to keep (SCALE_DEBUG
+  // starts the node with --expose-gc; without it, the heap as it stands)
+  if (m.cmd === 'heap') {
+    (globalThis as { gc?: () => void }).gc?.();
+    send({ heap: process.memoryUsage().heapUsed });
+  }
   if (m.cmd === 'cpu') {
     const { user, system } = process.cpuUsage();
     send({ cpu: (user + system) / 1000 });

@@ -53,11 +53,13 @@ if (PIN) {
 }
 
 /** A server of the bench in its own process; resolves with its URL once it listens. */
-async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
+async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): Promise<{ url: string; child: ChildProcess; rss(): Promise<number>; heap(): Promise<number>; cpu(): Promise<number>; stop(): Promise<void> }> {
   // SCALE_PROF=huike: V8's CPU profile of the gateway; SCALE_PERF=huike: symbols for `perf record` (on-CPU time only)
   const prof = [
     ...(process.env.SCALE_PROF === role ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_PROF_DIR ?? '/tmp/scale-prof'}`] : []),
     ...(process.env.SCALE_PERF === role ? ['--perf-basic-prof'] : []),
+    // SCALE_DEBUG reads the live heap after a full GC
+    ...(process.env.SCALE_DEBUG ? ['--expose-gc'] : []),
   ];
   // SCALE_NODE_ARGS adds flags for both servers; a later flag overrides an earlier one
   const nodeArgs = [...(role === 'huike' ? HUIKE_NODE_ARGS : []), ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
@@ -83,6 +85,12 @@ async function spawnNode(role: 'floor' | 'huike', env: Record<string, string>): 
     rss: () => {
       const r = next<number>('rss');
       child.send({ cmd: 'rss' });
+      return r;
+    },
+    /** bytes still reachable after a full GC (with SCALE_DEBUG; else the heap in use as it stands) */
+    heap: () => {
+      const r = next<number>('heap');
+      child.send({ cmd: 'heap' });
       return r;
     },
     /** CPU time (user + system) the process has used so far, in ms */
@@ -153,14 +161,25 @@ async function closedLoop(n: number, concurrency: number, send: (i: number) => P
 /** Starts one request every 1/rate s for `seconds`, whatever the answers do; returns latencies and the rate achieved. */
 async function openLoop(rate: number, seconds: number, send: (i: number) => Promise<number>) {
   const total = Math.round(rate * seconds);
-  const pending: Promise<number>[] = [];
+  // each latency in its slot as it comes, not a promise held per request until the end (600,000 of them in a
+  // ten-minute rate, all in the load's heap)
+  const lat = new Array<number>(total);
+  let left = total;
+  let failed: unknown;
+  let finished!: () => void;
+  const all = new Promise<void>((resolve) => (finished = resolve));
+  const settle = () => --left === 0 && finished();
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
     const wait = t0 + (i * 1000) / rate - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(send(i));
+    send(i).then(
+      (ms) => ((lat[i] = ms), settle()),
+      (err) => ((failed ??= err), settle()),
+    );
   }
-  const lat = await Promise.all(pending);
+  if (total > 0) await all;
+  if (failed) throw failed;
   const took = (performance.now() - t0) / 1000;
   return { lat, achieved: total / took, seconds: took };
 }
@@ -254,6 +273,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   // customer writes once a second there, so the answer to its customer's last message is the one sent
   const askedAt = new Map<string, number>();
   let atWechat: number[] | null = null;
+  wechat.emulator.keepLog = false;
   wechat.emulator.onMpSent = (b: { touser: string }) => {
     const t = askedAt.get(b.touser);
     if (t === undefined || !atWechat) return;
@@ -271,11 +291,20 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     waiting.delete(symbols(key));
     return answered - t;
   };
-  /** customer c's messages go out one after another: a conversation's bot answers them in order */
-  const perCustomer = (tag: string, count: number) => Array.from({ length: count }, (_, i) => ({ call: callback(i % CUSTOMERS, `${tag}${i}`), key: `${tag}${i}` }));
+  /**
+   * customer c's messages go out one after another: a conversation's bot answers them in order. The callbacks
+   * are built (encrypted, signed) before the clock starts, the first `prebuilt` of them; a long fixed rate
+   * (SCALE_RATE_S) builds the rest as it goes, at about 30 µs of the load's CPU each: ten minutes' worth held
+   * ahead, 600,000 of them, made the load's heap so large that its full GCs stopped it for a second at a time.
+   */
+  const perCustomer = (tag: string, count: number, prebuilt = count) => {
+    const make = (i: number) => ({ call: callback(i % CUSTOMERS, `${tag}${i}`), key: `${tag}${i}` });
+    const first = Array.from({ length: Math.min(count, prebuilt) }, (_, i) => make(i));
+    return { length: count, at: (i: number) => first[i] ?? make(i) };
+  };
   say('warm-up');
   const warm = perCustomer('w', WARM);
-  await closedLoop(warm.length, 100, (i) => endToEnd(warm[i].call, warm[i].key));
+  await closedLoop(warm.length, 100, (i) => endToEnd(warm.at(i).call, warm.at(i).key));
   /**
    * Until the outbox has sent every answer to WeChat. The clock of a message stops at its answer on the agent
    * socket, but the answers of a closed-loop round are still being sent for a while after (3,200 of 12,000 were
@@ -299,7 +328,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     const cpu0 = await Promise.all(nodes.map((n) => n.cpu()));
     const [load0, machine0] = [process.cpuUsage(), machineCpu()];
     const t0 = performance.now();
-    const r = await closedLoop(N, Math.min(CUSTOMERS, Number(process.env.SCALE_INFLIGHT ?? 200)), (i) => endToEnd(load[i].call, load[i].key));
+    const r = await closedLoop(N, Math.min(CUSTOMERS, Number(process.env.SCALE_INFLIGHT ?? 200)), (i) => endToEnd(load.at(i).call, load.at(i).key));
     const pending = process.env.SCALE_DEBUG ? (await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where status = 'pending'`)[0].n : 0;
     await outboxDrained();
     // every answer answered on the socket and sent to WeChat: what the gateway can keep up with
@@ -372,7 +401,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   for (const rate of RATES) {
     say(`open loop at ${rate}`);
     await outboxDrained();
-    const fixed = perCustomer(`o${rate}x`, rate * RATE_S);
+    const fixed = perCustomer(`o${rate}x`, rate * RATE_S, rate * 10);
     acks = [];
     atWechat = [];
     askedAt.clear();
@@ -387,12 +416,15 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     let lastCpu = cpu0.huike[0];
     const slices = process.env.SCALE_DEBUG
       ? setInterval(async () => {
-          const [c, rss] = [await huike.cpu(), await huike.rss()];
-          say(`at ${rate} msgs/s, the gateway's CPU ${((c - lastCpu) / 10).toFixed(0)} ms a second, ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms a message, RSS ${(rss / 2 ** 20).toFixed(0)} MB`);
+          const [c, rss, heap] = [await huike.cpu(), await huike.rss(), await huike.heap()];
+          say(`at ${rate} msgs/s, the gateway's CPU ${((c - lastCpu) / 10).toFixed(0)} ms a second, ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms a message, RSS ${(rss / 2 ** 20).toFixed(0)} MB, heap after a full GC ${(heap / 2 ** 20).toFixed(0)} MB; the load's heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`);
           lastCpu = c;
         }, 10_000)
       : undefined;
-    const ol = await openLoop(rate, RATE_S, (i) => endToEnd(fixed[i].call, fixed[i].key));
+    const ol = await openLoop(rate, RATE_S, (i) => {
+      const { call, key } = fixed.at(i);
+      return endToEnd(call, key);
+    });
     clearInterval(slices);
     loadLag?.disable();
     const huikeMs = (await Promise.all(nodes.map((n) => n.cpu()))).reduce((a, c, i) => a + c - cpu0.huike[i], 0);
