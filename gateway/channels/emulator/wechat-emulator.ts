@@ -61,7 +61,7 @@ export class WechatEmulator {
   onMpSent: ((b: any) => void) | null = null;
   /**
    * Keep every call and sent message for tests to inspect. A load generator turns it off: ten minutes at 1,000
-   * msgs/s kept 1.2 million of them, and the full GCs of that heap stopped the bench for a second at a time.
+   * msgs/s kept 1.2 million of them, part of a heap whose full GCs stopped the bench for up to a second.
    */
   keepLog = true;
   readonly kfCustomers = new Map<string, KfCustomer>();
