@@ -5,7 +5,8 @@
 // (1) floor: bare node:http + WeCom decrypt + 1 INSERT; (2) Huike end to end: encrypted mini-program callback ->
 // stored -> bot decision -> the bot's answer on a connected agent socket, as many as it takes (and again until
 // every answer was also sent to WeChat: what the gateway sustains), then at a fixed rate; (3) fan-out to 1,000
-// agent sockets; (4) the gateway's RSS with them connected. Each phase starts with the outbox empty.
+// agent sockets; (4) the gateway's RSS with them connected. Each phase starts with the outbox empty. Last, what a
+// wakeup costs on the machine (wake-cost.mjs).
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -493,4 +494,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop()));
   await db.close();
   await wechat.emulator.stop();
+  // what this run's machine charges for a wakeup, measured with everything above stopped: the machines of the kind
+  // differ in it several times over, and a message at a fixed rate is a dozen wakeups or so
+  const w = JSON.parse(execFileSync(process.execPath, [new URL('./wake-cost.mjs', import.meta.url).pathname, '--json'], { encoding: 'utf8' }));
+  rows.push({ name: 'the machine, without Huike: an empty wakeup / a loopback round trip, CPU of each side (wake-cost.mjs)', value: `${w.wake} µs / ${w.roundTrip[0]} + ${w.roundTrip[1]} µs`, target: 'measure' });
 }

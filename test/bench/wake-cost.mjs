@@ -3,7 +3,8 @@
 // fixed piece of work runs when it follows a sleep than back to back. At low and moderate rates a message is a
 // dozen such wakeups across the gateway, PostgreSQL and the load, so these figures set the floor of its cost there.
 //
-//   node test/bench/wake-cost.mjs
+//   node test/bench/wake-cost.mjs           a small table
+//   node test/bench/wake-cost.mjs --json    one JSON line (the scale bench's last row), in µs
 import net from 'node:net';
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -59,20 +60,23 @@ if (process.argv[2] === 'echo') {
 
   const server = net.createServer(async (socket) => {
     socket.setNoDelay(true);
-    const rows = [];
-    const us = (x) => `${x.toFixed(0)} µs`;
-    rows.push(['an empty timer wakeup (every 2 ms), CPU', us(await timerWake(1000, 2))]);
-    for (const gap of [0, 2]) {
-      const r = await roundTrips(socket, 2000, gap);
-      rows.push([`a loopback TCP round trip with another process, ${gap ? `one every ${gap} ms` : 'back to back'}: CPU of each side`, `${us(r.own)} + ${us(r.peer)}`]);
-    }
+    const wake = await timerWake(1000, 2);
+    const [busy, spaced] = [await roundTrips(socket, 2000, 0), await roundTrips(socket, 2000, 2)];
     const hot = await workAfterSleep(2000, 0);
     const cold = await workAfterSleep(500, 2);
-    rows.push(['20 SHA-256 of 4 KB: back to back / right after a 2 ms sleep', `${us(hot)} / ${us(cold)} (${(cold / hot).toFixed(2)}×)`]);
-    const w = Math.max(...rows.map(([k]) => k.length));
-    for (const [k, v] of rows) console.log(`${k.padEnd(w)} | ${v}`);
     child.kill();
     server.close();
+    const r = (x) => Math.round(x);
+    if (process.argv.includes('--json'))
+      return console.log(JSON.stringify({ wake: r(wake), roundTrip: [r(busy.own), r(busy.peer)], roundTripEvery2ms: [r(spaced.own), r(spaced.peer)], workHot: r(hot), workAfterSleep: r(cold) }));
+    const us = (x) => `${r(x)} µs`;
+    const rows = [
+      ['an empty timer wakeup (every 2 ms), CPU', us(wake)],
+      ...[busy, spaced].map((t) => [`a loopback TCP round trip with another process, ${t.gapMs ? `one every ${t.gapMs} ms` : 'back to back'}: CPU of each side`, `${us(t.own)} + ${us(t.peer)}`]),
+      ['20 SHA-256 of 4 KB: back to back / right after a 2 ms sleep', `${us(hot)} / ${us(cold)} (${(cold / hot).toFixed(2)}×)`],
+    ];
+    const w = Math.max(...rows.map(([k]) => k.length));
+    for (const [k, v] of rows) console.log(`${k.padEnd(w)} | ${v}`);
   });
   let child;
   server.listen(0, '127.0.0.1', () => {
