@@ -17,7 +17,7 @@ import { createAgent } from '../../core/agents/agents.ts';
 import { seedDemo } from '../../core/seed/demo.ts';
 import { mpSafeJsonCallback } from '../../gateway/channels/emulator/callbacks.ts';
 import { startWechat } from '../support/wechat.ts';
-import { analyzeLikeAutovacuum, benchDatabase, quantile } from './database.ts';
+import { analyzeLikeAutovacuum, benchDatabase, quantile, vacuumLikeAutovacuum } from './database.ts';
 import { between, scrape } from './histograms.ts';
 import { bundleServer } from '../../gateway/bundle.js';
 
@@ -399,6 +399,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   });
   // SCALE_RATE_S: each fixed rate for longer than 10 s, to see whether a node's cost drifts as it runs
   const RATE_S = Number(process.env.SCALE_RATE_S ?? 10);
+  // SCALE_VACUUM_S: where autovacuum is off, how often a long rate vacuums as autovacuum would (0: never)
+  const VACUUM_S = Number(process.env.SCALE_VACUUM_S ?? 60);
   for (const rate of RATES) {
     say(`open loop at ${rate}`);
     await outboxDrained();
@@ -418,14 +420,17 @@ export async function scaleBench(rows: Row[]): Promise<void> {
     const slices = process.env.SCALE_DEBUG
       ? setInterval(async () => {
           const [c, rss, heap] = [await huike.cpu(), await huike.rss(), await huike.heap()];
-          say(`at ${rate} msgs/s, the gateway's CPU ${((c - lastCpu) / 10).toFixed(0)} ms a second, ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms a message, RSS ${(rss / 2 ** 20).toFixed(0)} MB, heap after a full GC ${(heap / 2 ** 20).toFixed(0)} MB; the load's heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`);
+          const [dead] = await db.sql<{ n: number }[]>`select n_dead_tup::int as n from pg_stat_user_tables where relname = 'conversations'`;
+          say(`at ${rate} msgs/s, the gateway's CPU ${((c - lastCpu) / 10).toFixed(0)} ms a second, ${((c - lastCpu) / (rate * 10)).toFixed(3)} ms a message, RSS ${(rss / 2 ** 20).toFixed(0)} MB, heap after a full GC ${(heap / 2 ** 20).toFixed(0)} MB; the load's heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB; dead conversation rows ${dead?.n ?? '?'}`);
           lastCpu = c;
         }, 10_000)
       : undefined;
+    const stopVacuum = VACUUM_S > 0 ? await vacuumLikeAutovacuum(db, VACUUM_S * 1000) : async () => {};
     const ol = await openLoop(rate, RATE_S, (i) => {
       const { call, key } = fixed.at(i);
       return endToEnd(call, key);
     });
+    await stopVacuum();
     clearInterval(slices);
     loadLag?.disable();
     const huikeMs = (await Promise.all(nodes.map((n) => n.cpu()))).reduce((a, c, i) => a + c - cpu0.huike[i], 0);
