@@ -499,8 +499,13 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop()));
   await db.close();
   await wechat.emulator.stop();
-  // what this run's machine charges for a wakeup, measured with everything above stopped: the machines of the kind
-  // differ in it several times over, and a message at a fixed rate is a dozen wakeups or so
+  // what this run's machine charges for a wakeup, and for work after an idle spell, measured with everything above
+  // stopped: the machines of the kind differ in both several times over, and a message at a fixed rate is a dozen
+  // wakeups or so, its work run on caches that went cold in between
   const w = JSON.parse(execFileSync(process.execPath, [new URL('./wake-cost.mjs', import.meta.url).pathname, '--json'], { encoding: 'utf8' }));
-  rows.push({ name: 'the machine, without Huike: an empty wakeup / a loopback round trip, CPU of each side (wake-cost.mjs)', value: `${w.wake} µs / ${w.roundTrip[0]} + ${w.roundTrip[1]} µs`, target: 'measure' });
+  rows.push({
+    name: 'the machine, without Huike: an empty wakeup / a loopback round trip, CPU of each side / a JSON round trip after 20 ms asleep (wake-cost.mjs)',
+    value: `${w.wake} µs / ${w.roundTrip[0]} + ${w.roundTrip[1]} µs / ${(w.json[2] / w.json[0]).toFixed(1)}× as long as back to back`,
+    target: 'measure',
+  });
 }
