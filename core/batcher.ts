@@ -23,6 +23,7 @@ export class Batcher<I, O> {
   private running = 0;
   private stalled = 0;
   private scheduled = false;
+  private lastStart = -Infinity;
 
   constructor(
     /** serves a batch: one result per item, in order; an Error fails only its own item */
@@ -38,6 +39,8 @@ export class Batcher<I, O> {
       maxStalled?: number;
       /** told of each batch set aside, with its size */
       onStall?: (size: number) => void;
+      /** a batch starts no sooner than this long after the previous one started (default 0) */
+      spacingMs?: number;
     },
   ) {}
 
@@ -56,14 +59,24 @@ export class Batcher<I, O> {
   private schedule(): void {
     if (this.scheduled || this.running >= this.opts.concurrency) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       this.pump();
-    });
+    };
+    const wait = this.untilSpaced();
+    if (wait > 1) setTimeout(go, wait);
+    else setImmediate(go);
+  }
+
+  /** whole ms until the next batch may start (0: now) */
+  private untilSpaced(): number {
+    return Math.max(0, Math.ceil(this.lastStart + (this.opts.spacingMs ?? 0) - performance.now()));
   }
 
   private pump(): void {
     while (this.running < this.opts.concurrency && this.queue.length) {
+      // within a ms counts as due: a timer counts from the event loop's cached time, and may fire a little early
+      if (this.untilSpaced() > 1) return this.schedule();
       const batch: typeof this.queue = [];
       const rest: typeof this.queue = [];
       const held = new Set<string>();
@@ -80,6 +93,7 @@ export class Batcher<I, O> {
       for (const c of batch) this.busyKeys.set(c.key, (this.busyKeys.get(c.key) ?? 0) + 1);
       this.running++;
       const started = performance.now();
+      this.lastStart = started;
       let setAside = false;
       let stall: NodeJS.Timeout | undefined;
       // with as many set aside as allowed already, it asks again later

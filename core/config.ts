@@ -43,6 +43,9 @@ const schema = z.object({
   // a customer message the bot never answered (its node died before it could) is answered by a live node once it is
   // this old; a node answering it itself meanwhile is no harm, the answer goes out once (its id is the message's)
   BOT_REDRIVE_AFTER_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(5).max(86_400)),
+  // a batch of customer messages is stored no sooner than this long after the one before it started: fewer, larger
+  // transactions at moderate rates, for up to this much more latency (0: each batch as soon as the last one ends)
+  INGEST_BATCH_SPACING_MS: z.preprocess((v) => (v === '' || v === undefined ? 15 : Number(v)), z.number().int().min(0).max(1000)),
   // how long a claimed WeChat send is hidden from other nodes: a node that dies with it claimed leaves it this long.
   // Unset: 30 s, or twice WX_API_TIMEOUT_MS if that is longer (leaseProblem)
   OUTBOX_LEASE_S: z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number().int().min(5).max(3600).optional()),

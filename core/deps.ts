@@ -15,6 +15,8 @@ export interface Deps {
   observeBatch?: (batch: BatchName, size: number, seconds: number) => void;
   /** a batch was set aside as stalled (still running after STALL_MS): for /metrics and the log */
   batchStalled?: (batch: BatchName, size: number) => void;
+  /** an ingest batch starts no sooner than this long after the one before it (INGEST_BATCH_SPACING_MS; unset: 0) */
+  ingestSpacingMs?: number;
   /** a write ran again at once after a lost session or a concurrency failure (retryAtOnce): for /metrics */
   retried?: (what: string, code: string) => void;
   /** the bot's answers written with the messages they answer (conversations/inline-answer.ts) */

@@ -67,6 +67,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
     sql: database.sql,
     bus,
     log,
+    ingestSpacingMs: config.INGEST_BATCH_SPACING_MS,
     observeBatch: (batch, size, seconds) => {
       metrics.batchSize.observe({ batch }, size);
       metrics.batchSeconds.observe({ batch }, seconds);

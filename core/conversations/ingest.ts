@@ -71,14 +71,16 @@ function inFlightFor(deps: Deps): Map<string, Promise<IngestResult>> {
 
 // one batcher per node (its event bus and database); in tests several nodes share a process. One batch at a time:
 // under load the next batch takes everything that arrived meanwhile, and at a fixed 1,000 msgs/s that gave
-// half the latency of four smaller batches in flight (p99 127-150 ms against 167-817 ms), for less CPU a message
+// half the latency of four smaller batches in flight (p99 127-150 ms against 167-817 ms), for less CPU a message.
+// Batches spaced (INGEST_BATCH_SPACING_MS) cost the machine a third less CPU a message at 250-500 msgs/s
+// (README, "The benchmark", fourteenth session)
 const batchers = new WeakMap<object, Batcher<InboundMessage, IngestResult>>();
 function batcherFor(deps: Deps): Batcher<InboundMessage, IngestResult> {
   let b = batchers.get(deps.bus);
   if (!b)
     batchers.set(
       deps.bus,
-      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('ingest', n), key: (i) => `${i.identity.kind}:${i.identity.value}`, observe: (n, s) => deps.observeBatch?.('ingest', n, s) })),
+      (b = new Batcher((items) => ingestBatch(deps, items), { max: 200, concurrency: 1, spacingMs: deps.ingestSpacingMs, stallMs: STALL_MS, onStall: (n) => deps.batchStalled?.('ingest', n), key: (i) => `${i.identity.kind}:${i.identity.value}`, observe: (n, s) => deps.observeBatch?.('ingest', n, s) })),
     );
   return b;
 }

@@ -4,12 +4,12 @@ import { Batcher } from '../../core/batcher.ts';
 type Item = { key: string; id: number };
 
 /** A batcher whose batches finish only when the test says so, recording what each batch held. */
-function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number; onStall?: (size: number) => void }) {
-  const batches: { ids: number[]; finish: () => void }[] = [];
+function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number; onStall?: (size: number) => void; spacingMs?: number }) {
+  const batches: { ids: number[]; at: number; finish: () => void }[] = [];
   const b = new Batcher<Item, number>(
     (items) =>
       new Promise((resolve) => {
-        batches.push({ ids: items.map((i) => i.id), finish: () => resolve(items.map((i) => i.id)) });
+        batches.push({ ids: items.map((i) => i.id), at: performance.now(), finish: () => resolve(items.map((i) => i.id)) });
       }),
     { max: 100, key: (i) => i.key, ...opts },
   );
@@ -99,5 +99,38 @@ describe('Batcher', () => {
     void b.submit({ key: 'y', id: 2 });
     await tick(150);
     expect(batches.map((x) => x.ids)).toEqual([[1]]);
+  });
+
+  it('with spacingMs, a batch starts no sooner than that after the one before it: what arrives meanwhile waits and goes together', async () => {
+    const { b, batches } = harness({ concurrency: 1, spacingMs: 80 });
+    const first = b.submit({ key: 'a', id: 1 });
+    await tick();
+    batches[0].finish();
+    await first;
+    // the slot is free again, but the next batch waits out the spacing and takes all three
+    const later = [b.submit({ key: 'b', id: 2 }), b.submit({ key: 'c', id: 3 })];
+    await tick(20);
+    void b.submit({ key: 'd', id: 4 });
+    await tick(20);
+    expect(batches.map((x) => x.ids)).toEqual([[1]]);
+    await tick(60);
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2, 3, 4]]);
+    // a timer may fire up to a ms early (the event loop's cached time)
+    expect(batches[1].at - batches[0].at).toBeGreaterThanOrEqual(79);
+    batches[1].finish();
+    expect(await Promise.all(later)).toEqual([2, 3]);
+  });
+
+  it('with spacingMs, a call made after a quiet spell starts at the next turn, not a spacing later', async () => {
+    const { b, batches } = harness({ concurrency: 1, spacingMs: 80 });
+    void b.submit({ key: 'a', id: 1 });
+    await tick();
+    batches[0].finish();
+    await tick(100);
+    const t = performance.now();
+    void b.submit({ key: 'b', id: 2 });
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2]]);
+    expect(batches[1].at - t).toBeLessThan(20);
   });
 });

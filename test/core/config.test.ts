@@ -16,6 +16,10 @@ describe('config', () => {
     expect(r.config.DATABASE_POOL_MAX).toBe(20);
     expect(r.config.BOT_REDRIVE_AFTER_S).toBe(30);
     expect(r.config.OUTBOX_LEASE_S).toBe(30);
+    expect(r.config.INGEST_BATCH_SPACING_MS).toBe(15);
+    expect(parseConfig({ INGEST_BATCH_SPACING_MS: '0' }).ok).toBe(true);
+    expect(parseConfig({ INGEST_BATCH_SPACING_MS: '-1' }).ok).toBe(false);
+    expect(parseConfig({ INGEST_BATCH_SPACING_MS: '2000' }).ok).toBe(false);
   });
 
   it('refuses an outbox lease a WeChat call could outlast, with the other problems', () => {

@@ -265,3 +265,30 @@ describe('HTTP API', () => {
     expect(traversal.status).toBe(404);
   });
 });
+
+describe('ingest batch spacing (INGEST_BATCH_SPACING_MS)', () => {
+  let h: TestHuike;
+  beforeAll(async () => {
+    h = await startTestHuike({ env: { INGEST_BATCH_SPACING_MS: '300' } });
+  });
+  afterAll(() => h?.close());
+
+  it('stores the messages that arrive within the spacing after a batch together, in the next batch', async () => {
+    const batches = async () => {
+      const text = (await request(h.http).get('/metrics')).text;
+      return Number(/^huike_batch_size_count\{batch="ingest"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const send = (id: string) => ingestInbound(h.deps, { channel: 'web', channelMsgId: `spacing:${id}`, identity: { kind: 'web_visitor', value: `spacing-${id}` }, type: 'text', text: '在吗' });
+    const before = await batches();
+    const t0 = performance.now();
+    await send('m1');
+    const second = send('m2');
+    await new Promise((r) => setTimeout(r, 100));
+    await Promise.all([second, send('m3')]);
+    // m1 alone, then m2 and m3 together once the spacing was over
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect((await batches()) - before).toBe(2);
+    const stored = await h.deps.sql`select count(*)::int as n from messages where channel_msg_id like 'spacing:%'`;
+    expect(stored[0].n).toBe(3);
+  });
+});
