@@ -23,6 +23,7 @@ export class Batcher<I, O> {
   private running = 0;
   private stalled = 0;
   private scheduled = false;
+  private spacingTimer: NodeJS.Timeout | undefined;
   private lastStart = -Infinity;
 
   constructor(
@@ -41,12 +42,19 @@ export class Batcher<I, O> {
       onStall?: (size: number) => void;
       /** a batch starts no sooner than this long after the previous one started (default 0) */
       spacingMs?: number;
+      /** this many calls waiting start a batch before the spacing is over (default: never) */
+      spacingEndsAt?: number;
     },
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, key: this.opts.key(item), resolve, reject });
+      if (this.spacingTimer && this.queue.length >= (this.opts.spacingEndsAt ?? Infinity)) {
+        clearTimeout(this.spacingTimer);
+        this.spacingTimer = undefined;
+        this.scheduled = false;
+      }
       this.schedule();
     });
   }
@@ -61,15 +69,17 @@ export class Batcher<I, O> {
     this.scheduled = true;
     const go = () => {
       this.scheduled = false;
+      this.spacingTimer = undefined;
       this.pump();
     };
     const wait = this.untilSpaced();
-    if (wait > 1) setTimeout(go, wait);
+    if (wait > 1) this.spacingTimer = setTimeout(go, wait);
     else setImmediate(go);
   }
 
   /** whole ms until the next batch may start (0: now) */
   private untilSpaced(): number {
+    if (this.queue.length >= (this.opts.spacingEndsAt ?? Infinity)) return 0;
     return Math.max(0, Math.ceil(this.lastStart + (this.opts.spacingMs ?? 0) - performance.now()));
   }
 

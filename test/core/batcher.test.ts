@@ -4,7 +4,7 @@ import { Batcher } from '../../core/batcher.ts';
 type Item = { key: string; id: number };
 
 /** A batcher whose batches finish only when the test says so, recording what each batch held. */
-function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number; onStall?: (size: number) => void; spacingMs?: number }) {
+function harness(opts: { concurrency: number; stallMs?: number; maxStalled?: number; onStall?: (size: number) => void; spacingMs?: number; spacingEndsAt?: number }) {
   const batches: { ids: number[]; at: number; finish: () => void }[] = [];
   const b = new Batcher<Item, number>(
     (items) =>
@@ -132,5 +132,30 @@ describe('Batcher', () => {
     await tick();
     expect(batches.map((x) => x.ids)).toEqual([[1], [2]]);
     expect(batches[1].at - t).toBeLessThan(20);
+  });
+
+  it('with spacingEndsAt, that many calls waiting start the next batch before the spacing is over', async () => {
+    const { b, batches } = harness({ concurrency: 1, spacingMs: 500, spacingEndsAt: 3 });
+    void b.submit({ key: 'a', id: 1 });
+    await tick();
+    batches[0].finish();
+    await tick();
+    void b.submit({ key: 'b', id: 2 });
+    void b.submit({ key: 'c', id: 3 });
+    await tick(20);
+    expect(batches.map((x) => x.ids)).toEqual([[1]]);
+    void b.submit({ key: 'd', id: 4 });
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2, 3, 4]]);
+    expect(batches[1].at - batches[0].at).toBeLessThan(200);
+    // a backlog that built up while a batch ran goes as soon as that batch is done
+    void b.submit({ key: 'e', id: 5 });
+    void b.submit({ key: 'f', id: 6 });
+    void b.submit({ key: 'g', id: 7 });
+    await tick();
+    batches[1].finish();
+    await tick();
+    await tick();
+    expect(batches.map((x) => x.ids)).toEqual([[1], [2, 3, 4], [5, 6, 7]]);
   });
 });
