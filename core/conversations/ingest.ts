@@ -72,8 +72,8 @@ function inFlightFor(deps: Deps): Map<string, Promise<IngestResult>> {
 // one batcher per node (its event bus and database); in tests several nodes share a process. One batch at a time:
 // under load the next batch takes everything that arrived meanwhile, and at a fixed 1,000 msgs/s that gave
 // half the latency of four smaller batches in flight (p99 127-150 ms against 167-817 ms), for less CPU a message.
-// Batches spaced (INGEST_BATCH_SPACING_MS) cost the machine a third less CPU a message at 250-500 msgs/s
-// (README, "The benchmark", fourteenth session)
+// Batches spaced (INGEST_BATCH_SPACING_MS) cost the machine a quarter to a third less CPU a message at 250 msgs/s
+// and a tenth at 500; at 1,000 they run back to back anyway (README, "The benchmark", fourteenth session)
 const batchers = new WeakMap<object, Batcher<InboundMessage, IngestResult>>();
 // messages enough to go without waiting out the spacing: at 1,000 msgs/s a batch held about 11 of them unspaced
 const SPACING_ENDS_AT = 10;
