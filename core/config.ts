@@ -13,6 +13,9 @@ const schema = z.object({
   // the server's max_connections (100 by default), or connections are refused with 53300
   DATABASE_POOL_MAX: z.preprocess((v) => (v === '' || v === undefined ? 20 : Number(v)), z.number().int().min(2).max(500)),
   REDIS_URL: optional.refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must start with redis://'),
+  // every key, stream and channel a workspace keeps in Redis starts with this: two workspaces (production and
+  // staging, two shops) on one Redis database would otherwise hear each other's socket events
+  REDIS_PREFIX: z.preprocess((v) => (v === '' || v === undefined ? 'huike:' : v), z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64')),
   DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? './data' : v), z.string()),
   JWT_SECRET: optional.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   WECOM_CORP_ID: optional,

@@ -32,7 +32,6 @@ export interface HuikeOptions {
   log?: Logger;
   /** In-memory PGlite instead of DATA_DIR/pg (tests and smoke runs). */
   memory?: boolean;
-  streamName?: string;
   workers?: WorkerOptions;
 }
 
@@ -92,7 +91,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const koa = createHttpApp({ deps, tokens, metrics, config, bot, kb }, { log, consoleDir: CONSOLE_DIST });
   const http = createServer(serveCallbacks(channels.callbacks, { log, metrics }, koa.callback()));
   http.requestTimeout = 30_000;
-  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, streamName: opts.streamName });
+  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX });
   await realtime.ready;
 
   bus.subscribe(realtime.emit);

@@ -27,7 +27,7 @@ export interface Channels {
 
 /** WeChat channels from the config; a channel whose settings are missing answers 404 channel_not_configured. */
 export function createChannels(config: Config, deps: Deps, metrics: Metrics): Channels {
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true }) : null;
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true, keyPrefix: config.REDIS_PREFIX }) : null;
   redis?.on('error', (err) => deps.log.warn({ err: err.message }, 'redis (tokens) error'));
   const tokens = new AccessTokens(redis);
   const limits = new WxRateLimiter(config.WX_API_LIMIT_PER_MIN, redis, (err) => deps.log.warn({ err: (err as Error).message }, 'redis (rate limits) error: counting on this node alone'));

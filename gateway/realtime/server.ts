@@ -12,8 +12,8 @@ import { coalesceWrites } from './coalesce-writes.ts';
 
 export interface RealtimeOptions {
   redisUrl?: string;
-  /** Redis key prefix for the adapter stream; tests give each instance group its own. */
-  streamName?: string;
+  /** REDIS_PREFIX: the workspace's space in Redis, for the adapter's stream, channels and session keys. */
+  redisPrefix: string;
 }
 
 export interface Realtime {
@@ -26,13 +26,16 @@ export interface Realtime {
 
 const NAMESPACES = ['/', '/agent', '/customer'];
 
+// the adapter's pub/sub channels: `<prefix>#<namespace>#`
+const channelPrefix = (redisPrefix: string) => `${redisPrefix}sio`;
+
 /**
  * The adapter subscribes on its own Redis connection without awaiting or catching it; closing before those
  * SUBSCRIBEs ran rejects them unhandled. So a node counts as started only when Redis reports a subscriber on
  * every namespace channel.
  */
-async function adapterSubscribed(redis: Redis): Promise<void> {
-  const channels = NAMESPACES.map((n) => `socket.io#${n}#`);
+async function adapterSubscribed(redis: Redis, prefix: string): Promise<void> {
+  const channels = NAMESPACES.map((n) => `${prefix}#${n}#`);
   for (let i = 0; i < 500; i++) {
     const counts = (await redis.pubsub('NUMSUB', ...channels)) as (string | number)[];
     if (counts.filter((_, j) => j % 2 === 1).every((n) => Number(n) > 0)) return;
@@ -74,7 +77,10 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     redis.on('error', (err) => deps.log.warn({ err: err.message }, 'redis error'));
     neverUnhandled(redis, ['set', 'publish'], (err) => deps.log.warn({ err: (err as Error).message }, 'redis write lost (session or ephemeral event)'));
-    io.adapter(createAdapter(redis, { streamName: opts.streamName ?? 'huike:sio' }));
+    // the library's defaults (`socket.io`, `sio:session:`) are the same for every install: two workspaces on one
+    // Redis database would hear each other's events
+    const p = opts.redisPrefix;
+    io.adapter(createAdapter(redis, { streamName: `${p}sio`, channelPrefix: channelPrefix(p), sessionKeyPrefix: `${p}sio:session:` }));
   }
   coalesceWrites(io);
   setupAgentNamespace(io.of('/agent'), deps, tokens, metrics);
@@ -82,9 +88,10 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
   return {
     io,
     emit: createEmitter(io, deps),
-    ready: redis ? adapterSubscribed(redis) : Promise.resolve(),
+    ready: redis ? adapterSubscribed(redis, channelPrefix(opts.redisPrefix)) : Promise.resolve(),
     async close() {
-      io.disconnectSockets(true);
+      // io.close() closes every namespace's sockets on this node; io.disconnectSockets() would also tell the other
+      // nodes to close theirs
       await new Promise<void>((resolve) => io.close(() => resolve()));
       // QUIT after the adapters' last writes (they publish on close). With Redis away, QUIT would wait for it
       // forever and the node could not stop: then (or after 2 s) the connection is simply dropped

@@ -108,7 +108,7 @@ if (role === 'floor') {
       if (total) console.error(`[trace] ${total} statements: ${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, n]) => `\n  ${n} ${k}`).join('')}`);
       counts.clear();
     }, 2000).unref();
-  const huike = await startHuike({ config: parsed.config, database, log: pino({ level: process.env.SCALE_LOG ?? 'silent' }), streamName: process.env.SCALE_STREAM });
+  const huike = await startHuike({ config: parsed.config, database, log: pino({ level: process.env.SCALE_LOG ?? 'silent' }) });
   stop = async () => {
     await huike.stop();
     await database.close();

@@ -20,6 +20,17 @@ describe('config', () => {
     expect(parseConfig({ INGEST_BATCH_SPACING_MS: '0' }).ok).toBe(true);
     expect(parseConfig({ INGEST_BATCH_SPACING_MS: '-1' }).ok).toBe(false);
     expect(parseConfig({ INGEST_BATCH_SPACING_MS: '2000' }).ok).toBe(false);
+    expect(r.config.REDIS_PREFIX).toBe('huike:');
+  });
+
+  it('takes a Redis prefix of its own and names what is wrong with a bad one', () => {
+    const staging = parseConfig({ REDIS_PREFIX: 'huike-staging:' });
+    expect(staging.ok && staging.config.REDIS_PREFIX).toBe('huike-staging:');
+    for (const bad of ['with space:', '*', 'x'.repeat(65)]) {
+      const r = parseConfig({ REDIS_PREFIX: bad });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problems.join('\n')).toMatch(/^REDIS_PREFIX: letters, digits/);
+    }
   });
 
   it('refuses an outbox lease a WeChat call could outlast, with the other problems', () => {

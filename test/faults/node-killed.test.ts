@@ -9,7 +9,7 @@ import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { startBalancer } from '../support/balancer.ts';
 import { streamCallbacks } from '../support/callback-stream.ts';
 import { testDatabase } from '../support/db.ts';
-import { emitAck } from '../support/huike.ts';
+import { dropRedisPrefix, emitAck, testRedisPrefix } from '../support/huike.ts';
 import { freePort } from '../support/free-port.ts';
 import { startWechat } from '../support/wechat.ts';
 
@@ -22,11 +22,12 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
   let balancer: Awaited<ReturnType<typeof startBalancer>>;
   const nodes: { child: ChildProcess; port: number; out: string[] }[] = [];
   const dataDir = mkdtempSync(path.join(tmpdir(), 'huike-kill-'));
+  const redisPrefix = testRedisPrefix();
 
   const startNode = async (env: Record<string, string>) => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--max-semi-space-size=32', 'gateway/bin.js', 'serve'], {
-      env: { ...process.env, ...env, DATABASE_URL: db.url!, PORT: String(port), DATA_DIR: dataDir, JWT_SECRET: 'node-killed-test-secret-0123456789abcdef', LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...env, DATABASE_URL: db.url!, PORT: String(port), DATA_DIR: dataDir, REDIS_PREFIX: redisPrefix, JWT_SECRET: 'node-killed-test-secret-0123456789abcdef', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const node = { child, port, out: [] as string[] };
@@ -61,6 +62,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
     await emulator?.stop();
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
+    await dropRedisPrefix(process.env.REDIS_URL!, redisPrefix);
   });
 
   it('every acknowledged message is stored once; the console comes back through the other node and misses nothing; the bot answers every conversation, no message twice', { timeout: 120_000 }, async () => {

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
-import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import { emitAck, nextEvent, startTestHuike, type TestHuike, dropRedisPrefix, testRedisPrefix } from '../support/huike.ts';
 import { expectLiveAgain } from '../support/live-again.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -16,7 +15,7 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
   let a: TestHuike;
   let b: TestHuike;
   let proxied: string;
-  const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
+  const redisPrefix = testRedisPrefix();
   beforeAll(async () => {
     db = await testDatabase();
     const real = new URL(redisUrl!);
@@ -24,8 +23,8 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
     await proxy.start();
     real.port = String(proxy.port);
     proxied = real.toString();
-    a = await startTestHuike({ database: db, streamName, env: { REDIS_URL: proxied } });
-    b = await startTestHuike({ database: db, streamName, env: { REDIS_URL: proxied } });
+    a = await startTestHuike({ database: db, redisPrefix, env: { REDIS_URL: proxied } });
+    b = await startTestHuike({ database: db, redisPrefix, env: { REDIS_URL: proxied } });
     const team = await buildTeam(db.sql, { isDefault: true });
     await buildAgent(db.sql, { email: 'redis-fault@test.huike', teamIds: [team.id] });
   });
@@ -34,6 +33,7 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
     await a?.close();
     await b?.stop();
     await proxy?.stop();
+    await dropRedisPrefix(redisUrl!, redisPrefix);
     await db?.close();
   });
 
@@ -46,7 +46,7 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
 
     // a third node whose console connection drops during the outage (the adapter queues the session write for
     // recovery), and which is then stopped (SIGTERM) while Redis is still away: it used to wait for Redis forever
-    const c = await startTestHuike({ database: db, streamName, env: { REDIS_URL: proxied } });
+    const c = await startTestHuike({ database: db, redisPrefix, env: { REDIS_URL: proxied } });
     const other = await c.agentSocket(await c.login('redis-fault@test.huike'));
     await proxy.cut();
     // while Redis is away the customer's message is still stored (the database does not need Redis)

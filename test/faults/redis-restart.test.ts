@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
-import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
 import { expectLiveAgain } from '../support/live-again.ts';
 import { privateRedis, REDIS_SERVER, type PrivateRedis } from '../support/private-redis.ts';
 
@@ -16,11 +16,12 @@ describe.skipIf(!process.env.REDIS_URL || !existsSync(REDIS_SERVER))('Redis is k
   let redis: PrivateRedis;
   let a: TestHuike;
   let b: TestHuike;
+  const redisPrefix = testRedisPrefix();
   beforeAll(async () => {
     db = await testDatabase();
     redis = await privateRedis();
-    a = await startTestHuike({ database: db, streamName: 'huike:sio', env: { REDIS_URL: redis.url } });
-    b = await startTestHuike({ database: db, streamName: 'huike:sio', env: { REDIS_URL: redis.url } });
+    a = await startTestHuike({ database: db, redisPrefix, env: { REDIS_URL: redis.url } });
+    b = await startTestHuike({ database: db, redisPrefix, env: { REDIS_URL: redis.url } });
     const team = await buildTeam(db.sql, { isDefault: true });
     await buildAgent(db.sql, { email: 'redis-restart@test.huike', teamIds: [team.id] });
   });

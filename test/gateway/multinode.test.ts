@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildConversation, buildTeam } from '../support/factories.ts';
-import { emitAck, nextEvent, startTestHuike, type TestHuike } from '../support/huike.ts';
+import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
 import { agentStatus, agentStatusOnce } from '../support/presence.ts';
 
 // Two gateway nodes over one database and one Redis: what happens on node A reaches sockets on node B.
@@ -12,13 +11,13 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
   let db: Database;
   let a: TestHuike;
   let b: TestHuike;
-  const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
+  const redisPrefix = testRedisPrefix();
   let teamId = '';
 
   beforeAll(async () => {
     db = await testDatabase();
-    a = await startTestHuike({ database: db, streamName });
-    b = await startTestHuike({ database: db, streamName });
+    a = await startTestHuike({ database: db, redisPrefix });
+    b = await startTestHuike({ database: db, redisPrefix });
     const team = await buildTeam(db.sql, { isDefault: true });
     teamId = team.id;
     await buildAgent(db.sql, { email: 'node-b@test.huike', teamIds: [team.id] });
@@ -48,6 +47,30 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     });
     expect(res.status).toBe(201);
     expect((await reply).message.text).toBe('在的，请讲');
+  });
+
+  it('another workspace on the same Redis (its own database and REDIS_PREFIX) hears nothing of this one', async () => {
+    // production and staging, or two shops, on one Redis database: the rooms are named alike in both (supervisors)
+    const otherDb = await testDatabase();
+    const other = await startTestHuike({ database: otherDb });
+    try {
+      const ours = await buildAgent(db.sql, { role: 'supervisor', teamIds: [teamId] });
+      const theirs = await buildAgent(otherDb.sql, { role: 'supervisor' });
+      const [oursSocket, theirsSocket] = [await b.agentSocket(await b.login(ours.email)), await other.agentSocket(await other.login(theirs.email))];
+      const heardByThem: string[] = [];
+      theirsSocket.onAny((name: string) => heardByThem.push(name));
+      const { socket: customer } = await a.customerSocket();
+      const heard = nextEvent(oursSocket, 'message:new', (e) => e.message.text === '只给本店看');
+      await emitAck(customer, 'message:send', { clientMsgId: 'w1', text: '只给本店看' });
+      await heard;
+      await a.settle();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heardByThem).toEqual([]);
+      expect(a.config.REDIS_PREFIX).not.toBe(other.config.REDIS_PREFIX);
+    } finally {
+      await other.close();
+      await otherDb.close();
+    }
   });
 
   it('an admin on node A moves an agent to another team: their console on node B hears the new team at once, the old no more', async () => {
@@ -123,7 +146,7 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
   });
 
   it('a node dies under its agents: they reconnect to another node, sync by seq, and get exactly what they missed', async () => {
-    const c = await startTestHuike({ database: db, streamName });
+    const c = await startTestHuike({ database: db, redisPrefix });
     try {
       const token = await b.login('node-b@test.huike');
       const agent = await c.agentSocket(token);
@@ -139,7 +162,7 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
 
       // node C goes down with the agent on it; the customer keeps writing through node A
       const down = new Promise((resolve) => agent.once('disconnect', resolve));
-      await c.stop(); // stop, not close: close would delete the stream the other nodes share
+      await c.stop(); // stop, not close: close would delete what the other nodes share in Redis
       await down;
       for (const [id, text] of [['k3', '订单号 TB123'], ['k4', '什么时候到账'], ['k5', '谢谢']]) await emitAck(customer, 'message:send', { clientMsgId: id, text });
       await a.settle();

@@ -24,7 +24,7 @@ export interface TestHuike extends Huike {
 
 /** A whole gateway node on a free port over a database of its own (and the real Redis when REDIS_URL is set). */
 export async function startTestHuike(
-  opts: { database?: Database; env?: Record<string, string>; streamName?: string; workers?: WorkerOptions } = {},
+  opts: { database?: Database; env?: Record<string, string>; redisPrefix?: string; workers?: WorkerOptions } = {},
 ): Promise<TestHuike> {
   // a database passed in belongs to the caller (several nodes share one); ours is dropped on close
   const ownsDatabase = !opts.database;
@@ -35,11 +35,12 @@ export async function startTestHuike(
     JWT_SECRET: 'test-secret-test-secret-test-secret-1234',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_URL: process.env.REDIS_URL,
+    // nodes that share a workspace share a prefix (pass the same one); each node alone has its own
+    REDIS_PREFIX: opts.redisPrefix ?? testRedisPrefix(),
     ...opts.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  const streamName = opts.streamName ?? `huike:test:${randomBytes(4).toString('hex')}`;
-  const huike = await startHuike({ config: parsed.config, database, streamName, workers: opts.workers });
+  const huike = await startHuike({ config: parsed.config, database, workers: opts.workers });
   const sockets: Socket[] = [];
 
   const connect = (nsp: string, auth: Record<string, unknown>) =>
@@ -89,13 +90,29 @@ export async function startTestHuike(
       for (const s of sockets) s.disconnect();
       await huike.stop();
       if (ownsDatabase) await database.close();
-      if (parsed.config.REDIS_URL) {
-        const redis = new Redis(parsed.config.REDIS_URL);
-        await redis.del(streamName);
-        redis.disconnect();
-      }
+      if (parsed.config.REDIS_URL) await dropRedisPrefix(parsed.config.REDIS_URL, parsed.config.REDIS_PREFIX);
     },
   };
+}
+
+/** A workspace's space in the test Redis of its own. */
+export const testRedisPrefix = () => `huike:test:${randomBytes(4).toString('hex')}:`;
+
+/** Deletes every key under `prefix`: what the nodes of a test workspace left in Redis. */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Redis away (the fault tests stop it): nothing of ours to clean there
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Resolves with the first event `name` on `socket` that satisfies `match`; fails after `ms`. */

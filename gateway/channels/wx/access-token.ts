@@ -33,7 +33,8 @@ const LOCK_MS = 10_000;
 /**
  * Access tokens per credential. WeChat rate-limits gettoken and invalidates older tokens on refresh in some
  * setups, so exactly one refresh runs at a time: per process by sharing the in-flight promise, across nodes by
- * a Redis lock (when REDIS_URL is set) while the other nodes wait for the token it stores.
+ * a Redis lock (when REDIS_URL is set) while the other nodes wait for the token it stores. Keys are relative:
+ * the client's `keyPrefix` (REDIS_PREFIX) puts them in the workspace's space.
  */
 export class AccessTokens {
   private memory = new Map<string, Cached>();
@@ -76,7 +77,7 @@ export class AccessTokens {
 
   private async refresh(src: TokenSource, stale?: string): Promise<string> {
     if (!this.redis) return this.fetchAndStore(src);
-    const lockKey = `huike:token-lock:${src.key}`;
+    const lockKey = `token-lock:${src.key}`;
     const deadline = Date.now() + LOCK_MS * 2;
     while (Date.now() < deadline) {
       if (await this.redis.set(lockKey, this.owner, 'PX', LOCK_MS, 'NX')) {
@@ -107,13 +108,13 @@ export class AccessTokens {
     const ttlS = Math.max(60, expiresIn - EARLY_S);
     const cached = { token, expiresAt: Date.now() + ttlS * 1000 };
     this.memory.set(src.key, cached);
-    await this.redis?.set(`huike:token:${src.key}`, JSON.stringify(cached), 'PX', ttlS * 1000);
+    await this.redis?.set(`token:${src.key}`, JSON.stringify(cached), 'PX', ttlS * 1000);
     return token;
   }
 
   private async readShared(key: string): Promise<Cached | null> {
     if (!this.redis) return null;
-    const raw = await this.redis.get(`huike:token:${key}`);
+    const raw = await this.redis.get(`token:${key}`);
     return raw ? (JSON.parse(raw) as Cached) : null;
   }
 }

@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis';
  *
  * Fixed one-minute windows: cheap (one INCR), shared through Redis when it is set, in memory on a single node.
  * A window edge can let up to twice the limit through within a few seconds, so the default stays below
- * WeChat's figure. If Redis does not answer, this node counts alone rather than stopping every send.
+ * WeChat's figure. If Redis does not answer, this node counts alone rather than stopping every send. Keys are
+ * relative: the client's `keyPrefix` (REDIS_PREFIX) puts them in the workspace's space.
  */
 export class WxRateLimiter {
   private memory = new Map<string, { window: number; n: number }>();
@@ -24,7 +25,7 @@ export class WxRateLimiter {
   async take(credential: string, api: string): Promise<void> {
     const window = Math.floor(this.now() / 60_000);
     const waitMs = (window + 1) * 60_000 - this.now();
-    const n = await this.count(`huike:wxrate:${credential}:${api}:${window}`, waitMs);
+    const n = await this.count(`wxrate:${credential}:${api}:${window}`, waitMs);
     if (n > this.perMinute) throw new WxRateLimited(api, waitMs);
   }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../../gateway/channels/wx/access-token.ts';
 import { KfClient } from '../../../gateway/channels/wecom-kf/client.ts';
 import type { WechatEmulator } from '../../../gateway/channels/emulator/wechat-emulator.ts';
+import { dropRedisPrefix, testRedisPrefix } from '../../support/huike.ts';
 import { startWechat } from '../../support/wechat.ts';
 
 let emulator: WechatEmulator;
@@ -38,17 +39,20 @@ describe('access tokens', () => {
   });
 
   it.skipIf(!process.env.REDIS_URL)('several processes (one Redis): one refresh between them, the others wait for it', async () => {
-    const redises = Array.from({ length: 4 }, () => new Redis(process.env.REDIS_URL!));
+    const prefix = testRedisPrefix();
+    const redises = Array.from({ length: 4 }, () => new Redis(process.env.REDIS_URL!, { keyPrefix: prefix }));
     try {
-      await redises[0].del(`huike:token:wecom:${env.WECOM_API_BASE}:${env.WECOM_CORP_ID}`);
       emulator.fail('cgi-bin/gettoken', { times: 1, delayMs: 100 }); // a slow refresh, so the others really wait
       const before = gettokens();
       const nodes = redises.map((r) => client(new AccessTokens(r)));
       await Promise.all(nodes.flatMap((kf) => Array.from({ length: 5 }, () => kf.batchgetCustomers(['wmX']))));
       expect(gettokens() - before).toBe(1);
+      // shared in the workspace's space, where the next refresh finds it
+      expect(await redises[0].keys(`${prefix}token:wecom:*`).then((ks) => ks.length)).toBe(1);
     } finally {
       emulator.clearFaults();
       for (const r of redises) r.disconnect();
+      await dropRedisPrefix(process.env.REDIS_URL!, prefix);
     }
   });
 });

@@ -5,7 +5,7 @@ import type { Database } from '../../../core/db/client.ts';
 import { WxRateLimited, WxRateLimiter } from '../../../gateway/channels/wx/rate-limit.ts';
 import { testDatabase } from '../../support/db.ts';
 import { buildKb } from '../../support/factories.ts';
-import { startTestHuike, type TestHuike } from '../../support/huike.ts';
+import { startTestHuike, type TestHuike, dropRedisPrefix, testRedisPrefix } from '../../support/huike.ts';
 import { FAST_WORKERS, startWechat } from '../../support/wechat.ts';
 
 const redisUrl = process.env.REDIS_URL;
@@ -32,13 +32,17 @@ describe('WeChat API calls per minute, counted across nodes', () => {
 
   it.skipIf(!redisUrl)('two nodes share one budget through Redis; without Redis a node counts alone instead of stopping', async () => {
     const credential = `mp:test:${randomBytes(6).toString('hex')}`;
-    const [r1, r2] = [new Redis(redisUrl!), new Redis(redisUrl!)];
+    // as the gateway makes them: every key in the workspace's space
+    const prefix = testRedisPrefix();
+    const [r1, r2] = [new Redis(redisUrl!, { keyPrefix: prefix }), new Redis(redisUrl!, { keyPrefix: prefix })];
     clients.push(r1, r2);
     const a = new WxRateLimiter(4, r1);
     const b = new WxRateLimiter(4, r2);
     const calls = await Promise.all(Array.from({ length: 10 }, (_, i) => outcome((i % 2 ? a : b).take(credential, 'cgi-bin/message/custom/send'))));
     expect(calls.filter((c) => c === 'made')).toHaveLength(4);
     expect(calls.filter((c) => c === 'held')).toHaveLength(6);
+    expect(await r1.keys(`${prefix}wxrate:${credential}:*`).then((ks) => ks.length)).toBe(1);
+    await dropRedisPrefix(redisUrl!, prefix);
 
     const errors: unknown[] = [];
     const down = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
@@ -66,8 +70,8 @@ describe.skipIf(!redisUrl)('two gateway nodes sending through the outbox under a
     const { emulator, env } = await startWechat();
     try {
       db = await testDatabase();
-      const streamName = `huike:test:${randomBytes(4).toString('hex')}`;
-      for (let i = 0; i < 2; i++) nodes.push(await startTestHuike({ database: db, streamName, env: { ...env, WX_API_LIMIT_PER_MIN: '3' }, workers: FAST_WORKERS }));
+      const redisPrefix = testRedisPrefix();
+      for (let i = 0; i < 2; i++) nodes.push(await startTestHuike({ database: db, redisPrefix, env: { ...env, WX_API_LIMIT_PER_MIN: '3' }, workers: FAST_WORKERS }));
       await buildKb(db.sql, [{ id: 'ship', category: '物流', question: '多久发货', similar: ['几天发货'], answer: '下单后 48 小时内发货。' }]);
       for (const n of nodes) await n.bot.reload();
       // eight customers ask, their callbacks spread over both nodes as a load balancer would
