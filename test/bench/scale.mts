@@ -16,6 +16,7 @@ import { io, type Socket } from 'socket.io-client';
 import { createAgent } from '../../core/agents/agents.ts';
 import { seedDemo } from '../../core/seed/demo.ts';
 import { mpSafeJsonCallback } from '../../gateway/channels/emulator/callbacks.ts';
+import { dropRedisPrefix } from '../support/redis-prefix.ts';
 import { startWechat } from '../support/wechat.ts';
 import { analyzeLikeAutovacuum, benchDatabase, quantile, vacuumLikeAutovacuum } from './database.ts';
 import { between, scrape } from './histograms.ts';
@@ -242,7 +243,7 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   // SCALE_NODES > 1: that many gateway nodes over one Postgres and one Redis; callbacks spread over them as a load
   // balancer would, the agent sockets too, so most events cross nodes through the Redis adapter
   const NODES = Number(process.env.SCALE_NODES ?? 1);
-  const nodeEnv = { ...wechat.env, DATABASE_URL: db.url!, DATA_DIR: process.env.TMPDIR ?? '/tmp', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-1', MP_REPLAY_WINDOW_S: '3600', WX_API_LIMIT_PER_MIN: '1000000', ...(NODES > 1 ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `huike:bench:${Date.now()}:` } : { REDIS_URL: '' }) };
+  const nodeEnv: Record<string, string> = { ...wechat.env, DATABASE_URL: db.url!, DATA_DIR: process.env.TMPDIR ?? '/tmp', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-1', MP_REPLAY_WINDOW_S: '3600', WX_API_LIMIT_PER_MIN: '1000000', ...(NODES > 1 ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `huike:bench:${Date.now()}:` } : { REDIS_URL: '' }) };
   const nodes = await Promise.all(Array.from({ length: NODES }, () => spawnNode('huike', nodeEnv)));
   const huike = nodes[0];
   const token = ((await (await fetch(`${huike.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'scale@huike.bench', password: 'bench-password-1' }) })).json()) as { token: string }).token;
@@ -498,6 +499,8 @@ export async function scaleBench(rows: Row[]): Promise<void> {
   client.close();
   await Promise.all(nodes.map((n) => n.stop()));
   await db.close();
+  // what the nodes kept in Redis (the adapter's stream, tokens, rate counts): the run's own prefix
+  if (nodeEnv.REDIS_URL && nodeEnv.REDIS_PREFIX) await dropRedisPrefix(nodeEnv.REDIS_URL, nodeEnv.REDIS_PREFIX);
   await wechat.emulator.stop();
   // what this run's machine charges for a wakeup, and for work after an idle spell, measured with everything above
   // stopped: the machines of the kind differ in both several times over, and a message at a fixed rate is a dozen

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { parseConfig, type Config } from '../../core/config.ts';
 import type { Database } from '../../core/db/client.ts';
@@ -11,6 +9,9 @@ import type { WorkerOptions } from '../../gateway/workers/index.ts';
 import { testDatabase } from './db.ts';
 import { buildKb, TEST_PASSWORD } from './factories.ts';
 import { startWechat } from './wechat.ts';
+import { testRedisPrefix, dropRedisPrefix } from './redis-prefix.ts';
+
+export { dropRedisPrefix, testRedisPrefix };
 
 export interface TestHuike extends Huike {
   config: Config;
@@ -93,26 +94,6 @@ export async function startTestHuike(
       if (parsed.config.REDIS_URL) await dropRedisPrefix(parsed.config.REDIS_URL, parsed.config.REDIS_PREFIX);
     },
   };
-}
-
-/** A workspace's space in the test Redis of its own. */
-export const testRedisPrefix = () => `huike:test:${randomBytes(4).toString('hex')}:`;
-
-/** Deletes every key under `prefix`: what the nodes of a test workspace left in Redis. */
-export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // Redis away (the fault tests stop it): nothing of ours to clean there
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Resolves with the first event `name` on `socket` that satisfies `match`; fails after `ms`. */
