@@ -31,17 +31,27 @@ const channelPrefix = (redisPrefix: string) => `${redisPrefix}sio`;
 
 /**
  * The adapter subscribes on its own Redis connection without awaiting or catching it; closing before those
- * SUBSCRIBEs ran rejects them unhandled. So a node counts as started only when Redis reports a subscriber on
- * every namespace channel.
+ * SUBSCRIBEs ran rejects them unhandled. So a node counts as started only when Redis reports a subscriber on each
+ * namespace's private channel (`<prefix>#<namespace>#<uid>#`): the public channels count every node's subscribers,
+ * and with another node up they are non-zero before this one has subscribed at all. If that does not happen in
+ * `timeoutMs` the node starts anyway (it serves its own sockets) but says so: its sockets may miss other nodes' events.
  */
-async function adapterSubscribed(redis: Redis, prefix: string): Promise<void> {
-  const channels = NAMESPACES.map((n) => `${prefix}#${n}#`);
-  for (let i = 0; i < 500; i++) {
+export async function adapterSubscribed(redis: Redis, channels: string[], log: Deps['log'], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     const counts = (await redis.pubsub('NUMSUB', ...channels)) as (string | number)[];
-    if (counts.filter((_, j) => j % 2 === 1).every((n) => Number(n) > 0)) return;
+    const missing = channels.filter((_, i) => !(Number(counts[2 * i + 1]) > 0));
+    if (missing.length === 0) return;
+    if (Date.now() >= deadline) {
+      log.warn({ missing, waitedMs: timeoutMs }, 'socket.io Redis adapter not subscribed: events from other nodes may not reach this node');
+      return;
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+const privateChannels = (io: Server, redisPrefix: string) =>
+  NAMESPACES.map((n) => `${channelPrefix(redisPrefix)}#${n}#${(io.of(n).adapter as unknown as { uid: string }).uid}#`);
 
 /**
  * The streams adapter fires some writes without awaiting them: the SET that keeps a disconnected socket's session
@@ -88,7 +98,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
   return {
     io,
     emit: createEmitter(io, deps),
-    ready: redis ? adapterSubscribed(redis, channelPrefix(opts.redisPrefix)) : Promise.resolve(),
+    ready: redis ? adapterSubscribed(redis, privateChannels(io, opts.redisPrefix), deps.log) : Promise.resolve(),
     async close() {
       // io.close() closes every namespace's sockets on this node; io.disconnectSockets() would also tell the other
       // nodes to close theirs

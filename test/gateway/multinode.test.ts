@@ -1,6 +1,9 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
+import { adapterSubscribed } from '../../gateway/realtime/server.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildConversation, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
@@ -26,6 +29,35 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     await a?.close();
     await b?.close();
     await db?.close();
+  });
+
+  it('a node joining counts as started only once its own adapter subscriptions are live, not those of the nodes already up', async () => {
+    // A and B are subscribed on the public channels, so those counts say nothing about a third node
+    const c = await startTestHuike({ database: db, redisPrefix });
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      const own = ['/', '/agent', '/customer'].map((n) => `${redisPrefix}sio#${n}#${(c.realtime.io.of(n).adapter as unknown as { uid: string }).uid}#`);
+      const counts = (await redis.pubsub('NUMSUB', ...own)) as (string | number)[];
+      expect(counts.filter((_, i) => i % 2 === 1).map(Number)).toEqual([1, 1, 1]);
+    } finally {
+      redis.disconnect();
+      await c.stop(); // stop, not close: close would delete what the other nodes share in Redis
+    }
+  });
+
+  it('a node whose adapter never subscribes starts after the wait and says so in the log', async () => {
+    const lines: { level: number; msg: string; missing: string[] }[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      const nobody = `${redisPrefix}sio#/nobody#0#`;
+      const started = Date.now();
+      await adapterSubscribed(redis, [nobody], log, 200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      expect(lines).toMatchObject([{ level: 40, missing: [nobody], msg: expect.stringContaining('not subscribed') }]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('a handoff ingested on node A reaches the agent connected to node B, and B’s reply reaches the customer on A', async () => {
