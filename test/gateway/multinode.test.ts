@@ -1,10 +1,13 @@
+import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
-import { adapterSubscribed } from '../../gateway/realtime/server.ts';
-import { testDatabase } from '../support/db.ts';
+import { TokenService } from '../../core/agents/tokens.ts';
+import { createMetrics } from '../../gateway/metrics.ts';
+import { adapterSubscribed, createRealtime } from '../../gateway/realtime/server.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
 import { buildAgent, buildConversation, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
 import { agentStatus, agentStatusOnce } from '../support/presence.ts';
@@ -33,15 +36,21 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
 
   it('a node joining counts as started only once its own adapter subscriptions are live, not those of the nodes already up', async () => {
     // A and B are subscribed on the public channels, so those counts say nothing about a third node
-    const c = await startTestHuike({ database: db, redisPrefix });
     const redis = new Redis(process.env.REDIS_URL!);
+    await redis.ping(); // connected before the node starts: its first look is the moment the node says it is ready
+    const http = createServer();
+    const realtime = createRealtime(http, depsFor(db), new TokenService('test-secret-test-secret-test-secret-1234'), createMetrics(), {
+      redisUrl: process.env.REDIS_URL,
+      redisPrefix,
+    });
     try {
-      const own = ['/', '/agent', '/customer'].map((n) => `${redisPrefix}sio#${n}#${(c.realtime.io.of(n).adapter as unknown as { uid: string }).uid}#`);
+      await realtime.ready;
+      const own = ['/', '/agent', '/customer'].map((n) => `${redisPrefix}sio#${n}#${(realtime.io.of(n).adapter as unknown as { uid: string }).uid}#`);
       const counts = (await redis.pubsub('NUMSUB', ...own)) as (string | number)[];
       expect(counts.filter((_, i) => i % 2 === 1).map(Number)).toEqual([1, 1, 1]);
     } finally {
       redis.disconnect();
-      await c.stop(); // stop, not close: close would delete what the other nodes share in Redis
+      await realtime.close();
     }
   });
 
