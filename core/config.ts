@@ -37,12 +37,15 @@ const schema = z.object({
   ),
   WECOM_REPLAY_WINDOW_S: seconds(300),
   MP_REPLAY_WINDOW_S: seconds(300),
-  // calls a minute to one WeChat API per credential, across all nodes (WeCom allows 10,000; fixed windows can
-  // let up to twice through at an edge, hence the margin)
   // how long a WeChat API call may take before it counts as failed and is retried (kf sends carry our msgid, so
   // a retry of a send that did arrive is not delivered twice)
   WX_API_TIMEOUT_MS: z.preprocess((v) => (v === '' || v === undefined ? 10_000 : Number(v)), z.number().int().min(100).max(120_000)),
+  // calls a minute to one WeChat API per credential, across all nodes (WeCom allows 10,000; fixed windows can
+  // let up to twice through at an edge, hence the margin)
   WX_API_LIMIT_PER_MIN: z.preprocess((v) => (v === '' || v === undefined ? 4000 : Number(v)), z.number().int().min(1).max(1_000_000)),
+  // an agent whose consoles all closed stays online (keeping their tickets, getting no new ones) this long before
+  // going offline: a page reload, a network blip or a node restarting is back within seconds (core/agents/presence.ts)
+  AGENT_OFFLINE_GRACE_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(0).max(3600)),
   // a customer message the bot never answered (its node died before it could) is answered by a live node once it is
   // this old; a node answering it itself meanwhile is no harm, the answer goes out once (its id is the message's)
   BOT_REDRIVE_AFTER_S: z.preprocess((v) => (v === '' || v === undefined ? 30 : Number(v)), z.number().int().min(5).max(86_400)),

@@ -103,8 +103,9 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
     ...w,
     outbox: { leaseMs: config.OUTBOX_LEASE_S * 1000, sendTimeoutMs: config.WX_API_TIMEOUT_MS, ...w.outbox },
     botRedrive: { afterMs: config.BOT_REDRIVE_AFTER_S * 1000, ...w.botRedrive },
+    presence: { graceMs: config.AGENT_OFFLINE_GRACE_S * 1000, ...w.presence },
   };
-  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot) : null;
+  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot, realtime.consoleOpen) : null;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -136,6 +137,8 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      // first: its cluster lookups would meet the closing adapter
+      await workers?.presence?.stop();
       await realtime.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await workers?.stop();

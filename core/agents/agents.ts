@@ -71,12 +71,20 @@ export async function listAgents(q: Queryable): Promise<(AgentRow & { teamIds: s
      group by a.id order by a.name`;
 }
 
-export async function setAgentStatus(deps: Deps, agentId: string, status: AgentStatus): Promise<void> {
+/**
+ * `goneForMs`: the presence sweep's offline, which lands only if the agent's consoles have stayed closed that long
+ * (a console that came back since the sweep looked cleared `disconnected_at`, and the agent stays as they are).
+ */
+export async function setAgentStatus(deps: Deps, agentId: string, status: AgentStatus, opts: { goneForMs?: number } = {}): Promise<boolean> {
   const changed = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-    const [row] = await tx`update agents set status = ${status} where id = ${agentId} and status <> ${status} returning id`;
+    const gone = opts.goneForMs === undefined ? tx`` : tx`and disconnected_at <= now() - ${opts.goneForMs} * interval '1 millisecond'`;
+    const [row] = await tx`
+      update agents set status = ${status}, disconnected_at = null
+       where id = ${agentId} and status <> ${status} ${gone} returning id`;
     if (row) emit({ type: 'agent.status', agentId, status });
     return !!row;
   });
   // nobody should wait for a first reply from someone who left
   if (changed && status === 'offline') await requeueUnanswered(deps, agentId);
+  return changed;
 }

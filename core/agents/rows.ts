@@ -12,6 +12,8 @@ export interface AgentRow {
   maxConcurrent: number;
   lastAssignedAt: Date | null;
   disabledAt: Date | null;
+  /** set while the agent has no console open and the offline grace runs (core/agents/presence.ts) */
+  disconnectedAt: Date | null;
   createdAt: Date;
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './pglite.ts';
+import { settleWithin } from '../time-limit.ts';
 import { sessionLost } from './unavailable.ts';
 
 export type Sql = postgres.Sql<{}>;
@@ -123,13 +124,7 @@ export function commitWith<T extends readonly unknown[] | []>(tx: Tx, statements
   return Promise.all(statements);
 }
 
-
 const ROLLBACK_TIMEOUT_MS = 5000;
-/** Waits for `p` at most `ms`, whatever it does; never rejects. */
-function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p.then(() => {}, () => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
-}
 
 /** How long a transaction waits for a connection before answering "unavailable" (WeChat gives up after 5 s). */
 export const RESERVE_TIMEOUT_MS = 5000;

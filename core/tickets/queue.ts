@@ -26,7 +26,7 @@ export async function queuePosition(q: Queryable, ticketId: string): Promise<{ a
                and ((case when ${t.priorityFirst} then priority else 0 end) > ${t.priority}
                     or ((case when ${t.priorityFirst} then priority else 0 end) = ${t.priority} and created_at < ${t.createdAt}))) as ahead,
            (select count(*)::int from agents a join agent_teams at on at.agent_id = a.id
-             where at.team_id = ${t.teamId} and a.status = 'online' and a.disabled_at is null) as online`;
+             where at.team_id = ${t.teamId} and a.status = 'online' and a.disabled_at is null and a.disconnected_at is null) as online`;
   const per = await averageHandleMinutes(q, t.teamId);
   return { ahead, waitMinutes: Math.max(1, Math.ceil(((ahead + 1) * per) / Math.max(1, online))) };
 }

@@ -9,9 +9,10 @@ import type { TicketRow } from './rows.ts';
 type Emit = (e: DomainEvent) => void;
 
 /**
- * Assigns the ticket to an online agent of its team who is under capacity: the agent who last served this
- * customer if possible (they know the story), else the least loaded (or longest idle, per team policy), ties to
- * whoever has waited longest since their last assignment.
+ * Assigns the ticket to an online agent of its team who is under capacity and has a console open (not in their
+ * offline grace, core/agents/presence.ts): the agent who last served this customer if possible (they know the
+ * story), else the least loaded (or longest idle, per team policy), ties to whoever has waited longest since their
+ * last assignment.
  *
  * Capacity is guarded by the agent's row lock: an agent's load is re-counted only while holding it. Candidates
  * are first tried with SKIP LOCKED, so concurrent handoffs spread over free agents instead of queueing behind
@@ -33,7 +34,7 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
     select a.id from agents a join agent_teams t on t.agent_id = a.id,
            lateral (select count(*)::int as load from tickets k
                      where k.assignee_id = a.id and k.status in ('assigned', 'pending')) l
-     where t.team_id = ${ticket.teamId} and a.status = 'online' and a.disabled_at is null and l.load < a.max_concurrent
+     where t.team_id = ${ticket.teamId} and a.status = 'online' and a.disabled_at is null and a.disconnected_at is null and l.load < a.max_concurrent
      order by (a.id = ${sticky}::uuid) desc nulls last, case when ${byLoad} then l.load else 0 end, a.last_assigned_at nulls first, a.id`;
   if (!candidates.length) return null;
 
@@ -43,9 +44,9 @@ export async function tryAssign(tx: Tx, emit: Emit, ticket: TicketRow): Promise<
     await tx`savepoint route_pick`;
     const [agent] = wait
       ? await tx<{ maxConcurrent: number }[]>`
-          select max_concurrent from agents where id = ${agentId} and status = 'online' and disabled_at is null for update`
+          select max_concurrent from agents where id = ${agentId} and status = 'online' and disabled_at is null and disconnected_at is null for update`
       : await tx<{ maxConcurrent: number }[]>`
-          select max_concurrent from agents where id = ${agentId} and status = 'online' and disabled_at is null for update skip locked`;
+          select max_concurrent from agents where id = ${agentId} and status = 'online' and disabled_at is null and disconnected_at is null for update skip locked`;
     const ok =
       !!agent &&
       (await tx<{ load: number }[]>`select count(*)::int as load from tickets where assignee_id = ${agentId} and status in ('assigned', 'pending')`)[0].load <
@@ -85,9 +86,9 @@ export async function drainQueue(deps: Deps, agentId: string, batch = 10): Promi
   let assigned = 0;
   for (;;) {
     const n = await inTransaction(deps.sql, deps.bus, async (tx, emit) => {
-      const [agent] = await tx<{ maxConcurrent: number; status: string; disabledAt: Date | null }[]>`
-        select max_concurrent, status, disabled_at from agents where id = ${agentId} for update`;
-      if (!agent || agent.status !== 'online' || agent.disabledAt) return 0;
+      const [agent] = await tx<{ maxConcurrent: number; status: string; disabledAt: Date | null; disconnectedAt: Date | null }[]>`
+        select max_concurrent, status, disabled_at, disconnected_at from agents where id = ${agentId} for update`;
+      if (!agent || agent.status !== 'online' || agent.disabledAt || agent.disconnectedAt) return 0;
       const [{ load }] = await tx<{ load: number }[]>`
         select count(*)::int as load from tickets where assignee_id = ${agentId} and status in ('assigned', 'pending')`;
       const free = Math.min(batch, agent.maxConcurrent - load);

@@ -1,11 +1,13 @@
 import type { Namespace } from 'socket.io';
 import { z } from 'zod';
 import { loadActor, setAgentStatus, getAgent } from '../../core/agents/agents.ts';
+import { markDisconnected, markReconnected } from '../../core/agents/presence.ts';
 import { authorize, canViewConversation } from '../../core/agents/policies.ts';
 import type { Actor } from '../../core/agents/rows.ts';
 import type { TokenService } from '../../core/agents/tokens.ts';
 import type { Deps } from '../../core/deps.ts';
 import { isAppError } from '../../core/errors.ts';
+import { valueWithin } from '../../core/time-limit.ts';
 import { presentMessage } from '../../core/conversations/presenter.ts';
 import { getConversation, listMessages } from '../../core/conversations/queries.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
@@ -14,11 +16,18 @@ import { parse } from '../validate.ts';
 import { withAck } from './ack.ts';
 import { rooms } from './rooms.ts';
 
+const ASK_NODES_MS = 3000;
+
 const presenceSchema = z.object({ status: z.enum(['online', 'away', 'offline']) });
 const syncSchema = z.object({ conversationId: z.string(), afterSeq: z.number().int().min(0) });
 
-/** The console's live channel. Rooms decide who hears what; see rooms.forConversation. */
-export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenService, metrics: Metrics) {
+/**
+ * The console's live channel. Rooms decide who hears what; see rooms.forConversation. `settled()` resolves once the
+ * presence bookkeeping of the consoles that closed so far has landed: a stopping node waits for it before it lets
+ * go of the database.
+ */
+export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenService, metrics: Metrics): { settled(): Promise<void> } {
+  const pending = new Set<Promise<void>>();
   ns.use(async (socket, next) => {
     try {
       const token = socket.handshake.auth?.token;
@@ -49,6 +58,8 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
 
     const connected = (async () => {
       try {
+        // first: a presence sweep about to set them offline finds them back, and routing counts them again
+        await markReconnected(deps.sql, actor.id);
         // Opening the console puts an offline agent online and hands them what waited in the queue.
         const agent = await getAgent(deps.sql, actor.id);
         if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');
@@ -80,22 +91,33 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       }),
     );
 
-    socket.on('disconnect', async () => {
+    socket.on('disconnect', (reason) => {
       metrics.socketsConnected.dec({ namespace: 'agent' });
-      // a console closed right after opening: its "online" must land before this "offline", not after
-      await connected;
-      try {
-        // Offline only when this was the agent's last console, on any node. One still open here settles it without
-        // asking the other nodes: n consoles of one agent closing at once would each list all the others (n² in all)
-        const room = rooms.agent(actor.id);
-        if (ns.adapter.rooms.get(room)?.size) return;
-        const left = await ns.in(room).fetchSockets();
-        if (left.length === 0) await setAgentStatus(deps, actor.id, 'offline');
-      } catch (err) {
-        log.warn({ err }, 'presence update on disconnect failed');
-      }
+      const done = (async () => {
+        // a console closed right after opening: its bookkeeping must land before this, not after
+        await connected;
+        try {
+          // The agent's grace starts only when this was their last console on any node. One still open here settles
+          // it without asking the other nodes: n consoles of one agent closing at once would each list all the others
+          // (n² in all). A node shutting down does not ask either (its adapter is closing): the sweep asks later.
+          const room = rooms.agent(actor.id);
+          if (ns.adapter.rooms.get(room)?.size) return;
+          // Redis away, or a node not answering: counted as gone, since the sweep asks again before any offline
+          if (reason !== 'server shutting down' && (await valueWithin(ns.in(room).fetchSockets(), ASK_NODES_MS, [])).length > 0) return;
+          await markDisconnected(deps.sql, actor.id);
+        } catch (err) {
+          log.warn({ err }, 'presence update on disconnect failed');
+        }
+      })();
+      pending.add(done);
+      void done.finally(() => pending.delete(done));
     });
 
     await connected;
   });
+  return {
+    async settled() {
+      while (pending.size) await Promise.all([...pending]);
+    },
+  };
 }

@@ -4,11 +4,13 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { TokenService } from '../../core/agents/tokens.ts';
 import type { Deps } from '../../core/deps.ts';
+import { settleWithin } from '../../core/time-limit.ts';
 import type { Metrics } from '../metrics.ts';
 import { setupAgentNamespace } from './agent-namespace.ts';
 import { setupCustomerNamespace } from './customer-namespace.ts';
 import { createEmitter } from './emitter.ts';
 import { coalesceWrites } from './coalesce-writes.ts';
+import { rooms } from './rooms.ts';
 
 export interface RealtimeOptions {
   redisUrl?: string;
@@ -21,6 +23,9 @@ export interface Realtime {
   emit: ReturnType<typeof createEmitter>;
   /** Resolves once the Redis adapter's subscriptions are live (at once without Redis). */
   ready: Promise<void>;
+  /** Whether the agent has a console open on any node. */
+  consoleOpen(agentId: string): Promise<boolean>;
+  /** Closes this node's sockets; resolves once their agents' presence bookkeeping has landed. */
   close(): Promise<void>;
 }
 
@@ -93,16 +98,20 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     io.adapter(createAdapter(redis, { streamName: `${p}sio`, channelPrefix: channelPrefix(p), sessionKeyPrefix: `${p}sio:session:` }));
   }
   coalesceWrites(io);
-  setupAgentNamespace(io.of('/agent'), deps, tokens, metrics);
+  const agents = setupAgentNamespace(io.of('/agent'), deps, tokens, metrics);
   setupCustomerNamespace(io.of('/customer'), deps, metrics);
   return {
     io,
     emit: createEmitter(io, deps),
     ready: redis ? adapterSubscribed(redis, privateChannels(io, opts.redisPrefix), deps.log) : Promise.resolve(),
+    consoleOpen: async (agentId) => (await io.of('/agent').in(rooms.agent(agentId)).fetchSockets()).length > 0,
     async close() {
       // io.close() closes every namespace's sockets on this node; io.disconnectSockets() would also tell the other
       // nodes to close theirs
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      // the closed consoles' agents start their offline grace: written before the node lets go of the database
+      // (bounded: with the database away a node must still stop)
+      await settleWithin(agents.settled(), 5000);
       // QUIT after the adapters' last writes (they publish on close). With Redis away, QUIT would wait for it
       // forever and the node could not stop: then (or after 2 s) the connection is simply dropped
       if (redis?.status === 'ready') await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);

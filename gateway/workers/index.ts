@@ -4,6 +4,7 @@ import type { Channels } from '../channels/index.ts';
 import { handleSyncedMessage } from '../channels/wecom-kf/handle-synced.ts';
 import { createKfSync, type KfSyncOptions } from './kf-sync.ts';
 import { startLoop, type WorkLoop } from './loop.ts';
+import { sweepPresence, type ConsoleOpen } from './presence-sweep.ts';
 import type { OutboxOptions } from './outbox.ts';
 import { startOutbox } from './outbox-pump.ts';
 import { checkSla } from '../../core/tickets/sla.ts';
@@ -26,6 +27,11 @@ export interface WorkerOptions {
    * its answer while the database is away (for about a minute): the answer goes out once whichever writes first.
    */
   botRedrive?: { afterMs?: number; everyMs?: number };
+  /**
+   * Agents whose consoles all closed go offline `graceMs` later (AGENT_OFFLINE_GRACE_S), looked for every `everyMs`
+   * (a fifth of the grace, between 0.2 and 5 s).
+   */
+  presence?: { graceMs?: number; everyMs?: number };
 }
 
 /** What the workers need of the bot: answering a message whose own node died first. */
@@ -39,13 +45,14 @@ export interface Workers {
   recovery: WorkLoop;
   kfSync: WorkLoop | null;
   botRedrive: WorkLoop | null;
+  presence: WorkLoop | null;
   /** Runs each loop until it finds nothing due (tests); Huike.settle repeats it until the whole node is quiet. */
   drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The background work of a node (SERVICES=worker). Every node may run it: rows are claimed, accounts leased. */
-export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers): Workers {
+export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers, consoleOpen?: ConsoleOpen): Workers {
   const idleMs = opts.idleMs ?? 1000;
   const outbox = startOutbox(deps, channels.senders, { idleMs, ...opts.outbox });
   deps.outboxHandoff = outbox.handoff;
@@ -89,6 +96,13 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
         { idleMs: opts.botRedrive?.everyMs ?? Math.min(30_000, Math.ceil(redriveAfterMs / 3)), log: deps.log },
       )
     : null;
+  const graceMs = opts.presence?.graceMs ?? 30_000;
+  const presence = consoleOpen
+    ? startLoop('presence', async () => (await sweepPresence(deps, consoleOpen, graceMs), false), {
+        idleMs: opts.presence?.everyMs ?? Math.min(5000, Math.max(200, Math.ceil(graceMs / 5))),
+        log: deps.log,
+      })
+    : null;
   const unsubscribe = deps.bus.subscribe((e: DomainEvent) => {
     // an inline answer was handed to the outbox at its commit (OutboxHandoff), or announced by its writer
     if (e.type === 'message.created' && e.message.status === 'pending' && !e.inline) outbox.nudge();
@@ -99,6 +113,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
     recovery,
     kfSync,
     botRedrive,
+    presence,
     async drain() {
       await kfSync?.drain();
       await deps.bus.idle();
@@ -110,7 +125,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
       unsubscribe();
       if (deps.outboxHandoff === outbox.handoff) delete deps.outboxHandoff;
       channels.kfNews.notify = () => {};
-      await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop(), botRedrive?.stop()]);
+      await Promise.all([outbox.stop(), sla.stop(), recovery.stop(), kfSync?.stop(), botRedrive?.stop(), presence?.stop()]);
     },
   };
 }

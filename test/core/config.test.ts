@@ -21,6 +21,10 @@ describe('config', () => {
     expect(parseConfig({ INGEST_BATCH_SPACING_MS: '-1' }).ok).toBe(false);
     expect(parseConfig({ INGEST_BATCH_SPACING_MS: '2000' }).ok).toBe(false);
     expect(r.config.REDIS_PREFIX).toBe('huike:');
+    expect(r.config.AGENT_OFFLINE_GRACE_S).toBe(30);
+    expect(parseConfig({ AGENT_OFFLINE_GRACE_S: '0' }).ok).toBe(true);
+    expect(parseConfig({ AGENT_OFFLINE_GRACE_S: '-1' }).ok).toBe(false);
+    expect(parseConfig({ AGENT_OFFLINE_GRACE_S: '3601' }).ok).toBe(false);
   });
 
   it('takes a Redis prefix of its own and names what is wrong with a bad one', () => {

@@ -38,6 +38,8 @@ export async function startTestHuike(
     REDIS_URL: process.env.REDIS_URL,
     // nodes that share a workspace share a prefix (pass the same one); each node alone has its own
     REDIS_PREFIX: opts.redisPrefix ?? testRedisPrefix(),
+    // tests see an agent go offline as their last console closes; the grace has tests of its own
+    AGENT_OFFLINE_GRACE_S: '0',
     ...opts.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../core/db/client.ts';
+import type { Deps } from '../../core/deps.ts';
+import { ingestInbound } from '../../core/conversations/ingest.ts';
+import { setAgentStatus } from '../../core/agents/agents.ts';
+import { goneLongerThan, markDisconnected, markReconnected } from '../../core/agents/presence.ts';
+import { handoff } from '../../core/tickets/tickets.ts';
+import { drainQueue } from '../../core/tickets/routing.ts';
+import { depsFor, testDatabase } from '../support/db.ts';
+import { buildAgent, buildTeam } from '../support/factories.ts';
+
+// An agent whose consoles all closed: still online and keeping their tickets for the grace, but given nothing new.
+describe('the offline grace', () => {
+  let db: Database;
+  let deps: Deps;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await testDatabase();
+    deps = depsFor(db);
+  });
+  afterAll(() => db.close());
+
+  const handoffTo = async (category: string) => {
+    n++;
+    const { conversation } = await ingestInbound(deps, {
+      channel: 'web',
+      channelMsgId: `grace-${n}`,
+      identity: { kind: 'web_visitor', value: `grace-visitor-${n}` },
+      type: 'text',
+      text: '转人工',
+    });
+    return handoff(deps, { conversationId: conversation.id, category, reason: 'customer_request' });
+  };
+  const disconnectedAt = async (id: string) => (await db.sql<{ at: Date | null }[]>`select disconnected_at as at from agents where id = ${id}`)[0].at;
+
+  it('routes nothing new to an agent in their grace, and hands them the queue once a console is back', async () => {
+    const team = await buildTeam(db.sql, { name: '会员组', categories: ['会员'] });
+    const agent = await buildAgent(db.sql, { teamIds: [team.id], status: 'online' });
+    const kept = await handoffTo('会员');
+    expect(kept.assigneeId).toBe(agent.id);
+
+    await markDisconnected(db.sql, agent.id);
+    expect(await disconnectedAt(agent.id)).toBeInstanceOf(Date);
+    const waiting = await handoffTo('会员');
+    expect(waiting).toMatchObject({ status: 'new', assigneeId: null });
+    expect(await drainQueue(deps, agent.id)).toBe(0);
+
+    expect(await markReconnected(db.sql, agent.id)).toBe(true);
+    expect(await markReconnected(db.sql, agent.id)).toBe(false);
+    expect(await drainQueue(deps, agent.id)).toBe(1);
+    const [{ assigneeId }] = await db.sql<{ assigneeId: string }[]>`select assignee_id from tickets where id = ${waiting.id}`;
+    expect(assigneeId).toBe(agent.id);
+    // the ticket they kept was never handed on
+    const [{ status, assigneeId: keptBy }] = await db.sql<{ status: string; assigneeId: string }[]>`select status, assignee_id from tickets where id = ${kept.id}`;
+    expect({ status, keptBy }).toEqual({ status: 'assigned', keptBy: agent.id });
+  });
+
+  it('sets the agent offline only once the grace has passed, and not if a console came back in between', async () => {
+    const team = await buildTeam(db.sql, { name: '大客户组', categories: ['大客户'] });
+    const agent = await buildAgent(db.sql, { teamIds: [team.id], status: 'online' });
+    const colleague = await buildAgent(db.sql, { teamIds: [team.id], status: 'online', maxConcurrent: 1 });
+    await db.sql`update agents set status = 'offline' where id = ${colleague.id}`;
+    const t = await handoffTo('大客户');
+    expect(t.assigneeId).toBe(agent.id);
+    await db.sql`update agents set status = 'online' where id = ${colleague.id}`;
+
+    await markDisconnected(db.sql, agent.id);
+    expect(await goneLongerThan(db.sql, 60_000)).not.toContain(agent.id);
+    expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
+    // a sweep that looked before a console came back: its offline must not land after it
+    await db.sql`update agents set disconnected_at = now() - interval '2 minutes' where id = ${agent.id}`;
+    expect(await goneLongerThan(db.sql, 60_000)).toContain(agent.id);
+    await markReconnected(db.sql, agent.id);
+    expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
+
+    await markDisconnected(db.sql, agent.id);
+    await db.sql`update agents set disconnected_at = now() - interval '2 minutes' where id = ${agent.id}`;
+    expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(true);
+    expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
+    const [row] = await db.sql<{ status: string; disconnectedAt: Date | null }[]>`select status, disconnected_at from agents where id = ${agent.id}`;
+    expect(row).toEqual({ status: 'offline', disconnectedAt: null });
+    // their unanswered ticket went to the colleague
+    const [{ assigneeId }] = await db.sql<{ assigneeId: string }[]>`select assignee_id from tickets where id = ${t.id}`;
+    expect(assigneeId).toBe(colleague.id);
+  });
+
+  it('starts no grace for an agent who is offline already', async () => {
+    const agent = await buildAgent(db.sql, { status: 'offline' });
+    await markDisconnected(db.sql, agent.id);
+    expect(await disconnectedAt(agent.id)).toBeNull();
+  });
+});

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sql } from '../../core/db/client.ts';
+import { testDatabase } from '../support/db.ts';
+import { buildAgent, buildTeam } from '../support/factories.ts';
+import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
+
+const GRACE_S = 2;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const presence = async (sql: Sql, agentId: string) =>
+  (await sql<{ status: string; disconnectedAt: Date | null }[]>`select status, disconnected_at from agents where id = ${agentId}`)[0];
+const ticketsOf = async (sql: Sql, agentId: string) =>
+  (await sql<{ id: string }[]>`select id from tickets where assignee_id = ${agentId} and status = 'assigned' order by created_at`).map((t) => t.id);
+const requeues = async (sql: Sql) => (await sql<{ n: number }[]>`select count(*)::int as n from ticket_events where type = 'requeued'`)[0].n;
+
+async function handoffFrom(h: TestHuike, clientMsgId: string) {
+  const { socket } = await h.customerSocket();
+  const sent = await emitAck<{ message: { conversationId: string } }>(socket, 'message:send', { clientMsgId, text: '转人工' });
+  await h.settle();
+  const [t] = await h.deps.sql<{ id: string; status: string }[]>`select id, status from tickets where conversation_id = ${sent.message.conversationId}`;
+  return t;
+}
+
+// An agent whose consoles all closed stays online, keeping their tickets, for AGENT_OFFLINE_GRACE_S.
+describe('an agent’s consoles closing: the offline grace', () => {
+  let h: TestHuike;
+  let teamId = '';
+
+  beforeAll(async () => {
+    h = await startTestHuike({ env: { AGENT_OFFLINE_GRACE_S: String(GRACE_S) } });
+    teamId = (await buildTeam(h.deps.sql, { isDefault: true })).id;
+  });
+  afterAll(() => h?.close());
+
+  it('a page reloaded within the grace keeps the agent online and their tickets; what came meanwhile waits for them', async () => {
+    const agent = await buildAgent(h.deps.sql, { teamIds: [teamId] });
+    const token = await h.login(agent.email);
+    const first = await h.agentSocket(token);
+    const kept = await handoffFrom(h, 'reload-1');
+    expect(await ticketsOf(h.deps.sql, agent.id)).toEqual([kept.id]);
+
+    first.disconnect();
+    await expect.poll(async () => (await presence(h.deps.sql, agent.id)).disconnectedAt).toBeInstanceOf(Date);
+    // a customer asks for a human while the page reloads: not routed to a console that is not there
+    const waiting = await handoffFrom(h, 'reload-2');
+    expect(waiting.status).toBe('new');
+
+    await h.agentSocket(token);
+    expect(await presence(h.deps.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
+    expect(await ticketsOf(h.deps.sql, agent.id)).toEqual([kept.id, waiting.id]);
+    await sleep(GRACE_S * 1000 + 500);
+    expect((await presence(h.deps.sql, agent.id)).status).toBe('online');
+    expect(await requeues(h.deps.sql)).toBe(0);
+  });
+
+  it('consoles closed for good: offline once the grace has passed, and the waiting customer goes to a colleague', async () => {
+    const agent = await buildAgent(h.deps.sql, { teamIds: [teamId] });
+    const leaving = await h.agentSocket(await h.login(agent.email));
+    const t = await handoffFrom(h, 'leave-1');
+    expect(await ticketsOf(h.deps.sql, agent.id)).toContain(t.id);
+    const colleague = await buildAgent(h.deps.sql, { teamIds: [teamId] });
+    await h.agentSocket(await h.login(colleague.email));
+    // the first test's agent is still there too: either of them may take the customer
+    const onlineWithConsole = async () =>
+      (await h.deps.sql<{ id: string }[]>`select id from agents where status = 'online' and disconnected_at is null`).map((r) => r.id);
+
+    const closedAt = Date.now();
+    leaving.disconnect();
+    await sleep(GRACE_S * 500);
+    expect((await presence(h.deps.sql, agent.id)).status).toBe('online');
+    expect(await ticketsOf(h.deps.sql, agent.id)).toContain(t.id);
+
+    await expect.poll(async () => (await presence(h.deps.sql, agent.id)).status, { timeout: GRACE_S * 1000 + 5000 }).toBe('offline');
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_S * 1000);
+    // the sweep requeues and routes it right after the offline lands
+    const assignee = async () => (await h.deps.sql<{ assigneeId: string | null }[]>`select assignee_id from tickets where id = ${t.id}`)[0].assigneeId;
+    await expect.poll(async () => [null, agent.id].includes(await assignee())).toBe(false);
+    expect(await onlineWithConsole()).toContain(await assignee());
+  });
+
+  it('a stopping node has recorded its closed consoles once its sockets are closed, before it lets go of the database', async () => {
+    const db = await testDatabase();
+    const node = await startTestHuike({ database: db, env: { AGENT_OFFLINE_GRACE_S: String(GRACE_S) } });
+    try {
+      const agent = await buildAgent(db.sql, { teamIds: [] });
+      await node.agentSocket(await node.login(agent.email));
+      // the agent's row is locked for a moment, so the bookkeeping cannot land before close() is called
+      let release!: () => void;
+      let locked!: () => void;
+      const [held, isLocked] = [new Promise<void>((r) => (release = r)), new Promise<void>((r) => (locked = r))];
+      const locking = db.sql.begin(async (tx) => {
+        await tx`select id from agents where id = ${agent.id} for update`;
+        locked();
+        await held;
+      });
+      await isLocked;
+      setTimeout(release, 300);
+      await node.realtime.close();
+      expect((await presence(db.sql, agent.id)).disconnectedAt).toBeInstanceOf(Date);
+      await locking;
+    } finally {
+      await node.close();
+      await db.close();
+    }
+  });
+});
+
+// A rolling upgrade: a node stops (SIGTERM) and its agents' consoles reconnect to another one.
+describe.skipIf(!process.env.REDIS_URL)('a node stopping under its agents, with the grace', () => {
+  let db: Awaited<ReturnType<typeof testDatabase>>;
+  let a: TestHuike;
+  const redisPrefix = testRedisPrefix();
+  const env = { AGENT_OFFLINE_GRACE_S: String(GRACE_S) };
+  let teamId = '';
+
+  beforeAll(async () => {
+    db = await testDatabase();
+    a = await startTestHuike({ database: db, redisPrefix, env });
+    teamId = (await buildTeam(db.sql, { isDefault: true })).id;
+  });
+  afterAll(async () => {
+    await a?.close();
+    await db?.close();
+  });
+
+  it('the agents reconnect to another node and keep their waiting customers: nothing is requeued', async () => {
+    const c = await startTestHuike({ database: db, redisPrefix, env });
+    const agent = await buildAgent(db.sql, { teamIds: [teamId] });
+    const token = await a.login(agent.email);
+    const onC = await c.agentSocket(token);
+    const assigned = nextEvent(onC, 'ticket:assigned');
+    const t = await handoffFrom(a, 'upgrade-1');
+    await assigned;
+
+    await c.stop(); // stop, not close: close would delete what the other nodes share in Redis
+    await sleep(300);
+    await a.agentSocket(token);
+    await sleep(GRACE_S * 1000 + 500);
+    expect(await presence(db.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
+    expect(await ticketsOf(db.sql, agent.id)).toEqual([t.id]);
+    expect(await requeues(db.sql)).toBe(0);
+  });
+
+  it('an agent with another console on a node that stays is found there by the sweep, and routed to again', async () => {
+    const c = await startTestHuike({ database: db, redisPrefix, env });
+    const agent = await buildAgent(db.sql, { teamIds: [teamId] });
+    const token = await a.login(agent.email);
+    await a.agentSocket(token);
+    await c.agentSocket(token);
+    await c.stop();
+    // the stopping node could not ask the others: the grace started, and the sweep on node A ends it
+    expect((await presence(db.sql, agent.id)).disconnectedAt).toBeInstanceOf(Date);
+    await expect.poll(async () => presence(db.sql, agent.id), { timeout: GRACE_S * 1000 + 5000 }).toEqual({ status: 'online', disconnectedAt: null });
+    const t = await handoffFrom(a, 'upgrade-2');
+    expect(await ticketsOf(db.sql, agent.id)).toContain(t.id);
+  });
+});
