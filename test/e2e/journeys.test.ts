@@ -219,3 +219,26 @@ describe('a long conversation', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-long-history.png') });
   });
 });
+
+describe('the team page during an agent’s offline grace', () => {
+  const demo = demoBrowserHooks({ env: { AGENT_OFFLINE_GRACE_S: '60' } });
+
+  it('an agent closes their console: the supervisor sees them online and 已断开, and plain online once they are back', { timeout: 90_000 }, async () => {
+    const agent = await buildAgent(demo.h.deps.sql, { name: '断线的阿明' });
+    const console1 = await openConsole(demo.browser, demo.h.url, agent.email, TEST_PASSWORD);
+    await console1.context().close();
+
+    const page = await openConsole(demo.browser, demo.h.url, 'lina@huike.demo', DEMO_PASSWORD);
+    const row = () => page.getByTestId('page-team').locator('tr').filter({ hasText: '断线的阿明' });
+    await page.getByTestId('nav-team').click();
+    await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('已断开');
+    expect(await text(row())).toContain('在线');
+
+    await openConsole(demo.browser, demo.h.url, agent.email, TEST_PASSWORD);
+    // the page lists agents when it opens: open it again
+    await page.getByTestId('nav-inbox').click();
+    await page.getByTestId('nav-team').click();
+    await expect.poll(() => text(row()), { timeout: 10_000 }).not.toContain('已断开');
+    expect(await text(row())).toContain('在线');
+  });
+});

@@ -44,9 +44,13 @@ describe('an agent’s consoles closing: the offline grace', () => {
     // a customer asks for a human while the page reloads: not routed to a console that is not there
     const waiting = await handoffFrom(h, 'reload-2');
     expect(waiting.status).toBe('new');
+    // the team page shows them online and disconnected (已断开)
+    const listed = async () => (await h.api(token, '/agents')).body.agents.find((x: { id: string }) => x.id === agent.id);
+    expect(await listed()).toMatchObject({ status: 'online', disconnectedAt: expect.any(String) });
 
     await h.agentSocket(token);
     expect(await presence(h.deps.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
+    expect(await listed()).toMatchObject({ status: 'online', disconnectedAt: null });
     expect(await ticketsOf(h.deps.sql, agent.id)).toEqual([kept.id, waiting.id]);
     await sleep(GRACE_S * 1000 + 500);
     expect((await presence(h.deps.sql, agent.id)).status).toBe('online');

@@ -54,6 +54,8 @@ export interface Agent {
   name: string;
   role: 'agent' | 'supervisor' | 'admin';
   status: 'online' | 'away' | 'offline';
+  /** set while all their consoles are closed and they are still online for the offline grace */
+  disconnectedAt?: string | null;
   teamIds?: string[];
 }
 

@@ -94,7 +94,21 @@ export default function TeamPage({ me }: { me: Agent }) {
           { title: t('姓名'), dataIndex: 'name' },
           { title: t('邮箱'), dataIndex: 'email' },
           { title: t('角色'), dataIndex: 'role', render: (r: string) => t(ROLE[r] ?? r) },
-          { title: t('状态'), dataIndex: 'status', render: (s: string) => <Tag color={PRESENCE[s]?.[1]}>{t(PRESENCE[s]?.[0] ?? s)}</Tag> },
+          {
+            title: t('状态'),
+            dataIndex: 'status',
+            render: (s: string, a: AgentRow) => (
+              <>
+                <Tag color={PRESENCE[s]?.[1]}>{t(PRESENCE[s]?.[0] ?? s)}</Tag>
+                {/* their consoles are closed: they keep their tickets for a short grace, and get no new ones */}
+                {a.disconnectedAt && s !== 'offline' && (
+                  <Tag color="orange" title={t('控制台已关闭：保留已分配的会话，暂不分配新会话')}>
+                    {t('已断开')}
+                  </Tag>
+                )}
+              </>
+            ),
+          },
           { title: t('客服组'), dataIndex: 'teamIds', render: (ids?: string[]) => (ids ?? []).map((id) => <Tag key={id}>{teamName.get(id) ?? id}</Tag>) },
           { title: '技能', dataIndex: 'skills', render: (s: string[]) => (s ?? []).join('、') },
           { title: '上限', dataIndex: 'maxConcurrent' },
