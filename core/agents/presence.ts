@@ -1,9 +1,9 @@
 import type { Queryable } from '../db/client.ts';
 
 /**
- * Whether an agent is there is decided in two steps. Their last console closing only records when
- * (`disconnected_at`); they stay online and keep their tickets, but routing gives them nothing new. A console
- * opening again clears it. Once AGENT_OFFLINE_GRACE_S has passed the presence sweep sets them offline (their
+ * Whether an agent is there is decided in two steps (a logout skips them: gateway/realtime/agent-namespace.ts).
+ * Their last console closing only records when (`disconnected_at`); they stay online and keep their tickets, but
+ * routing gives them nothing new. A console opening again clears it. Once AGENT_OFFLINE_GRACE_S has passed the presence sweep sets them offline (their
  * unanswered tickets go back to the queue), after checking every node for a console of theirs.
  * Why: a page reload, a network blip or a gateway node stopping for an upgrade is followed by a reconnect within
  * seconds, and setting the agent offline for it handed their waiting customers to someone else each time.

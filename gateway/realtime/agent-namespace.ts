@@ -97,14 +97,20 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
         // a console closed right after opening: its bookkeeping must land before this, not after
         await connected;
         try {
-          // The agent's grace starts only when this was their last console on any node. One still open here settles
-          // it without asking the other nodes: n consoles of one agent closing at once would each list all the others
-          // (n² in all). A node shutting down does not ask either (its adapter is closing): the sweep asks later.
+          // Only the agent's last console on any node counts. One still open here settles it without asking the
+          // other nodes: n consoles of one agent closing at once would each list all the others (n² in all). A node
+          // shutting down does not ask either (its adapter is closing): the grace starts and the sweep asks later.
           const room = rooms.agent(actor.id);
           if (ns.adapter.rooms.get(room)?.size) return;
-          // Redis away, or a node not answering: counted as gone, since the sweep asks again before any offline
-          if (reason !== 'server shutting down' && (await valueWithin(ns.in(room).fetchSockets(), ASK_NODES_MS, [])).length > 0) return;
-          await markDisconnected(deps.sql, actor.id);
+          // -1: Redis away or a node not answering, so not known; the grace starts, and the sweep asks again
+          const elsewhere =
+            reason === 'server shutting down' ? -1 : await valueWithin(ns.in(room).fetchSockets().then((s) => s.length), ASK_NODES_MS, -1);
+          if (elsewhere > 0) return;
+          // A session ended on purpose (logout, an admin disabling the agent, the token run out, the console's own
+          // code) leaves at once; a closed tab, a reload or a lost connection gets the grace.
+          const deliberate = reason === 'server namespace disconnect' || reason === 'client namespace disconnect';
+          if (deliberate && elsewhere === 0) await setAgentStatus(deps, actor.id, 'offline');
+          else await markDisconnected(deps.sql, actor.id);
         } catch (err) {
           log.warn({ err }, 'presence update on disconnect failed');
         }

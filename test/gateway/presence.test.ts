@@ -39,7 +39,7 @@ describe('an agent’s consoles closing: the offline grace', () => {
     const kept = await handoffFrom(h, 'reload-1');
     expect(await ticketsOf(h.deps.sql, agent.id)).toEqual([kept.id]);
 
-    first.disconnect();
+    first.io.engine.close(); // the page reloads: the connection drops, no goodbye
     await expect.poll(async () => (await presence(h.deps.sql, agent.id)).disconnectedAt).toBeInstanceOf(Date);
     // a customer asks for a human while the page reloads: not routed to a console that is not there
     const waiting = await handoffFrom(h, 'reload-2');
@@ -69,7 +69,7 @@ describe('an agent’s consoles closing: the offline grace', () => {
       (await h.deps.sql<{ id: string }[]>`select id from agents where status = 'online' and disconnected_at is null`).map((r) => r.id);
 
     const closedAt = Date.now();
-    leaving.disconnect();
+    leaving.io.engine.close(); // the tab is closed
     await sleep(GRACE_S * 500);
     expect((await presence(h.deps.sql, agent.id)).status).toBe('online');
     expect(await ticketsOf(h.deps.sql, agent.id)).toContain(t.id);
@@ -80,6 +80,20 @@ describe('an agent’s consoles closing: the offline grace', () => {
     const assignee = async () => (await h.deps.sql<{ assigneeId: string | null }[]>`select assignee_id from tickets where id = ${t.id}`)[0].assigneeId;
     await expect.poll(async () => [null, agent.id].includes(await assignee())).toBe(false);
     expect(await onlineWithConsole()).toContain(await assignee());
+  });
+
+  it('logging out leaves at once: offline without the grace, and the waiting customer goes to a colleague', async () => {
+    const agent = await buildAgent(h.deps.sql, { teamIds: [teamId] });
+    const token = await h.login(agent.email);
+    await h.agentSocket(token);
+    const t = await handoffFrom(h, 'logout-1');
+    expect(await ticketsOf(h.deps.sql, agent.id)).toContain(t.id);
+    await h.agentSocket(await h.login((await buildAgent(h.deps.sql, { teamIds: [teamId] })).email));
+
+    const res = await fetch(`${h.url}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(204);
+    await expect.poll(async () => presence(h.deps.sql, agent.id), { timeout: GRACE_S * 500 }).toEqual({ status: 'offline', disconnectedAt: null });
+    await expect.poll(async () => ticketsOf(h.deps.sql, agent.id), { timeout: GRACE_S * 500 }).toEqual([]);
   });
 
   it('a stopping node has recorded its closed consoles once its sockets are closed, before it lets go of the database', async () => {
