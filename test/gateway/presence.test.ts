@@ -4,7 +4,8 @@ import { testDatabase } from '../support/db.ts';
 import { buildAgent, buildTeam } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
 
-const GRACE_S = 2;
+// long enough for a reload on a loaded CI machine, short enough to wait out
+const GRACE_S = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const presence = async (sql: Sql, agentId: string) =>
