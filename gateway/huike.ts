@@ -105,7 +105,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
     botRedrive: { afterMs: config.BOT_REDRIVE_AFTER_S * 1000, ...w.botRedrive },
     presence: { graceMs: config.AGENT_OFFLINE_GRACE_S * 1000, ...w.presence },
   };
-  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot, realtime.consoleOpen) : null;
+  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot, realtime) : null;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -12,6 +12,28 @@ export async function markDisconnected(q: Queryable, agentId: string): Promise<v
   await q`update agents set disconnected_at = now() where id = ${agentId} and status <> 'offline' and disconnected_at is null`;
 }
 
+/** A console of the agent's opened on `nodeId` (null without Redis): their grace, if any, ends. */
+export async function markConsoleOpened(q: Queryable, agentId: string, nodeId: string | null): Promise<void> {
+  await q`
+    update agents set disconnected_at = null, console_node = ${nodeId}
+     where id = ${agentId} and (disconnected_at is not null or console_node is distinct from ${nodeId})`;
+}
+
+/** The nodes that hold the latest console of an agent still counted as there. */
+export async function consoleNodes(q: Queryable): Promise<string[]> {
+  const rows = await q<{ node: string }[]>`
+    select distinct console_node as node from agents where console_node is not null and disconnected_at is null and status <> 'offline'`;
+  return rows.map((r) => r.node);
+}
+
+/** A node died without a word: the grace starts for the agents whose latest console was there. */
+export async function markNodeGone(q: Queryable, nodeId: string): Promise<number> {
+  const rows = await q`
+    update agents set disconnected_at = now()
+     where console_node = ${nodeId} and disconnected_at is null and status <> 'offline' returning id`;
+  return rows.length;
+}
+
 /** Returns whether the agent was in their grace (and is routable again). */
 export async function markReconnected(q: Queryable, agentId: string): Promise<boolean> {
   const rows = await q`update agents set disconnected_at = null where id = ${agentId} and disconnected_at is not null returning id`;

@@ -1,7 +1,7 @@
 import type { Namespace } from 'socket.io';
 import { z } from 'zod';
 import { loadActor, setAgentStatus, getAgent } from '../../core/agents/agents.ts';
-import { markDisconnected, markReconnected } from '../../core/agents/presence.ts';
+import { markConsoleOpened, markDisconnected } from '../../core/agents/presence.ts';
 import { authorize, canViewConversation } from '../../core/agents/policies.ts';
 import type { Actor } from '../../core/agents/rows.ts';
 import type { TokenService } from '../../core/agents/tokens.ts';
@@ -17,6 +17,9 @@ import { withAck } from './ack.ts';
 import { rooms } from './rooms.ts';
 
 const ASK_NODES_MS = 3000;
+
+/** This node's id among the nodes: its Redis adapter's for this namespace (null on the in-memory adapter). */
+export const nodeId = (ns: Namespace): string | null => (ns.adapter as unknown as { uid?: string }).uid ?? null;
 
 const presenceSchema = z.object({ status: z.enum(['online', 'away', 'offline']) });
 const syncSchema = z.object({ conversationId: z.string(), afterSeq: z.number().int().min(0) });
@@ -59,7 +62,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     const connected = (async () => {
       try {
         // first: a presence sweep about to set them offline finds them back, and routing counts them again
-        await markReconnected(deps.sql, actor.id);
+        await markConsoleOpened(deps.sql, actor.id, nodeId(ns));
         // Opening the console puts an offline agent online and hands them what waited in the queue.
         const agent = await getAgent(deps.sql, actor.id);
         if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');

@@ -25,6 +25,8 @@ export interface Realtime {
   ready: Promise<void>;
   /** Whether the agent has a console open on any node. */
   consoleOpen(agentId: string): Promise<boolean>;
+  /** The nodes Redis hears now (each node's subscription to its own /agent channel); null without Redis. */
+  liveNodes(): Promise<string[] | null>;
   /** Closes this node's sockets; resolves once their agents' presence bookkeeping has landed. */
   close(): Promise<void>;
 }
@@ -105,6 +107,13 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     emit: createEmitter(io, deps),
     ready: redis ? adapterSubscribed(redis, privateChannels(io, opts.redisPrefix), deps.log) : Promise.resolve(),
     consoleOpen: async (agentId) => (await io.of('/agent').in(rooms.agent(agentId)).fetchSockets()).length > 0,
+    async liveNodes() {
+      if (!redis) return null;
+      // a killed node's connection closes with it, and Redis drops its subscriptions at once
+      const own = `${channelPrefix(opts.redisPrefix)}#/agent#`;
+      const channels = (await redis.pubsub('CHANNELS', `${own}?*#`)) as string[];
+      return channels.map((c) => c.slice(own.length, -1));
+    },
     async close() {
       // io.close() closes every namespace's sockets on this node; io.disconnectSockets() would also tell the other
       // nodes to close theirs

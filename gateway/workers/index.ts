@@ -4,7 +4,7 @@ import type { Channels } from '../channels/index.ts';
 import { handleSyncedMessage } from '../channels/wecom-kf/handle-synced.ts';
 import { createKfSync, type KfSyncOptions } from './kf-sync.ts';
 import { startLoop, type WorkLoop } from './loop.ts';
-import { sweepPresence, type ConsoleOpen } from './presence-sweep.ts';
+import { createPresenceSweep, type Cluster } from './presence-sweep.ts';
 import type { OutboxOptions } from './outbox.ts';
 import { startOutbox } from './outbox-pump.ts';
 import { checkSla } from '../../core/tickets/sla.ts';
@@ -52,7 +52,7 @@ export interface Workers {
 }
 
 /** The background work of a node (SERVICES=worker). Every node may run it: rows are claimed, accounts leased. */
-export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers, consoleOpen?: ConsoleOpen): Workers {
+export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers, cluster?: Cluster): Workers {
   const idleMs = opts.idleMs ?? 1000;
   const outbox = startOutbox(deps, channels.senders, { idleMs, ...opts.outbox });
   deps.outboxHandoff = outbox.handoff;
@@ -97,8 +97,9 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
       )
     : null;
   const graceMs = opts.presence?.graceMs ?? 30_000;
-  const presence = consoleOpen
-    ? startLoop('presence', async () => (await sweepPresence(deps, consoleOpen, graceMs), false), {
+  const sweep = cluster ? createPresenceSweep(deps, cluster, graceMs) : null;
+  const presence = sweep
+    ? startLoop('presence', async () => (await sweep(), false), {
         idleMs: opts.presence?.everyMs ?? Math.min(5000, Math.max(200, Math.ceil(graceMs / 5))),
         log: deps.log,
       })

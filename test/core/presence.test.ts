@@ -3,7 +3,7 @@ import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { setAgentStatus } from '../../core/agents/agents.ts';
-import { goneLongerThan, markDisconnected, markReconnected } from '../../core/agents/presence.ts';
+import { consoleNodes, goneLongerThan, markConsoleOpened, markDisconnected, markNodeGone, markReconnected } from '../../core/agents/presence.ts';
 import { handoff } from '../../core/tickets/tickets.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
 import { depsFor, testDatabase } from '../support/db.ts';
@@ -83,6 +83,30 @@ describe('the offline grace', () => {
     // their unanswered ticket went to the colleague
     const [{ assigneeId }] = await db.sql<{ assigneeId: string }[]>`select assignee_id from tickets where id = ${t.id}`;
     expect(assigneeId).toBe(colleague.id);
+  });
+
+  it('a node gone without a word starts the grace of the agents whose latest console was there, and only theirs', async () => {
+    const [onDead, onAlive, movedAway] = [
+      await buildAgent(db.sql, { status: 'online' }),
+      await buildAgent(db.sql, { status: 'online' }),
+      await buildAgent(db.sql, { status: 'online' }),
+    ];
+    await markConsoleOpened(db.sql, onDead.id, 'node-dead');
+    await markConsoleOpened(db.sql, onAlive.id, 'node-alive');
+    await markConsoleOpened(db.sql, movedAway.id, 'node-dead');
+    await markConsoleOpened(db.sql, movedAway.id, 'node-alive'); // reconnected elsewhere since
+    expect((await consoleNodes(db.sql)).sort()).toEqual(expect.arrayContaining(['node-alive', 'node-dead']));
+
+    expect(await markNodeGone(db.sql, 'node-dead')).toBe(1);
+    expect(await disconnectedAt(onDead.id)).toBeInstanceOf(Date);
+    expect(await disconnectedAt(onAlive.id)).toBeNull();
+    expect(await disconnectedAt(movedAway.id)).toBeNull();
+    // counted once: the grace does not start again, and the node is no longer among the consoles' nodes
+    expect(await markNodeGone(db.sql, 'node-dead')).toBe(0);
+    expect(await consoleNodes(db.sql)).not.toContain('node-dead');
+    // back on a node that is alive: the grace ends
+    await markConsoleOpened(db.sql, onDead.id, 'node-alive');
+    expect(await disconnectedAt(onDead.id)).toBeNull();
   });
 
   it('starts no grace for an agent who is offline already', async () => {

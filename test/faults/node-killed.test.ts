@@ -16,7 +16,7 @@ import { startWechat } from '../support/wechat.ts';
 // Two real `huike serve` processes behind a balancer, and one of them killed with SIGKILL in the middle of a
 // stream of callbacks, with an agent's console on it: no SIGTERM, no draining, its transactions cut off wherever
 // they were. multinode.test.ts stops a node in-process; this one dies.
-describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway process killed (SIGKILL) under a stream of callbacks and a connected console', () => {
+describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway process killed (SIGKILL) under a stream of callbacks and connected consoles', () => {
   let db: Awaited<ReturnType<typeof testDatabase>>;
   let emulator: WechatEmulator;
   let balancer: Awaited<ReturnType<typeof startBalancer>>;
@@ -49,7 +49,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
     emulator = wechat.emulator;
     // short waits, so that what the killed node left half done is finished within the test: its stored messages
     // it never answered (BOT_REDRIVE_AFTER_S) and its claimed sends it never made (OUTBOX_LEASE_S)
-    const env = { ...wechat.env, BOT_REDRIVE_AFTER_S: '5', OUTBOX_LEASE_S: '5', WX_API_TIMEOUT_MS: '2000' };
+    // and a short offline grace, for the agent whose console dies with the node and never comes back
+    const env = { ...wechat.env, BOT_REDRIVE_AFTER_S: '5', OUTBOX_LEASE_S: '5', WX_API_TIMEOUT_MS: '2000', AGENT_OFFLINE_GRACE_S: '1' };
     // one at a time: the first seeds the demo data (agents to log in as, the KB that answers)
     await startNode(env);
     await startNode(env);
@@ -81,6 +82,12 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
     await new Promise<void>((resolve) => agent.once('ready', () => resolve()));
     let reconnected = false;
     agent.io.on('reconnect', () => (reconnected = true));
+    // another agent's console on the node to be killed, which will not come back (the tab was closed meanwhile)
+    const ghostLogin = await fetch(`${balancer.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'lina@huike.demo', password: DEMO_PASSWORD }) });
+    const ghost: Socket = io(`http://127.0.0.1:${nodes[0].port}/agent`, { auth: { token: ((await ghostLogin.json()) as { token: string }).token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    await new Promise<void>((resolve) => ghost.once('ready', () => resolve()));
+    const statusOf = async (email: string) => (await db.sql<{ status: string; disconnectedAt: Date | null }[]>`select status, disconnected_at from agents where email = ${email}`)[0];
+    expect((await statusOf('lina@huike.demo')).status).toBe('online');
 
     const N = 60;
     const kill = (async () => {
@@ -117,6 +124,12 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
       for (const m of sync.messages) filled += have.has(m.seq) ? 0 : (have.add(m.seq), 1);
       expect([...have].sort((x, y) => x - y).filter((s) => s <= c.lastSeq)).toEqual(Array.from({ length: c.lastSeq }, (_, k) => k + 1));
     }
+    // the killed node said nothing of the consoles it held: the node alive notices it gone from Redis, and the
+    // agent who did not come back goes offline after the grace; the one who reconnected stays
+    await expect.poll(async () => (await statusOf('lina@huike.demo')).status, { timeout: 30_000, interval: 250 }).toBe('offline');
+    expect(await statusOf('admin@huike.demo')).toEqual({ status: 'online', disconnectedAt: null });
+    expect(nodes[1].out.join('')).toContain('a gateway node is gone without closing its consoles');
+    ghost.close();
     agent.disconnect();
 
     // the bot answers no message twice, and every conversation's last message, whichever node stored it: the

@@ -4,3 +4,6 @@
 -- of theirs is open on some node.
 alter table agents add column disconnected_at timestamptz;
 create index agents_disconnected on agents (disconnected_at) where disconnected_at is not null;
+-- The node (its socket.io adapter's id for /agent) the agent's latest console connected to. A node killed outright
+-- (SIGKILL, a crash) writes nothing as its consoles vanish: when it is gone from Redis, its agents' grace starts.
+alter table agents add column console_node text;
