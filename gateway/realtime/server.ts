@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { TokenService } from '../../core/agents/tokens.ts';
 import type { Deps } from '../../core/deps.ts';
-import { settleWithin } from '../../core/time-limit.ts';
+import { settleWithin, within } from '../../core/time-limit.ts';
 import type { Metrics } from '../metrics.ts';
 import { setupAgentNamespace } from './agent-namespace.ts';
 import { setupCustomerNamespace } from './customer-namespace.ts';
@@ -32,6 +32,7 @@ export interface Realtime {
 }
 
 const NAMESPACES = ['/', '/agent', '/customer'];
+const ASK_MS = 5000;
 
 // the adapter's pub/sub channels: `<prefix>#<namespace>#`
 const channelPrefix = (redisPrefix: string) => `${redisPrefix}sio`;
@@ -106,12 +107,13 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     io,
     emit: createEmitter(io, deps),
     ready: redis ? adapterSubscribed(redis, privateChannels(io, opts.redisPrefix), deps.log) : Promise.resolve(),
-    consoleOpen: async (agentId) => (await io.of('/agent').in(rooms.agent(agentId)).fetchSockets()).length > 0,
+    // both bounded: with Redis away its commands wait for it, and a stopping node waits for the sweep's pass
+    consoleOpen: async (agentId) => (await within(io.of('/agent').in(rooms.agent(agentId)).fetchSockets(), ASK_MS, 'the nodes')).length > 0,
     async liveNodes() {
       if (!redis) return null;
       // a killed node's connection closes with it, and Redis drops its subscriptions at once
       const own = `${channelPrefix(opts.redisPrefix)}#/agent#`;
-      const channels = (await redis.pubsub('CHANNELS', `${own}?*#`)) as string[];
+      const channels = (await within(redis.pubsub('CHANNELS', `${own}?*#`), ASK_MS, 'Redis')) as string[];
       return channels.map((c) => c.slice(own.length, -1));
     },
     async close() {
