@@ -160,6 +160,16 @@ describe.skipIf(!process.env.REDIS_URL)('a node stopping under its agents, with 
     expect(await requeues(db.sql)).toBe(0);
   });
 
+  it('a node that died without a word (a crash, or this node’s previous instance) is noticed, and its agents go offline', { timeout: 30_000 }, async () => {
+    // what a killed node leaves: an agent online whose latest console was on a node Redis no longer hears
+    const agent = await buildAgent(db.sql, { teamIds: [teamId], status: 'online' });
+    await db.sql`update agents set console_node = 'a-node-that-crashed' where id = ${agent.id}`;
+    const started = Date.now();
+    await expect.poll(async () => (await presence(db.sql, agent.id)).status, { timeout: 20_000, interval: 250 }).toBe('offline');
+    // missing for 5 s before it counts as dead (not a Redis blip), then the grace
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000 + GRACE_S * 1000 - 1000);
+  });
+
   it('an agent with another console on a node that stays is found there by the sweep, and routed to again', async () => {
     const c = await startTestHuike({ database: db, redisPrefix, env });
     const agent = await buildAgent(db.sql, { teamIds: [teamId] });
