@@ -16,7 +16,8 @@ export type DomainEvent =
   | { type: 'ticket.opened'; ticket: TicketRow }
   | { type: 'ticket.updated'; ticket: TicketRow }
   | { type: 'ticket.assigned'; ticket: TicketRow; conversation: ConversationRow }
-  | { type: 'agent.status'; agentId: string; status: string }
+  /** `disconnectedAt`: all their consoles closed, in the offline grace since then (core/agents/presence.ts) */
+  | { type: 'agent.status'; agentId: string; status: string; disconnectedAt: Date | null }
   | { type: 'ticket.note'; ticketId: string; authorId: string; text: string; mentions: string[] }
   | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' }
   | { type: 'recovery.script'; run: RunRow; conversation: ConversationRow }

@@ -81,7 +81,7 @@ export async function setAgentStatus(deps: Deps, agentId: string, status: AgentS
     const [row] = await tx`
       update agents set status = ${status}, disconnected_at = null
        where id = ${agentId} and status <> ${status} ${gone} returning id`;
-    if (row) emit({ type: 'agent.status', agentId, status });
+    if (row) emit({ type: 'agent.status', agentId, status, disconnectedAt: null });
     return !!row;
   });
   // nobody should wait for a first reply from someone who left

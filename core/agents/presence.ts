@@ -1,4 +1,11 @@
-import type { Queryable } from '../db/client.ts';
+import type { Deps } from '../deps.ts';
+
+type PresenceDeps = Pick<Deps, 'sql' | 'bus'>;
+interface Changed {
+  id: string;
+  status: string;
+  disconnectedAt: Date | null;
+}
 
 /**
  * Whether an agent is there is decided in two steps (a logout skips them: gateway/realtime/agent-namespace.ts).
@@ -7,44 +14,60 @@ import type { Queryable } from '../db/client.ts';
  * unanswered tickets go back to the queue), after checking every node for a console of theirs.
  * Why: a page reload, a network blip or a gateway node stopping for an upgrade is followed by a reconnect within
  * seconds, and setting the agent offline for it handed their waiting customers to someone else each time.
+ * Each change is published (`agent.status`, with `disconnectedAt`) once its statement has committed, so a
+ * supervisor's team page follows the grace as it starts and ends.
  */
-export async function markDisconnected(q: Queryable, agentId: string): Promise<void> {
-  await q`update agents set disconnected_at = now() where id = ${agentId} and status <> 'offline' and disconnected_at is null`;
+export async function markDisconnected(deps: PresenceDeps, agentId: string): Promise<void> {
+  announce(deps, await deps.sql<Changed[]>`
+    update agents set disconnected_at = now() where id = ${agentId} and status <> 'offline' and disconnected_at is null
+    returning id, status, disconnected_at`);
 }
 
 /** A console of the agent's opened on `nodeId` (null without Redis): their grace, if any, ends. */
-export async function markConsoleOpened(q: Queryable, agentId: string, nodeId: string | null): Promise<void> {
-  await q`
-    update agents set disconnected_at = null, console_node = ${nodeId}
-     where id = ${agentId} and (disconnected_at is not null or console_node is distinct from ${nodeId})`;
+export async function markConsoleOpened(deps: PresenceDeps, agentId: string, nodeId: string | null): Promise<void> {
+  // `was`: the row before the update (RETURNING sees the new one); only the grace ending is news to anyone
+  const rows = await deps.sql<(Changed & { was: Date | null })[]>`
+    with was as (select id, disconnected_at from agents where id = ${agentId} for update)
+    update agents a set disconnected_at = null, console_node = ${nodeId}
+      from was
+     where a.id = was.id and (a.disconnected_at is not null or a.console_node is distinct from ${nodeId})
+    returning a.id, a.status, a.disconnected_at, was.disconnected_at as was`;
+  announce(deps, rows.filter((r) => r.was !== null));
 }
 
 /** The nodes that hold the latest console of an agent still counted as there. */
-export async function consoleNodes(q: Queryable): Promise<string[]> {
-  const rows = await q<{ node: string }[]>`
+export async function consoleNodes(deps: PresenceDeps): Promise<string[]> {
+  const rows = await deps.sql<{ node: string }[]>`
     select distinct console_node as node from agents where console_node is not null and disconnected_at is null and status <> 'offline'`;
   return rows.map((r) => r.node);
 }
 
 /** A node died without a word: the grace starts for the agents whose latest console was there. */
-export async function markNodeGone(q: Queryable, nodeId: string): Promise<number> {
-  const rows = await q`
+export async function markNodeGone(deps: PresenceDeps, nodeId: string): Promise<number> {
+  const rows = await deps.sql<Changed[]>`
     update agents set disconnected_at = now()
-     where console_node = ${nodeId} and disconnected_at is null and status <> 'offline' returning id`;
+     where console_node = ${nodeId} and disconnected_at is null and status <> 'offline' returning id, status, disconnected_at`;
+  announce(deps, rows);
   return rows.length;
 }
 
 /** Returns whether the agent was in their grace (and is routable again). */
-export async function markReconnected(q: Queryable, agentId: string): Promise<boolean> {
-  const rows = await q`update agents set disconnected_at = null where id = ${agentId} and disconnected_at is not null returning id`;
+export async function markReconnected(deps: PresenceDeps, agentId: string): Promise<boolean> {
+  const rows = await deps.sql<Changed[]>`
+    update agents set disconnected_at = null where id = ${agentId} and disconnected_at is not null returning id, status, disconnected_at`;
+  announce(deps, rows);
   return rows.length > 0;
 }
 
 /** Agents whose consoles have all been closed for `graceMs`, oldest first. */
-export async function goneLongerThan(q: Queryable, graceMs: number, limit = 100): Promise<string[]> {
-  const rows = await q<{ id: string }[]>`
+export async function goneLongerThan(deps: PresenceDeps, graceMs: number, limit = 100): Promise<string[]> {
+  const rows = await deps.sql<{ id: string }[]>`
     select id from agents
      where disconnected_at <= now() - ${graceMs} * interval '1 millisecond' and status <> 'offline'
      order by disconnected_at limit ${limit}`;
   return rows.map((r) => r.id);
+}
+
+function announce(deps: PresenceDeps, rows: readonly Changed[]): void {
+  deps.bus.publish(rows.map((r) => ({ type: 'agent.status', agentId: r.id, status: r.status, disconnectedAt: r.disconnectedAt })));
 }

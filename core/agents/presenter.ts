@@ -15,3 +15,8 @@ export function presentAgent(a: AgentRow & { teamIds?: string[]; load?: number }
     ...(a.load !== undefined ? { load: a.load } : {}),
   };
 }
+
+/** An agent's presence as it changed (the `agent:status` event): their status, and since when all their consoles are closed. */
+export function presentPresence(p: { agentId: string; status: string; disconnectedAt: Date | null }) {
+  return { agentId: p.agentId, status: p.status, disconnectedAt: p.disconnectedAt ? p.disconnectedAt.toISOString() : null };
+}

@@ -33,8 +33,8 @@ export async function dashboard(q: Queryable, days: number) {
         from conversations c where c.created_at >= ${since}`,
     q<{ score: number; n: number }[]>`
       select csat_score as score, count(*)::int as n from tickets where csat_at >= ${since} and csat_score is not null group by 1 order by 1`,
-    q<{ agentId: string; name: string; status: string; open: number; solved: number }[]>`
-      select a.id as agent_id, a.name, a.status,
+    q<{ agentId: string; name: string; status: string; disconnectedAt: Date | null; open: number; solved: number }[]>`
+      select a.id as agent_id, a.name, a.status, a.disconnected_at,
              (select count(*)::int from tickets t where t.assignee_id = a.id and t.status in ('assigned', 'pending')) as open,
              (select count(*)::int from tickets t where t.assignee_id = a.id and t.solved_at >= ${since}) as solved
         from agents a where a.disabled_at is null order by a.name`,

@@ -62,7 +62,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     const connected = (async () => {
       try {
         // first: a presence sweep about to set them offline finds them back, and routing counts them again
-        await markConsoleOpened(deps.sql, actor.id, nodeId(ns));
+        await markConsoleOpened(deps, actor.id, nodeId(ns));
         // Opening the console puts an offline agent online and hands them what waited in the queue.
         const agent = await getAgent(deps.sql, actor.id);
         if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');
@@ -113,7 +113,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
           // code) leaves at once; a closed tab, a reload or a lost connection gets the grace.
           const deliberate = reason === 'server namespace disconnect' || reason === 'client namespace disconnect';
           if (deliberate && elsewhere === 0) await setAgentStatus(deps, actor.id, 'offline');
-          else await markDisconnected(deps.sql, actor.id);
+          else await markDisconnected(deps, actor.id);
         } catch (err) {
           log.warn({ err }, 'presence update on disconnect failed');
         }

@@ -8,6 +8,7 @@ import type { ConversationRow } from '../../core/conversations/rows.ts';
 import { presentTicket } from '../../core/tickets/presenter.ts';
 import { rooms } from './rooms.ts';
 import { presentRun } from '../../core/recovery/presenter.ts';
+import { presentPresence } from '../../core/agents/presenter.ts';
 
 /**
  * The only code that emits to sockets. Domain events (published after commit) become socket events; every
@@ -124,7 +125,9 @@ export function createEmitter(io: Server, deps: Deps) {
         return;
       }
       case 'agent.status':
-        agents.to(rooms.supervisors).emit('agent:status', { agentId: event.agentId, status: event.status });
+        // the supervisors' team page, and the agent's own consoles: a status set in one tab, or by the presence
+        // sweep, shows in every other
+        agents.to([rooms.supervisors, rooms.agent(event.agentId)]).emit('agent:status', presentPresence(event));
         return;
       default:
         return;

@@ -29,13 +29,13 @@ export function createPresenceSweep(deps: Deps, cluster: Cluster, graceMs: numbe
     const live = await cluster.liveNodes();
     if (!live) return;
     const now = Date.now();
-    const missing = (await consoleNodes(deps.sql)).filter((node) => !live.includes(node));
+    const missing = (await consoleNodes(deps)).filter((node) => !live.includes(node));
     for (const node of missingSince.keys()) if (!missing.includes(node)) missingSince.delete(node);
     for (const node of missing) {
       const since = missingSince.get(node) ?? now;
       missingSince.set(node, since);
       if (now - since < GONE_AFTER_MS) continue;
-      const agents = await markNodeGone(deps.sql, node);
+      const agents = await markNodeGone(deps, node);
       deps.log.warn({ node, agents }, 'a gateway node is gone without closing its consoles: their agents’ offline grace starts');
       missingSince.delete(node);
     }
@@ -44,9 +44,9 @@ export function createPresenceSweep(deps: Deps, cluster: Cluster, graceMs: numbe
   return async function sweep(): Promise<number> {
     await noticeDeadNodes();
     let changed = 0;
-    for (const agentId of await goneLongerThan(deps.sql, graceMs)) {
+    for (const agentId of await goneLongerThan(deps, graceMs)) {
       if (await cluster.consoleOpen(agentId)) {
-        if (await markReconnected(deps.sql, agentId)) await drainQueue(deps, agentId);
+        if (await markReconnected(deps, agentId)) await drainQueue(deps, agentId);
       } else if (await setAgentStatus(deps, agentId, 'offline', { goneForMs: graceMs })) {
         changed++;
       }

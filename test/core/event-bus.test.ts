@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventBus, type DomainEvent } from '../../core/events.ts';
 
-const status = (agentId: string): DomainEvent => ({ type: 'agent.status', agentId, status: 'online' });
+const status = (agentId: string): DomainEvent => ({ type: 'agent.status', agentId, status: 'online', disconnectedAt: null });
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
 describe('EventBus', () => {

@@ -126,7 +126,7 @@ describe('ingestInbound', () => {
     events.length = 0;
     const failing = inTransaction(deps.sql, deps.bus, async (tx, emit) => {
       await tx`insert into customers (display_name) values ('回滚客户')`;
-      emit({ type: 'agent.status', agentId: 'x', status: 'online' });
+      emit({ type: 'agent.status', agentId: 'x', status: 'online', disconnectedAt: null });
       throw new Error('boom');
     });
     await expect(failing).rejects.toThrow('boom');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../core/db/client.ts';
 import type { Deps } from '../../core/deps.ts';
+import type { DomainEvent } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { setAgentStatus } from '../../core/agents/agents.ts';
 import { consoleNodes, goneLongerThan, markConsoleOpened, markDisconnected, markNodeGone, markReconnected } from '../../core/agents/presence.ts';
@@ -40,14 +41,14 @@ describe('the offline grace', () => {
     const kept = await handoffTo('会员');
     expect(kept.assigneeId).toBe(agent.id);
 
-    await markDisconnected(db.sql, agent.id);
+    await markDisconnected(deps, agent.id);
     expect(await disconnectedAt(agent.id)).toBeInstanceOf(Date);
     const waiting = await handoffTo('会员');
     expect(waiting).toMatchObject({ status: 'new', assigneeId: null });
     expect(await drainQueue(deps, agent.id)).toBe(0);
 
-    expect(await markReconnected(db.sql, agent.id)).toBe(true);
-    expect(await markReconnected(db.sql, agent.id)).toBe(false);
+    expect(await markReconnected(deps, agent.id)).toBe(true);
+    expect(await markReconnected(deps, agent.id)).toBe(false);
     expect(await drainQueue(deps, agent.id)).toBe(1);
     const [{ assigneeId }] = await db.sql<{ assigneeId: string }[]>`select assignee_id from tickets where id = ${waiting.id}`;
     expect(assigneeId).toBe(agent.id);
@@ -65,16 +66,16 @@ describe('the offline grace', () => {
     expect(t.assigneeId).toBe(agent.id);
     await db.sql`update agents set status = 'online' where id = ${colleague.id}`;
 
-    await markDisconnected(db.sql, agent.id);
-    expect(await goneLongerThan(db.sql, 60_000)).not.toContain(agent.id);
+    await markDisconnected(deps, agent.id);
+    expect(await goneLongerThan(deps, 60_000)).not.toContain(agent.id);
     expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
     // a sweep that looked before a console came back: its offline must not land after it
     await db.sql`update agents set disconnected_at = now() - interval '2 minutes' where id = ${agent.id}`;
-    expect(await goneLongerThan(db.sql, 60_000)).toContain(agent.id);
-    await markReconnected(db.sql, agent.id);
+    expect(await goneLongerThan(deps, 60_000)).toContain(agent.id);
+    await markReconnected(deps, agent.id);
     expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
 
-    await markDisconnected(db.sql, agent.id);
+    await markDisconnected(deps, agent.id);
     await db.sql`update agents set disconnected_at = now() - interval '2 minutes' where id = ${agent.id}`;
     expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(true);
     expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
@@ -91,27 +92,37 @@ describe('the offline grace', () => {
       await buildAgent(db.sql, { status: 'online' }),
       await buildAgent(db.sql, { status: 'online' }),
     ];
-    await markConsoleOpened(db.sql, onDead.id, 'node-dead');
-    await markConsoleOpened(db.sql, onAlive.id, 'node-alive');
-    await markConsoleOpened(db.sql, movedAway.id, 'node-dead');
-    await markConsoleOpened(db.sql, movedAway.id, 'node-alive'); // reconnected elsewhere since
-    expect((await consoleNodes(db.sql)).sort()).toEqual(expect.arrayContaining(['node-alive', 'node-dead']));
+    await markConsoleOpened(deps, onDead.id, 'node-dead');
+    await markConsoleOpened(deps, onAlive.id, 'node-alive');
+    await markConsoleOpened(deps, movedAway.id, 'node-dead');
+    await markConsoleOpened(deps, movedAway.id, 'node-alive'); // reconnected elsewhere since
+    expect((await consoleNodes(deps)).sort()).toEqual(expect.arrayContaining(['node-alive', 'node-dead']));
 
-    expect(await markNodeGone(db.sql, 'node-dead')).toBe(1);
+    // what the team pages hear: the grace starting for that agent alone, and its end when they are back
+    const told: DomainEvent[] = [];
+    const unsubscribe = deps.bus.subscribe((e) => void told.push(e));
+    expect(await markNodeGone(deps, 'node-dead')).toBe(1);
     expect(await disconnectedAt(onDead.id)).toBeInstanceOf(Date);
     expect(await disconnectedAt(onAlive.id)).toBeNull();
     expect(await disconnectedAt(movedAway.id)).toBeNull();
     // counted once: the grace does not start again, and the node is no longer among the consoles' nodes
-    expect(await markNodeGone(db.sql, 'node-dead')).toBe(0);
-    expect(await consoleNodes(db.sql)).not.toContain('node-dead');
+    expect(await markNodeGone(deps, 'node-dead')).toBe(0);
+    expect(await consoleNodes(deps)).not.toContain('node-dead');
     // back on a node that is alive: the grace ends
-    await markConsoleOpened(db.sql, onDead.id, 'node-alive');
+    await markConsoleOpened(deps, onDead.id, 'node-alive');
     expect(await disconnectedAt(onDead.id)).toBeNull();
+    await markConsoleOpened(deps, onAlive.id, 'node-other'); // a console moving between live nodes is no news
+    await deps.bus.idle();
+    unsubscribe();
+    expect(told).toEqual([
+      { type: 'agent.status', agentId: onDead.id, status: 'online', disconnectedAt: expect.any(Date) },
+      { type: 'agent.status', agentId: onDead.id, status: 'online', disconnectedAt: null },
+    ]);
   });
 
   it('starts no grace for an agent who is offline already', async () => {
     const agent = await buildAgent(db.sql, { status: 'offline' });
-    await markDisconnected(db.sql, agent.id);
+    await markDisconnected(deps, agent.id);
     expect(await disconnectedAt(agent.id)).toBeNull();
   });
 });

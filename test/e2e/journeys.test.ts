@@ -220,25 +220,34 @@ describe('a long conversation', () => {
   });
 });
 
-describe('the team page during an agent’s offline grace', () => {
+describe('the team page, live, and an agent’s own status', () => {
   const demo = demoBrowserHooks({ env: { AGENT_OFFLINE_GRACE_S: '60' } });
 
-  it('an agent closes their console: the supervisor sees them online and 已断开, and plain online once they are back', { timeout: 90_000 }, async () => {
+  it('the supervisor’s open team page follows an agent coming, closing their console (已断开), coming back and going 离开; the agent’s reloaded console keeps 离开', { timeout: 90_000 }, async () => {
     const agent = await buildAgent(demo.h.deps.sql, { name: '断线的阿明' });
-    const console1 = await openConsole(demo.browser, demo.h.url, agent.email, TEST_PASSWORD);
-    await console1.context().close();
-
     const page = await openConsole(demo.browser, demo.h.url, 'lina@huike.demo', DEMO_PASSWORD);
     const row = () => page.getByTestId('page-team').locator('tr').filter({ hasText: '断线的阿明' });
     await page.getByTestId('nav-team').click();
+    await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('离线');
+
+    // from here on the supervisor's page is never reloaded or opened again
+    const console1 = await openConsole(demo.browser, demo.h.url, agent.email, TEST_PASSWORD);
+    await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('在线');
+    await console1.context().close();
     await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('已断开');
     expect(await text(row())).toContain('在线');
 
-    await openConsole(demo.browser, demo.h.url, agent.email, TEST_PASSWORD);
-    // the page lists agents when it opens: open it again
-    await page.getByTestId('nav-inbox').click();
-    await page.getByTestId('nav-team').click();
+    const console2 = await openConsole(demo.browser, demo.h.url, agent.email, TEST_PASSWORD);
     await expect.poll(() => text(row()), { timeout: 10_000 }).not.toContain('已断开');
     expect(await text(row())).toContain('在线');
+
+    await console2.getByTestId('presence').click();
+    await console2.locator('.ant-select-item-option').filter({ hasText: '离开' }).click();
+    await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('离开');
+    // the agent reloads: their console says 离开, as the server has it (it used to say 在线 and route nothing)
+    await console2.reload();
+    await expect.poll(() => text(console2.getByTestId('connection')), { timeout: 10_000 }).toContain('已连接');
+    await expect.poll(() => text(console2.getByTestId('presence')), { timeout: 10_000 }).toContain('离开');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-team-live.png') });
   });
 });

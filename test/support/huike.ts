@@ -74,7 +74,7 @@ export async function startTestHuike(
     },
     async agentSocket(token) {
       const s = await connect('/agent', { token });
-      await new Promise<void>((resolve) => s.once('ready', () => resolve()));
+      readyPayloads.set(s, await new Promise<{ agentId: string; status: string }>((resolve) => s.once('ready', resolve)));
       return s;
     },
     async customerSocket(visitorId) {
@@ -97,6 +97,10 @@ export async function startTestHuike(
     },
   };
 }
+
+const readyPayloads = new WeakMap<Socket, { agentId: string; status: string }>();
+/** What the server said when an agent socket of `agentSocket` connected (`ready`: the agent's status). */
+export const readyOf = (s: Socket) => readyPayloads.get(s);
 
 /** Resolves with the first event `name` on `socket` that satisfies `match`; fails after `ms`. */
 export function nextEvent<T = any>(socket: Socket, name: string, match: (e: T) => boolean = () => true, ms = 5000): Promise<T> {

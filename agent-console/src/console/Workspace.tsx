@@ -7,7 +7,7 @@ import { api } from './api.ts';
 import { ConversationView } from './ConversationView.tsx';
 import { setLang, type Lang } from './i18n.ts';
 import { Inbox, type InboxTab } from './Inbox.tsx';
-import { useAgentSocket } from './live.ts';
+import { LiveSocket, useAgentSocket } from './live.ts';
 import { ProfilePanel } from './ProfilePanel.tsx';
 import { go, useRoute, type PageKey } from './route.ts';
 import { notifyAssignment } from './notify.ts';
@@ -129,6 +129,8 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
       void loadList();
       void loadMentions();
     },
+    // the server's word, not what this tab last chose: an agent who was 离开 and reloads stays 离开
+    onOwnStatus: setPresence,
   });
 
   useEffect(() => {
@@ -178,85 +180,87 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
   const Page = route.page !== 'inbox' ? PAGES[route.page] : undefined;
 
   return (
-    <Layout style={{ height: '100vh' }}>
-      <Layout.Header style={{ background: '#fff', borderBottom: '1px solid #eee', display: 'flex', alignItems: 'center', gap: 16, padding: '0 16px' }}>
-        <Typography.Title level={4} style={{ margin: 0, whiteSpace: 'nowrap' }}>
-          {t('回客 · 客服工作台')}
-        </Typography.Title>
-        <Menu
-          mode="horizontal"
-          selectedKeys={[route.page]}
-          style={{ flex: 1, minWidth: 0, borderBottom: 'none' }}
-          data-testid="nav"
-          onClick={(e) => go(e.key as PageKey)}
-          items={NAV.filter((n) => !n.supervisor || supervisor).map((n) => ({ key: n.key, label: <span data-testid={`nav-${n.key}`}>{t(n.label)}</span> }))}
-        />
-        <Space>
-          <Select
-            size="small"
-            value={i18n.language as Lang}
-            onChange={(l: Lang) => setLang(l)}
-            style={{ width: 92 }}
-            data-testid="lang"
-            options={[
-              { value: 'zh', label: '简体中文' },
-              { value: 'en', label: 'English' },
-            ]}
+    <LiveSocket.Provider value={socket}>
+      <Layout style={{ height: '100vh' }}>
+        <Layout.Header style={{ background: '#fff', borderBottom: '1px solid #eee', display: 'flex', alignItems: 'center', gap: 16, padding: '0 16px' }}>
+          <Typography.Title level={4} style={{ margin: 0, whiteSpace: 'nowrap' }}>
+            {t('回客 · 客服工作台')}
+          </Typography.Title>
+          <Menu
+            mode="horizontal"
+            selectedKeys={[route.page]}
+            style={{ flex: 1, minWidth: 0, borderBottom: 'none' }}
+            data-testid="nav"
+            onClick={(e) => go(e.key as PageKey)}
+            items={NAV.filter((n) => !n.supervisor || supervisor).map((n) => ({ key: n.key, label: <span data-testid={`nav-${n.key}`}>{t(n.label)}</span> }))}
           />
-          <Badge status={connected ? 'success' : 'error'} text={connected ? t('已连接') : t('连接中…')} data-testid="connection" />
-          <Select
-            size="small"
-            value={presence}
-            onChange={changePresence}
-            style={{ width: 90 }}
-            data-testid="presence"
-            options={(['online', 'away', 'offline'] as const).map((s) => ({ value: s, label: t({ online: '在线', away: '离开', offline: '离线' }[s]) }))}
-          />
-          <Typography.Text data-testid="me">{me?.name}</Typography.Text>
-          <Button size="small" onClick={onLogout}>
-            {t('退出')}
-          </Button>
-        </Space>
-      </Layout.Header>
-      {Page && me ? (
-        <Layout.Content style={{ background: '#fff', overflowY: 'auto', padding: 16 }}>
-          <Suspense fallback={<Spin style={{ marginTop: 80, width: '100%' }} />}>
-            <Page me={me} />
-          </Suspense>
-        </Layout.Content>
-      ) : (
-        <Layout>
-          <Layout.Sider width={320} theme="light" style={{ borderRight: '1px solid #eee', overflowY: 'auto' }}>
-            <Inbox
-              me={me}
-              conversations={list}
-              mentioned={mentioned}
-              unread={unread}
-              selected={selected}
-              tab={tab}
-              onTab={setTab}
-              onVisible={setVisible}
-              onSelect={(id) => go('inbox', id)}
+          <Space>
+            <Select
+              size="small"
+              value={i18n.language as Lang}
+              onChange={(l: Lang) => setLang(l)}
+              style={{ width: 92 }}
+              data-testid="lang"
+              options={[
+                { value: 'zh', label: '简体中文' },
+                { value: 'en', label: 'English' },
+              ]}
             />
-          </Layout.Sider>
-          <Layout.Content style={{ background: '#fff' }}>
-            <ConversationView
-              me={me}
-              conversation={current}
-              messages={messages}
-              canReply={canReply}
-              scriptTick={scriptTick}
-              hasOlder={hasOlder}
-              onLoadOlder={loadOlder}
-              typing={typing}
-              onChanged={upsert}
+            <Badge status={connected ? 'success' : 'error'} text={connected ? t('已连接') : t('连接中…')} data-testid="connection" />
+            <Select
+              size="small"
+              value={presence}
+              onChange={changePresence}
+              style={{ width: 90 }}
+              data-testid="presence"
+              options={(['online', 'away', 'offline'] as const).map((s) => ({ value: s, label: t({ online: '在线', away: '离开', offline: '离线' }[s]) }))}
             />
+            <Typography.Text data-testid="me">{me?.name}</Typography.Text>
+            <Button size="small" onClick={onLogout}>
+              {t('退出')}
+            </Button>
+          </Space>
+        </Layout.Header>
+        {Page && me ? (
+          <Layout.Content style={{ background: '#fff', overflowY: 'auto', padding: 16 }}>
+            <Suspense fallback={<Spin style={{ marginTop: 80, width: '100%' }} />}>
+              <Page me={me} />
+            </Suspense>
           </Layout.Content>
-          <Layout.Sider width={360} theme="light" style={{ borderLeft: '1px solid #eee', overflowY: 'auto' }}>
-            <ProfilePanel customerId={current?.customerId ?? null} canReveal={supervisor} />
-          </Layout.Sider>
-        </Layout>
-      )}
-    </Layout>
+        ) : (
+          <Layout>
+            <Layout.Sider width={320} theme="light" style={{ borderRight: '1px solid #eee', overflowY: 'auto' }}>
+              <Inbox
+                me={me}
+                conversations={list}
+                mentioned={mentioned}
+                unread={unread}
+                selected={selected}
+                tab={tab}
+                onTab={setTab}
+                onVisible={setVisible}
+                onSelect={(id) => go('inbox', id)}
+              />
+            </Layout.Sider>
+            <Layout.Content style={{ background: '#fff' }}>
+              <ConversationView
+                me={me}
+                conversation={current}
+                messages={messages}
+                canReply={canReply}
+                scriptTick={scriptTick}
+                hasOlder={hasOlder}
+                onLoadOlder={loadOlder}
+                typing={typing}
+                onChanged={upsert}
+              />
+            </Layout.Content>
+            <Layout.Sider width={360} theme="light" style={{ borderLeft: '1px solid #eee', overflowY: 'auto' }}>
+              <ProfilePanel customerId={current?.customerId ?? null} canReveal={supervisor} />
+            </Layout.Sider>
+          </Layout>
+        )}
+      </Layout>
+    </LiveSocket.Provider>
   );
 }

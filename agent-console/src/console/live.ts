@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
-import type { Conversation, Message } from '../shared/types.ts';
+import type { Agent, Conversation, Message, Presence } from '../shared/types.ts';
 import { session } from './api.ts';
 
 export interface LiveHandlers {
@@ -19,6 +19,8 @@ export interface LiveHandlers {
   onReconnect(): void;
   /** an admin changed this agent's role or teams: what the console shows follows */
   onAccess(): void;
+  /** this agent's own status as the server has it: on connect (`ready`), and whenever it changes (another tab, the presence sweep) */
+  onOwnStatus(status: Agent['status']): void;
 }
 
 /** The console's socket on /agent. Handlers are read through a ref so re-renders never reconnect. */
@@ -56,6 +58,14 @@ export function useAgentSocket(handlers: LiveHandlers) {
     s.on('mention', (e) => ref.current.onMention(e));
     s.on('typing', (e) => ref.current.onTyping(e));
     s.on('agent:access', () => ref.current.onAccess());
+    let me: string | null = null;
+    s.on('ready', (e: { agentId: string; status: Agent['status'] }) => {
+      me = e.agentId;
+      ref.current.onOwnStatus(e.status);
+    });
+    s.on('agent:status', (e: Presence) => {
+      if (e.agentId === me) ref.current.onOwnStatus(e.status);
+    });
     setSocket(s);
     return () => {
       s.disconnect();
@@ -63,4 +73,22 @@ export function useAgentSocket(handlers: LiveHandlers) {
   }, []);
 
   return { socket, connected };
+}
+
+/** The console's socket, for the pages that follow events of their own (the team page, the dashboard). */
+export const LiveSocket = createContext<Socket | null>(null);
+
+/** Runs `handler` for each `event` on the console's socket while the component is mounted. */
+export function useLiveEvent<T>(event: string, handler: (payload: T) => void) {
+  const socket = useContext(LiveSocket);
+  const ref = useRef(handler);
+  ref.current = handler;
+  useEffect(() => {
+    if (!socket) return;
+    const on = (payload: T) => ref.current(payload);
+    socket.on(event, on);
+    return () => {
+      socket.off(event, on);
+    };
+  }, [socket, event]);
 }

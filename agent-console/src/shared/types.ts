@@ -59,6 +59,13 @@ export interface Agent {
   teamIds?: string[];
 }
 
+/** `agent:status`: an agent's status changed, or their offline grace started (`disconnectedAt`) or ended */
+export interface Presence {
+  agentId: string;
+  status: Agent['status'];
+  disconnectedAt: string | null;
+}
+
 export interface Profile {
   id: string;
   displayName: string;

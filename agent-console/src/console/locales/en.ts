@@ -16,6 +16,8 @@ export const en: Record<string, string> = {
   离开: 'Away',
   离线: 'Offline',
   已断开: 'Disconnected',
+  技能: 'Skills',
+  上限: 'Max. chats',
   '控制台已关闭：保留已分配的会话，暂不分配新会话': 'Console closed: keeps the conversations assigned, gets no new ones for now',
   我的: 'Mine',
   排队: 'Queue',

@@ -1,10 +1,11 @@
-import { Card, Col, Row, Segmented, Space, Statistic, Table, Tag, Typography } from 'antd';
+import { Card, Col, Row, Segmented, Space, Statistic, Table, Typography } from 'antd';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { yuan } from '../../shared/format.ts';
 import { CHANNEL_LABEL } from '../../shared/labels.ts';
 import type { Agent } from '../../shared/types.ts';
 import { Chart } from './Chart.tsx';
+import { PresenceTag, usePresenceUpdates } from './presence.tsx';
 import { useLoad } from './useLoad.ts';
 
 interface Dashboard {
@@ -14,7 +15,7 @@ interface Dashboard {
   slaBreaches: number;
   bot: { conversations: number; handedOff: number; deflectionRate: number | null };
   csat: { count: number; average: number | null; distribution: { score: number; n: number }[] };
-  workload: { agentId: string; name: string; status: string; open: number; solved: number }[];
+  workload: { agentId: string; name: string; status: string; disconnectedAt: string | null; open: number; solved: number }[];
   recovery: { sent: number; recovered: number; recoveredFen: number };
   rfm: { segment: string; customers: number }[];
 }
@@ -25,7 +26,8 @@ const mins = (m: number | null) => (m === null ? '—' : m < 60 ? `${m} 分钟` 
 export default function DashboardPage(_: { me: Agent }) {
   const { t } = useTranslation();
   const [days, setDays] = useState(7);
-  const { data, error } = useLoad<Dashboard>(`/api/v1/reports/dashboard?days=${days}`);
+  const { data, error, patch } = useLoad<Dashboard>(`/api/v1/reports/dashboard?days=${days}`);
+  usePresenceUpdates<Dashboard['workload'][number]>((r) => r.agentId, (update) => patch((d) => (d ? { ...d, workload: update(d.workload) } : d)));
   const volume = useMemo(() => {
     const rows = data?.volumeByChannel ?? [];
     const daysList = [...new Set(rows.map((r) => r.day))].sort();
@@ -88,7 +90,7 @@ export default function DashboardPage(_: { me: Agent }) {
             <Table size="small" rowKey="agentId" pagination={false} dataSource={data?.workload ?? []} data-testid="workload"
               columns={[
                 { title: t('姓名'), dataIndex: 'name' },
-                { title: t('状态'), dataIndex: 'status', render: (s: string) => <Tag>{t({ online: '在线', away: '离开', offline: '离线' }[s] ?? s)}</Tag> },
+                { title: t('状态'), dataIndex: 'status', render: (s: string, r: Dashboard['workload'][number]) => <PresenceTag status={s} disconnectedAt={r.disconnectedAt} /> },
                 { title: t('进行中'), dataIndex: 'open' },
                 { title: t('已解决数'), dataIndex: 'solved' },
               ]} />

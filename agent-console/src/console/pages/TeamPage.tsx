@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Agent } from '../../shared/types.ts';
 import { api } from '../api.ts';
+import { PresenceTag, usePresenceUpdates } from './presence.tsx';
 import { useLoad } from './useLoad.ts';
 
 interface AgentRow extends Agent {
@@ -19,7 +20,6 @@ interface Team {
 }
 
 const ROLE: Record<string, string> = { agent: '坐席', supervisor: '主管', admin: '管理员' };
-const PRESENCE: Record<string, [string, string]> = { online: ['在线', 'green'], away: ['离开', 'orange'], offline: ['离线', 'default'] };
 
 function TeamCard({ team, editable, onSaved }: { team: Team; editable: boolean; onSaved(): void }) {
   const { t } = useTranslation();
@@ -79,6 +79,8 @@ function TeamCard({ team, editable, onSaved }: { team: Team; editable: boolean; 
 export default function TeamPage({ me }: { me: Agent }) {
   const { t } = useTranslation();
   const agents = useLoad<{ agents: AgentRow[] }>('/api/v1/agents');
+  // live: a status set, a console closed or back, shows without reloading the page
+  usePresenceUpdates<AgentRow>((a) => a.id, (update) => agents.patch((d) => (d ? { agents: update(d.agents) } : d)));
   const teams = useLoad<{ teams: Team[] }>('/api/v1/teams');
   const teamName = new Map((teams.data?.teams ?? []).map((x) => [x.id, x.name]));
   return (
@@ -97,21 +99,11 @@ export default function TeamPage({ me }: { me: Agent }) {
           {
             title: t('状态'),
             dataIndex: 'status',
-            render: (s: string, a: AgentRow) => (
-              <>
-                <Tag color={PRESENCE[s]?.[1]}>{t(PRESENCE[s]?.[0] ?? s)}</Tag>
-                {/* their consoles are closed: they keep their tickets for a short grace, and get no new ones */}
-                {a.disconnectedAt && s !== 'offline' && (
-                  <Tag color="orange" title={t('控制台已关闭：保留已分配的会话，暂不分配新会话')}>
-                    {t('已断开')}
-                  </Tag>
-                )}
-              </>
-            ),
+            render: (s: string, a: AgentRow) => <PresenceTag status={s} disconnectedAt={a.disconnectedAt} />,
           },
           { title: t('客服组'), dataIndex: 'teamIds', render: (ids?: string[]) => (ids ?? []).map((id) => <Tag key={id}>{teamName.get(id) ?? id}</Tag>) },
-          { title: '技能', dataIndex: 'skills', render: (s: string[]) => (s ?? []).join('、') },
-          { title: '上限', dataIndex: 'maxConcurrent' },
+          { title: t('技能'), dataIndex: 'skills', render: (s: string[]) => (s ?? []).join('、') },
+          { title: t('上限'), dataIndex: 'maxConcurrent' },
         ]}
       />
       <Typography.Title level={4} style={{ marginTop: 24 }}>

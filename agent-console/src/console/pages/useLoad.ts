@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api.ts';
 
-/** GETs `path` (again whenever it changes, or on reload()): the data, whether it is loading, and the error. */
+/** GETs `path` (again whenever it changes, or on reload()): the data, whether it is loading, and the error; `patch` changes the data in place (live events). */
 export function useLoad<T>(path: string | null) {
   const [data, setData] = useState<T | null>(null);
   const [loading, setLoading] = useState(false);
@@ -21,5 +21,5 @@ export function useLoad<T>(path: string | null) {
   useEffect(() => {
     void reload();
   }, [reload]);
-  return { data, loading, error, reload };
+  return { data, loading, error, reload, patch: setData };
 }
