@@ -22,6 +22,7 @@ import { watchOutbox } from './outbox-metrics.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { jwtSecret } from './secrets.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers/index.ts';
+import { NODE_GONE_AFTER_MS, startHeartbeat } from './node-heartbeat.ts';
 
 export const CONSOLE_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'agent-console', 'dist');
 
@@ -91,7 +92,9 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   const koa = createHttpApp({ deps, tokens, metrics, config, bot, kb }, { log, consoleDir: CONSOLE_DIST });
   const http = createServer(serveCallbacks(channels.callbacks, { log, metrics }, koa.callback()));
   http.requestTimeout = 30_000;
-  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX });
+  // known to the other nodes before any console names it
+  const heartbeat = await startHeartbeat(deps, opts.workers?.presence?.nodeGoneAfterMs ?? NODE_GONE_AFTER_MS);
+  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, nodeId: heartbeat.id });
   await realtime.ready;
 
   bus.subscribe(realtime.emit);
@@ -105,7 +108,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
     botRedrive: { afterMs: config.BOT_REDRIVE_AFTER_S * 1000, ...w.botRedrive },
     presence: { graceMs: config.AGENT_OFFLINE_GRACE_S * 1000, ...w.presence },
   };
-  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot, realtime) : null;
+  const workers = config.SERVICES.includes('worker') ? startWorkers(deps, channels, workerOptions, bot, realtime, heartbeat) : null;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -148,6 +151,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       await bot.idle();
       await bot.close();
       await channels.close();
+      heartbeat.stop();
       if (!opts.database) await database.close();
     },
   };

@@ -23,8 +23,8 @@ export async function markDisconnected(deps: PresenceDeps, agentId: string): Pro
     returning id, status, disconnected_at`);
 }
 
-/** A console of the agent's opened on `nodeId` (null without Redis): their grace, if any, ends. */
-export async function markConsoleOpened(deps: PresenceDeps, agentId: string, nodeId: string | null): Promise<void> {
+/** A console of the agent's opened on node `nodeId` (gateway/node-heartbeat.ts): their grace, if any, ends. */
+export async function markConsoleOpened(deps: PresenceDeps, agentId: string, nodeId: string): Promise<void> {
   // `was`: the row before the update (RETURNING sees the new one); only the grace ending is news to anyone
   const rows = await deps.sql<(Changed & { was: Date | null })[]>`
     with was as (select id, disconnected_at from agents where id = ${agentId} for update)
@@ -35,26 +35,30 @@ export async function markConsoleOpened(deps: PresenceDeps, agentId: string, nod
   announce(deps, rows.filter((r) => r.was !== null));
 }
 
-/** The nodes that hold the latest console of an agent still counted as there. */
-export async function consoleNodes(deps: PresenceDeps): Promise<string[]> {
-  const rows = await deps.sql<{ node: string }[]>`
-    select distinct console_node as node from agents where console_node is not null and disconnected_at is null and status <> 'offline'`;
-  return rows.map((r) => r.node);
-}
-
-/** A node died without a word: the grace starts for the agents whose latest console was there. */
-export async function markNodeGone(deps: PresenceDeps, nodeId: string): Promise<number> {
-  const rows = await deps.sql<Changed[]>`
-    update agents set disconnected_at = now()
-     where console_node = ${nodeId} and disconnected_at is null and status <> 'offline' returning id, status, disconnected_at`;
+/**
+ * Nodes that died without a word (killed, crashed, frozen): no heartbeat for `goneAfterMs`. The grace starts for
+ * the agents whose latest console was on one of them; returns them with that node. A node that never beat (an id
+ * written before the heartbeat existed) is not judged: its agents go on as they were; nor is the `judge` itself.
+ */
+export async function markDeadNodesGone(deps: PresenceDeps, goneAfterMs: number, judge: string): Promise<{ agentId: string; node: string }[]> {
+  const rows = await deps.sql<(Changed & { node: string })[]>`
+    update agents a set disconnected_at = now()
+      from gateway_nodes n
+     where n.id = a.console_node and n.id <> ${judge} and n.seen_at < now() - ${goneAfterMs} * interval '1 millisecond'
+       and a.disconnected_at is null and a.status <> 'offline'
+    returning a.id, a.status, a.disconnected_at, n.id as node`;
   announce(deps, rows);
-  return rows.length;
+  return rows.map((r) => ({ agentId: r.id, node: r.node }));
 }
 
-/** Returns whether the agent was in their grace (and is routable again). */
-export async function markReconnected(deps: PresenceDeps, agentId: string): Promise<boolean> {
+/**
+ * A console of theirs was found open on `node` (null: a node that does not say, and is not judged): returns whether
+ * the agent was in their grace (and is routable again).
+ */
+export async function markReconnected(deps: PresenceDeps, agentId: string, node: string | null): Promise<boolean> {
   const rows = await deps.sql<Changed[]>`
-    update agents set disconnected_at = null where id = ${agentId} and disconnected_at is not null returning id, status, disconnected_at`;
+    update agents set disconnected_at = null, console_node = ${node}
+     where id = ${agentId} and disconnected_at is not null returning id, status, disconnected_at`;
   announce(deps, rows);
   return rows.length > 0;
 }

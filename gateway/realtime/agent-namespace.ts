@@ -18,9 +18,6 @@ import { rooms } from './rooms.ts';
 
 const ASK_NODES_MS = 3000;
 
-/** This node's id among the nodes: its Redis adapter's for this namespace (null on the in-memory adapter). */
-export const nodeId = (ns: Namespace): string | null => (ns.adapter as unknown as { uid?: string }).uid ?? null;
-
 const presenceSchema = z.object({ status: z.enum(['online', 'away', 'offline']) });
 const syncSchema = z.object({ conversationId: z.string(), afterSeq: z.number().int().min(0) });
 
@@ -29,7 +26,7 @@ const syncSchema = z.object({ conversationId: z.string(), afterSeq: z.number().i
  * presence bookkeeping of the consoles that closed so far has landed: a stopping node waits for it before it lets
  * go of the database.
  */
-export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenService, metrics: Metrics): { settled(): Promise<void> } {
+export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenService, metrics: Metrics, node: string): { settled(): Promise<void> } {
   const pending = new Set<Promise<void>>();
   ns.use(async (socket, next) => {
     try {
@@ -54,6 +51,8 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     // a recovered session brings back its old rooms: rejoin from the agent as they are now (teams, role)
     if (socket.recovered) for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
     socket.join([rooms.agent(actor.id), rooms.session(socket.data.jti), ...rooms.forAccess(actor)]);
+    // where this console is, for the presence sweep's fetchSockets (a recovered session brings the old node's)
+    socket.data.node = node;
 
     // a session ends when its token does: the console's next connect is refused and it asks for a new login
     const expiry = setTimeout(() => socket.disconnect(true), Math.min(socket.data.exp - Date.now(), 2 ** 31 - 1));
@@ -62,7 +61,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
     const connected = (async () => {
       try {
         // first: a presence sweep about to set them offline finds them back, and routing counts them again
-        await markConsoleOpened(deps, actor.id, nodeId(ns));
+        await markConsoleOpened(deps, actor.id, node);
         // Opening the console puts an offline agent online and hands them what waited in the queue.
         const agent = await getAgent(deps.sql, actor.id);
         if (agent.status === 'offline') await setAgentStatus(deps, actor.id, 'online');

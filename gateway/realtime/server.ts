@@ -16,17 +16,19 @@ export interface RealtimeOptions {
   redisUrl?: string;
   /** REDIS_PREFIX: the workspace's space in Redis, for the adapter's stream, channels and session keys. */
   redisPrefix: string;
+  /** This node among the gateway nodes (gateway/node-heartbeat.ts): where its consoles are. */
+  nodeId: string;
 }
 
 export interface Realtime {
   io: Server;
+  /** This node among the gateway nodes. */
+  nodeId: string;
   emit: ReturnType<typeof createEmitter>;
   /** Resolves once the Redis adapter's subscriptions are live (at once without Redis). */
   ready: Promise<void>;
-  /** Whether the agent has a console open on any node. */
-  consoleOpen(agentId: string): Promise<boolean>;
-  /** The nodes Redis hears now (each node's subscription to its own /agent channel); null without Redis. */
-  liveNodes(): Promise<string[] | null>;
+  /** A console the agent has open on any node, and that node; null when none is. */
+  findConsole(agentId: string): Promise<{ node: string | null } | null>;
   /** Closes this node's sockets; resolves once their agents' presence bookkeeping has landed. */
   close(): Promise<void>;
 }
@@ -101,20 +103,18 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     io.adapter(createAdapter(redis, { streamName: `${p}sio`, channelPrefix: channelPrefix(p), sessionKeyPrefix: `${p}sio:session:` }));
   }
   coalesceWrites(io);
-  const agents = setupAgentNamespace(io.of('/agent'), deps, tokens, metrics);
+  const agents = setupAgentNamespace(io.of('/agent'), deps, tokens, metrics, opts.nodeId);
   setupCustomerNamespace(io.of('/customer'), deps, metrics);
   return {
     io,
+    nodeId: opts.nodeId,
     emit: createEmitter(io, deps),
     ready: redis ? adapterSubscribed(redis, privateChannels(io, opts.redisPrefix), deps.log) : Promise.resolve(),
-    // both bounded: with Redis away its commands wait for it, and a stopping node waits for the sweep's pass
-    consoleOpen: async (agentId) => (await within(io.of('/agent').in(rooms.agent(agentId)).fetchSockets(), ASK_MS, 'the nodes')).length > 0,
-    async liveNodes() {
-      if (!redis) return null;
-      // a killed node's connection closes with it, and Redis drops its subscriptions at once
-      const own = `${channelPrefix(opts.redisPrefix)}#/agent#`;
-      const channels = (await within(redis.pubsub('CHANNELS', `${own}?*#`), ASK_MS, 'Redis')) as string[];
-      return channels.map((c) => c.slice(own.length, -1));
+    // bounded: with Redis away the adapter waits for it, and a stopping node waits for the sweep's pass
+    async findConsole(agentId) {
+      const [open] = await within(io.of('/agent').in(rooms.agent(agentId)).fetchSockets(), ASK_MS, 'the nodes');
+      // a console on a node of an earlier version does not say where it is
+      return open ? { node: (open.data as { node?: string }).node ?? null } : null;
     },
     async close() {
       // io.close() closes every namespace's sockets on this node; io.disconnectSockets() would also tell the other

@@ -5,6 +5,7 @@ import { handleSyncedMessage } from '../channels/wecom-kf/handle-synced.ts';
 import { createKfSync, type KfSyncOptions } from './kf-sync.ts';
 import { startLoop, type WorkLoop } from './loop.ts';
 import { createPresenceSweep, type Cluster } from './presence-sweep.ts';
+import type { NodeHeartbeat } from '../node-heartbeat.ts';
 import type { OutboxOptions } from './outbox.ts';
 import { startOutbox } from './outbox-pump.ts';
 import { checkSla } from '../../core/tickets/sla.ts';
@@ -29,9 +30,10 @@ export interface WorkerOptions {
   botRedrive?: { afterMs?: number; everyMs?: number };
   /**
    * Agents whose consoles all closed go offline `graceMs` later (AGENT_OFFLINE_GRACE_S), looked for every `everyMs`
-   * (a fifth of the grace, between 0.2 and 5 s).
+   * (a fifth of the grace, between 0.2 and 5 s). A node that has not beaten for `nodeGoneAfterMs` (10 s; tests
+   * shorten it) is dead, and the grace of the agents whose latest console was there starts.
    */
-  presence?: { graceMs?: number; everyMs?: number };
+  presence?: { graceMs?: number; everyMs?: number; nodeGoneAfterMs?: number };
 }
 
 /** What the workers need of the bot: answering a message whose own node died first. */
@@ -52,7 +54,7 @@ export interface Workers {
 }
 
 /** The background work of a node (SERVICES=worker). Every node may run it: rows are claimed, accounts leased. */
-export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers, cluster?: Cluster): Workers {
+export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions = {}, bot?: LateAnswers, cluster?: Cluster, self?: NodeHeartbeat): Workers {
   const idleMs = opts.idleMs ?? 1000;
   const outbox = startOutbox(deps, channels.senders, { idleMs, ...opts.outbox });
   deps.outboxHandoff = outbox.handoff;
@@ -97,7 +99,7 @@ export function startWorkers(deps: Deps, channels: Channels, opts: WorkerOptions
       )
     : null;
   const graceMs = opts.presence?.graceMs ?? 30_000;
-  const sweep = cluster ? createPresenceSweep(deps, cluster, graceMs) : null;
+  const sweep = cluster && self ? createPresenceSweep(deps, cluster, graceMs, self) : null;
   const presence = sweep
     ? startLoop('presence', async () => (await sweep(), false), {
         idleMs: opts.presence?.everyMs ?? Math.min(5000, Math.max(200, Math.ceil(graceMs / 5))),

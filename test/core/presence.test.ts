@@ -4,7 +4,8 @@ import type { Deps } from '../../core/deps.ts';
 import type { DomainEvent } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { setAgentStatus } from '../../core/agents/agents.ts';
-import { consoleNodes, goneLongerThan, markConsoleOpened, markDisconnected, markNodeGone, markReconnected } from '../../core/agents/presence.ts';
+import { beat, pruneNodes } from '../../core/agents/nodes.ts';
+import { goneLongerThan, markConsoleOpened, markDeadNodesGone, markDisconnected, markReconnected } from '../../core/agents/presence.ts';
 import { handoff } from '../../core/tickets/tickets.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
 import { depsFor, testDatabase } from '../support/db.ts';
@@ -47,8 +48,8 @@ describe('the offline grace', () => {
     expect(waiting).toMatchObject({ status: 'new', assigneeId: null });
     expect(await drainQueue(deps, agent.id)).toBe(0);
 
-    expect(await markReconnected(deps, agent.id)).toBe(true);
-    expect(await markReconnected(deps, agent.id)).toBe(false);
+    expect(await markReconnected(deps, agent.id, 'node-a')).toBe(true);
+    expect(await markReconnected(deps, agent.id, 'node-a')).toBe(false);
     expect(await drainQueue(deps, agent.id)).toBe(1);
     const [{ assigneeId }] = await db.sql<{ assigneeId: string }[]>`select assignee_id from tickets where id = ${waiting.id}`;
     expect(assigneeId).toBe(agent.id);
@@ -72,7 +73,7 @@ describe('the offline grace', () => {
     // a sweep that looked before a console came back: its offline must not land after it
     await db.sql`update agents set disconnected_at = now() - interval '2 minutes' where id = ${agent.id}`;
     expect(await goneLongerThan(deps, 60_000)).toContain(agent.id);
-    await markReconnected(deps, agent.id);
+    await markReconnected(deps, agent.id, 'node-a');
     expect(await setAgentStatus(deps, agent.id, 'offline', { goneForMs: 60_000 })).toBe(false);
 
     await markDisconnected(deps, agent.id);
@@ -86,38 +87,60 @@ describe('the offline grace', () => {
     expect(assigneeId).toBe(colleague.id);
   });
 
-  it('a node gone without a word starts the grace of the agents whose latest console was there, and only theirs', async () => {
-    const [onDead, onAlive, movedAway] = [
+  it('a node silent past the limit starts the grace of the agents whose latest console was there, and only theirs', async () => {
+    const node = (id: string) => ({ id, host: 'test', pid: 1 });
+    await beat(db.sql, node('node-dead'));
+    await beat(db.sql, node('node-alive'));
+    const [onDead, onAlive, movedAway, onUnknown, awayOnDead, offlineOnDead] = [
       await buildAgent(db.sql, { status: 'online' }),
       await buildAgent(db.sql, { status: 'online' }),
       await buildAgent(db.sql, { status: 'online' }),
+      await buildAgent(db.sql, { status: 'online' }),
+      await buildAgent(db.sql, { status: 'away' }),
+      await buildAgent(db.sql, { status: 'offline' }),
     ];
     await markConsoleOpened(deps, onDead.id, 'node-dead');
+    await markConsoleOpened(deps, awayOnDead.id, 'node-dead');
+    await markConsoleOpened(deps, offlineOnDead.id, 'node-dead');
     await markConsoleOpened(deps, onAlive.id, 'node-alive');
     await markConsoleOpened(deps, movedAway.id, 'node-dead');
     await markConsoleOpened(deps, movedAway.id, 'node-alive'); // reconnected elsewhere since
-    expect((await consoleNodes(deps)).sort()).toEqual(expect.arrayContaining(['node-alive', 'node-dead']));
+    await markConsoleOpened(deps, onUnknown.id, 'a-node-that-never-beat'); // an id from before the heartbeat
 
-    // what the team pages hear: the grace starting for that agent alone, and its end when they are back
+    // both beat just now: nobody is dead yet
+    expect(await markDeadNodesGone(deps, 10_000, 'node-alive')).toEqual([]);
+    await db.sql`update gateway_nodes set seen_at = now() - interval '11 seconds' where id = 'node-dead'`;
+    expect(await markDeadNodesGone(deps, 10_000, 'node-dead')).toEqual([]); // a node does not judge itself
+    // what the team pages hear: the grace starting for those agents alone, and its end when one is back
     const told: DomainEvent[] = [];
     const unsubscribe = deps.bus.subscribe((e) => void told.push(e));
-    expect(await markNodeGone(deps, 'node-dead')).toBe(1);
-    expect(await disconnectedAt(onDead.id)).toBeInstanceOf(Date);
-    expect(await disconnectedAt(onAlive.id)).toBeNull();
-    expect(await disconnectedAt(movedAway.id)).toBeNull();
-    // counted once: the grace does not start again, and the node is no longer among the consoles' nodes
-    expect(await markNodeGone(deps, 'node-dead')).toBe(0);
-    expect(await consoleNodes(deps)).not.toContain('node-dead');
-    // back on a node that is alive: the grace ends
-    await markConsoleOpened(deps, onDead.id, 'node-alive');
+    const gone = await markDeadNodesGone(deps, 10_000, 'node-alive');
+    expect(gone.map((g) => g.agentId).sort()).toEqual([onDead.id, awayOnDead.id].sort());
+    expect(gone.every((g) => g.node === 'node-dead')).toBe(true);
+    for (const a of [onDead, awayOnDead]) expect(await disconnectedAt(a.id)).toBeInstanceOf(Date);
+    for (const a of [onAlive, movedAway, onUnknown, offlineOnDead]) expect(await disconnectedAt(a.id)).toBeNull();
+    // counted once: the grace does not start again
+    expect(await markDeadNodesGone(deps, 10_000, 'node-alive')).toEqual([]);
+    // found with a console open on a live node: routable again, and that node is theirs now
+    expect(await markReconnected(deps, onDead.id, 'node-alive')).toBe(true);
+    expect(await markDeadNodesGone(deps, 10_000, 'node-alive')).toEqual([]);
     expect(await disconnectedAt(onDead.id)).toBeNull();
     await markConsoleOpened(deps, onAlive.id, 'node-other'); // a console moving between live nodes is no news
     await deps.bus.idle();
     unsubscribe();
-    expect(told).toEqual([
+    expect(told.filter((e) => e.type === 'agent.status' && e.agentId === onDead.id)).toEqual([
       { type: 'agent.status', agentId: onDead.id, status: 'online', disconnectedAt: expect.any(Date) },
       { type: 'agent.status', agentId: onDead.id, status: 'online', disconnectedAt: null },
     ]);
+    expect(told.map((e) => (e as { agentId: string }).agentId).sort()).toEqual([onDead.id, onDead.id, awayOnDead.id].sort());
+
+    // a day later the dead node's row goes, unless an agent still counted as there points at it
+    await db.sql`update gateway_nodes set seen_at = now() - interval '2 days' where id = 'node-dead'`;
+    await db.sql`update agents set disconnected_at = null where id = ${awayOnDead.id}`;
+    expect(await pruneNodes(db.sql, 86_400_000)).toBe(0);
+    await db.sql`update agents set status = 'offline' where id = ${awayOnDead.id}`;
+    expect(await pruneNodes(db.sql, 86_400_000)).toBe(1);
+    expect(await db.sql`select id from gateway_nodes`).toEqual([{ id: 'node-alive' }]);
   });
 
   it('starts no grace for an agent who is offline already', async () => {

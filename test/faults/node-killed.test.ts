@@ -13,6 +13,43 @@ import { dropRedisPrefix, emitAck, testRedisPrefix } from '../support/huike.ts';
 import { freePort } from '../support/free-port.ts';
 import { startWechat } from '../support/wechat.ts';
 
+type Node = { child: ChildProcess; port: number; out: string[] };
+
+/** A real `huike serve` process on a free port, once it has said it started (after the demo seed on an empty database). */
+async function spawnNode(env: Record<string, string>): Promise<Node> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', 'gateway/bin.js', 'serve'], {
+    env: { ...process.env, ...env, PORT: String(port), JWT_SECRET: 'node-killed-test-secret-0123456789abcdef', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const node = { child, port, out: [] as string[] };
+  child.stdout!.on('data', (d) => node.out.push(String(d)));
+  child.stderr!.on('data', (d) => node.out.push(String(d)));
+  for (let i = 0; ; i++) {
+    if (node.out.join('').includes('回客 Huike 已启动')) break;
+    if (i > 600 || child.exitCode !== null) throw new Error(`node did not start:\n${node.out.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return node;
+}
+
+const killed = async (node: Node) => {
+  const gone = new Promise((r) => node.child.once('exit', r));
+  node.child.kill('SIGKILL');
+  await gone;
+};
+
+async function agentConsole(url: string, email: string): Promise<Socket> {
+  const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEMO_PASSWORD }) });
+  if (login.status !== 200) throw new Error(`${email} could not log in: ${login.status} ${await login.text()}`);
+  const socket = io(`${url}/agent`, { auth: { token: ((await login.json()) as { token: string }).token }, transports: ['websocket'], forceNew: true, reconnection: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('ready', () => resolve());
+    socket.once('connect_error', (err) => reject(new Error(`${email}'s console could not connect: ${err.message}`)));
+  });
+  return socket;
+}
+
 // Two real `huike serve` processes behind a balancer, and one of them killed with SIGKILL in the middle of a
 // stream of callbacks, with an agent's console on it: no SIGTERM, no draining, its transactions cut off wherever
 // they were. multinode.test.ts stops a node in-process; this one dies.
@@ -20,25 +57,12 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
   let db: Awaited<ReturnType<typeof testDatabase>>;
   let emulator: WechatEmulator;
   let balancer: Awaited<ReturnType<typeof startBalancer>>;
-  const nodes: { child: ChildProcess; port: number; out: string[] }[] = [];
+  const nodes: Node[] = [];
   const dataDir = mkdtempSync(path.join(tmpdir(), 'huike-kill-'));
   const redisPrefix = testRedisPrefix();
 
   const startNode = async (env: Record<string, string>) => {
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--max-semi-space-size=32', 'gateway/bin.js', 'serve'], {
-      env: { ...process.env, ...env, DATABASE_URL: db.url!, PORT: String(port), DATA_DIR: dataDir, REDIS_PREFIX: redisPrefix, JWT_SECRET: 'node-killed-test-secret-0123456789abcdef', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const node = { child, port, out: [] as string[] };
-    child.stdout!.on('data', (d) => node.out.push(String(d)));
-    child.stderr!.on('data', (d) => node.out.push(String(d)));
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 200 || child.exitCode !== null) throw new Error(`node did not start:\n${node.out.join('')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const node = await spawnNode({ ...env, DATABASE_URL: db.url!, DATA_DIR: dataDir, REDIS_PREFIX: redisPrefix });
     nodes.push(node);
     return node;
   };
@@ -83,18 +107,14 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
     let reconnected = false;
     agent.io.on('reconnect', () => (reconnected = true));
     // another agent's console on the node to be killed, which will not come back (the tab was closed meanwhile)
-    const ghostLogin = await fetch(`${balancer.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'lina@huike.demo', password: DEMO_PASSWORD }) });
-    const ghost: Socket = io(`http://127.0.0.1:${nodes[0].port}/agent`, { auth: { token: ((await ghostLogin.json()) as { token: string }).token }, transports: ['websocket'], forceNew: true, reconnection: false });
-    await new Promise<void>((resolve) => ghost.once('ready', () => resolve()));
+    const ghost = await agentConsole(`http://127.0.0.1:${nodes[0].port}`, 'lina@huike.demo');
     const statusOf = async (email: string) => (await db.sql<{ status: string; disconnectedAt: Date | null }[]>`select status, disconnected_at from agents where email = ${email}`)[0];
     expect((await statusOf('lina@huike.demo')).status).toBe('online');
 
     const N = 60;
     const kill = (async () => {
       await new Promise((r) => setTimeout(r, 600));
-      const gone = new Promise((r) => nodes[0].child.once('exit', r));
-      nodes[0].child.kill('SIGKILL');
-      await gone;
+      await killed(nodes[0]);
     })();
     const stream = await streamCallbacks(emulator, { n: N, customers: 20, openidPrefix: 'oKILL', msgIdPrefix: '73', content: () => '什么时候发货' });
     await kill;
@@ -124,11 +144,11 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
       for (const m of sync.messages) filled += have.has(m.seq) ? 0 : (have.add(m.seq), 1);
       expect([...have].sort((x, y) => x - y).filter((s) => s <= c.lastSeq)).toEqual(Array.from({ length: c.lastSeq }, (_, k) => k + 1));
     }
-    // the killed node said nothing of the consoles it held: the node alive notices it gone from Redis, and the
+    // the killed node said nothing of the consoles it held: the node alive notices its heartbeat stop, and the
     // agent who did not come back goes offline after the grace; the one who reconnected stays
     await expect.poll(async () => (await statusOf('lina@huike.demo')).status, { timeout: 30_000, interval: 250 }).toBe('offline');
     expect(await statusOf('admin@huike.demo')).toEqual({ status: 'online', disconnectedAt: null });
-    expect(nodes[1].out.join('')).toContain('a gateway node is gone without closing its consoles');
+    expect(nodes[1].out.join('')).toContain('a gateway node stopped beating without closing its consoles');
     ghost.close();
     agent.disconnect();
 
@@ -166,5 +186,43 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('a gateway 
     const [{ late }] = await db.sql<{ late: number }[]>`
       select count(*)::int as late from bot_redrives r join messages m on m.id = r.message_id where m.channel_msg_id like '%:73%'`;
     console.log(`node killed: ${all.length} callbacks for ${N} messages (${all.filter((s) => s === 0).length} connections broken, ${all.filter((s) => s === 503).length} answered 503, ${all.filter((s) => s === -1).length} timed out), ${N} stored once each; the console heard ${[...heard.values()].reduce((a, h) => a + h.size, 0) - filled} events live and filled ${filled} by sync; ${late} answered late by the node alive, ${done.passedOver} passed over; ${done.answers} answers sent ${sent().length} times (${resent} sends taken over from the killed node)`);
+  });
+});
+
+// The default deployment: one node, no Redis. Killed outright (OOM, a power cut, kill -9), it says nothing of the
+// consoles it held; restarted, it must not believe their agents are still there.
+describe.skipIf(!process.env.DATABASE_URL)('a single node without Redis, killed and restarted', () => {
+  let db: Awaited<ReturnType<typeof testDatabase>>;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'huike-restart-'));
+  const env = () => ({ DATABASE_URL: db.url!, DATA_DIR: dataDir, REDIS_URL: '', AGENT_OFFLINE_GRACE_S: '1' });
+  let node: Node | undefined;
+
+  beforeAll(async () => {
+    db = await testDatabase();
+  });
+  afterAll(async () => {
+    if (node?.child.exitCode === null) node.child.kill('SIGKILL');
+    await db?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('an agent whose console died with it and never came back goes offline; one who came back stays', { timeout: 90_000 }, async () => {
+    node = await spawnNode(env());
+    const url = `http://127.0.0.1:${node.port}`;
+    const consoles = [await agentConsole(url, 'xiaomei@huike.demo'), await agentConsole(url, 'ajie@huike.demo')];
+    const statusOf = async (email: string) => (await db.sql<{ status: string; disconnectedAt: Date | null }[]>`select status, disconnected_at from agents where email = ${email}`)[0];
+    expect(await statusOf('xiaomei@huike.demo')).toEqual({ status: 'online', disconnectedAt: null });
+
+    await killed(node);
+    for (const c of consoles) c.close();
+    node = await spawnNode(env());
+    const restartedAt = Date.now();
+    const back = await agentConsole(`http://127.0.0.1:${node.port}`, 'ajie@huike.demo');
+    // the previous instance's heartbeat stopped with it: once it has been silent for 10 s, xiaomei's grace starts
+    await expect.poll(async () => (await statusOf('xiaomei@huike.demo')).status, { timeout: 40_000, interval: 250 }).toBe('offline');
+    expect(await statusOf('ajie@huike.demo')).toEqual({ status: 'online', disconnectedAt: null });
+    expect(node.out.join('')).toContain('a gateway node stopped beating without closing its consoles');
+    console.log(`single node killed and restarted: the agent who never came back went offline ${Date.now() - restartedAt} ms after the restart`);
+    back.close();
   });
 });

@@ -42,6 +42,7 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     const realtime = createRealtime(http, depsFor(db), new TokenService('test-secret-test-secret-test-secret-1234'), createMetrics(), {
       redisUrl: process.env.REDIS_URL,
       redisPrefix,
+      nodeId: 'a-third-node',
     });
     try {
       await realtime.ready;
