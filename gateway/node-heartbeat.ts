@@ -45,12 +45,16 @@ export async function startHeartbeat(deps: Pick<Deps, 'sql' | 'log'>, goneAfterM
       steadySince = null;
     }
   };
+  // unref: the beat never keeps a process alive that has nothing else to do (a start that failed after it)
+  const next = () => {
+    if (!stopped) timer = setTimeout(loop, everyMs).unref();
+  };
   const loop = async () => {
     await once();
-    if (!stopped) timer = setTimeout(loop, everyMs);
+    next();
   };
   await once();
-  timer = setTimeout(loop, everyMs);
+  next();
   deps.log.info({ node: self.id }, 'gateway node registered');
   return {
     id: self.id,
