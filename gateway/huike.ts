@@ -22,7 +22,7 @@ import { watchOutbox } from './outbox-metrics.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { jwtSecret } from './secrets.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers/index.ts';
-import { NODE_GONE_AFTER_MS, startHeartbeat } from './node-heartbeat.ts';
+import { NODE_GONE_AFTER_MS, startHeartbeat, watchNodes } from './node-heartbeat.ts';
 
 export const CONSOLE_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'agent-console', 'dist');
 
@@ -94,6 +94,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   http.requestTimeout = 30_000;
   // known to the other nodes before any console names it
   const heartbeat = await startHeartbeat(deps, opts.workers?.presence?.nodeGoneAfterMs ?? NODE_GONE_AFTER_MS);
+  watchNodes(metrics, deps, heartbeat.goneAfterMs, (err) => log.warn({ err }, 'gateway node figures not read for /metrics'));
   const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, nodeId: heartbeat.id });
   await realtime.ready;
 
@@ -151,7 +152,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       await bot.idle();
       await bot.close();
       await channels.close();
-      heartbeat.stop();
+      await heartbeat.stop();
       if (!opts.database) await database.close();
     },
   };

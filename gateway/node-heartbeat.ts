@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { beat } from '../core/agents/nodes.ts';
+import { beat, countNodes, markNodeStopped } from '../core/agents/nodes.ts';
 import type { Deps } from '../core/deps.ts';
-import { within } from '../core/time-limit.ts';
+import { settleWithin, within } from '../core/time-limit.ts';
+import { databaseGauges } from './db-gauges.ts';
+import type { Metrics } from './metrics.ts';
 
 /**
  * A node silent this long is dead (five missed beats). A busy or briefly stalled node beats late, not never; the
@@ -21,7 +23,8 @@ export interface NodeHeartbeat {
    * node back must give the others time to beat again.
    */
   steadyForMs(): number;
-  stop(): void;
+  /** No more beats, and the row says the node stopped on purpose (bounded: the database may be away). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -60,10 +63,23 @@ export async function startHeartbeat(deps: Pick<Deps, 'sql' | 'log'>, goneAfterM
     id: self.id,
     goneAfterMs,
     steadyForMs: () => (steadySince === null ? 0 : Date.now() - steadySince),
-    stop() {
-      // the row stays: a stopped node is dead to the others once silent, which is what it is
+    async stop() {
+      // the row stays, and the sweep judges it like any silent node: if a closed console's bookkeeping was lost
+      // with the database, its agent's grace still starts
       stopped = true;
       clearTimeout(timer);
+      await settleWithin(markNodeStopped(deps.sql, self.id), 2000);
     },
   };
+}
+
+/**
+ * The fleet on /metrics: `huike_gateway_nodes_alive` (beating now; alert when it falls below the nodes you run) and
+ * `huike_gateway_nodes_lost_last_hour` (fell silent without stopping: killed, crashed, frozen).
+ */
+export function watchNodes(metrics: Metrics, deps: Pick<Deps, 'sql'>, goneAfterMs: number, onError: (err: unknown) => void): void {
+  databaseGauges(metrics, () => countNodes(deps.sql, goneAfterMs), onError, [
+    { name: 'huike_gateway_nodes_alive', help: 'Gateway nodes whose heartbeat is current', pick: (r) => r.alive },
+    { name: 'huike_gateway_nodes_lost_last_hour', help: 'Gateway nodes that fell silent in the last hour without stopping', pick: (r) => r.lostLastHour },
+  ]);
 }

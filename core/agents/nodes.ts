@@ -7,6 +7,21 @@ export async function beat(q: Queryable, node: { id: string; host: string; pid: 
     on conflict (id) do update set seen_at = now()`;
 }
 
+/** A node stopping on purpose, its consoles' agents told as they closed: silent from now on, but not lost. */
+export async function markNodeStopped(q: Queryable, id: string): Promise<void> {
+  await q`update gateway_nodes set stopped_at = now() where id = ${id}`;
+}
+
+/** The fleet for /metrics: nodes beating now, and nodes that fell silent in the last hour without stopping. */
+export async function countNodes(q: Queryable, goneAfterMs: number): Promise<{ alive: number; lostLastHour: number }> {
+  const [row] = await q<{ alive: number; lostLastHour: number }[]>`
+    select count(*) filter (where seen_at >= now() - ${goneAfterMs} * interval '1 millisecond' and stopped_at is null)::int as alive,
+           count(*) filter (where seen_at < now() - ${goneAfterMs} * interval '1 millisecond' and seen_at >= now() - interval '1 hour'
+                              and stopped_at is null)::int as lost_last_hour
+      from gateway_nodes`;
+  return row;
+}
+
 /** Dead nodes long gone that no agent still points at: the table stays as small as the fleet. */
 export async function pruneNodes(q: Queryable, olderThanMs: number): Promise<number> {
   const rows = await q`

@@ -73,6 +73,21 @@ describe('HTTP API', () => {
     expect(value('huike_outbox_failed_last_hour')).toBeGreaterThanOrEqual(1);
   });
 
+  it('GET /metrics shows the gateway nodes beating now, and those that fell silent without stopping', async () => {
+    const text = async () => (await request(h.http).get('/metrics')).text;
+    const value = (t: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(t)?.[1]);
+    const before = await text();
+    expect(value(before, 'huike_gateway_nodes_alive')).toBeGreaterThanOrEqual(1); // this one
+    await h.deps.sql`
+      insert into gateway_nodes (id, host, pid, seen_at, stopped_at) values
+        ('metrics-crashed', 'test', 1, now() - interval '1 minute', null),
+        ('metrics-stopped', 'test', 2, now() - interval '1 minute', now() - interval '1 minute'),
+        ('metrics-long-gone', 'test', 3, now() - interval '2 hours', null)`;
+    const after = await text();
+    expect(value(after, 'huike_gateway_nodes_lost_last_hour')).toBe(value(before, 'huike_gateway_nodes_lost_last_hour') + 1);
+    expect(value(after, 'huike_gateway_nodes_alive')).toBe(value(before, 'huike_gateway_nodes_alive'));
+  });
+
   it('GET /metrics shows the group-commit batches: how many writes each carried and how long it took', async () => {
     const count = async () => {
       const text = (await request(h.http).get('/metrics')).text;

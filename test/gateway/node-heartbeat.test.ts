@@ -45,10 +45,11 @@ describe('a node’s heartbeat', () => {
       // steady again from its first beat after the trouble, not from before
       expect(heartbeat.steadyForMs()).toBeLessThan(500);
     } finally {
-      heartbeat.stop();
+      await heartbeat.stop();
     }
-    // stopped: no more beats
-    const [{ seenAt: last }] = await db.sql<{ seenAt: Date }[]>`select seen_at from gateway_nodes where id = ${heartbeat.id}`;
+    // stopped: no more beats, and the row says it stopped on purpose
+    const [{ seenAt: last, stoppedAt }] = await db.sql<{ seenAt: Date; stoppedAt: Date | null }[]>`select seen_at, stopped_at from gateway_nodes where id = ${heartbeat.id}`;
+    expect(stoppedAt).toBeInstanceOf(Date);
     await sleep(400);
     expect((await db.sql<{ seenAt: Date }[]>`select seen_at from gateway_nodes where id = ${heartbeat.id}`)[0].seenAt).toEqual(last);
   });

@@ -7,5 +7,7 @@ create table gateway_nodes (
   host text not null,
   pid integer not null,
   started_at timestamptz not null default now(),
-  seen_at timestamptz not null default now()
+  seen_at timestamptz not null default now(),
+  -- stopped on purpose (SIGTERM): silent, but not lost; /metrics tells the two apart
+  stopped_at timestamptz
 );
