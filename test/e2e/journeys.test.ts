@@ -250,4 +250,24 @@ describe('the team page, live, and an agent’s own status', () => {
     await expect.poll(() => text(console2.getByTestId('presence')), { timeout: 10_000 }).toContain('离开');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-team-live.png') });
   });
+
+  it('the transfer dialog shows colleagues as they are when it opens, not as they were when the console opened', { timeout: 60_000 }, async () => {
+    const colleague = await buildAgent(demo.h.deps.sql, { name: '同事小周', status: 'online' });
+    const page = await openConsole(demo.browser, demo.h.url, 'lina@huike.demo', DEMO_PASSWORD);
+    const { conversation } = await ingestInbound(demo.h.deps, { channel: 'web', channelMsgId: 'transfer-journey:1', identity: { kind: 'web_visitor', value: 'transfer-journey' }, type: 'text', text: '转人工，发票的事' });
+    await demo.h.settle();
+    await page.goto(`${demo.h.url}/#/inbox/${conversation.id}`);
+    await expect.poll(() => page.getByTestId('transfer').isEnabled(), { timeout: 10_000 }).toBe(true);
+
+    // the colleague steps away after the console opened
+    const login = await fetch(`${demo.h.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: colleague.email, password: TEST_PASSWORD }) });
+    const { token } = (await login.json()) as { token: string };
+    const away = await fetch(`${demo.h.url}/api/v1/agents/me/status`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ status: 'away' }) });
+    expect(away.status).toBe(200);
+
+    await page.getByTestId('transfer').click();
+    await page.getByTestId('transfer-to').click();
+    const option = page.locator('.ant-select-item-option').filter({ hasText: '同事小周' });
+    await expect.poll(() => text(option), { timeout: 10_000 }).toContain('离开');
+  });
 });

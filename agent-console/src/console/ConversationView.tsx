@@ -361,20 +361,28 @@ export function ConversationView({
           </Button>
         </div>
       </div>
-      <TransferModal open={transferOpen} onClose={() => setTransferOpen(false)} ticketId={ticketId} agents={agents} onDone={loadNotes} />
+      <TransferModal open={transferOpen} onClose={() => setTransferOpen(false)} ticketId={ticketId} onDone={loadNotes} />
     </div>
   );
 }
 
-function TransferModal({ open, onClose, ticketId, agents, onDone }: { open: boolean; onClose(): void; ticketId: string | null; agents: Agent[]; onDone(): void }) {
+const PRESENCE_ORDER: Record<Agent['status'], number> = { online: 0, away: 1, offline: 2 };
+
+function TransferModal({ open, onClose, ticketId, onDone }: { open: boolean; onClose(): void; ticketId: string | null; onDone(): void }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [to, setTo] = useState<string | undefined>();
   const [teams, setTeams] = useState<{ id: string; name: string }[]>([]);
+  const [agents, setAgents] = useState<Agent[]>([]);
   const [note, setNote] = useState('');
+  // read as the dialog opens: a colleague's status from when the console opened could be hours old
   useEffect(() => {
-    if (open) void api<{ teams: { id: string; name: string }[] }>('/api/v1/teams').then((r) => setTeams(r.teams));
+    if (!open) return;
+    void api<{ teams: { id: string; name: string }[] }>('/api/v1/teams').then((r) => setTeams(r.teams));
+    void api<{ agents: Agent[] }>('/api/v1/agents').then((r) => setAgents([...r.agents].sort((a, b) => PRESENCE_ORDER[a.status] - PRESENCE_ORDER[b.status])));
   }, [open]);
+  const presence = (a: Agent) =>
+    t({ online: '在线', away: '离开', offline: '离线' }[a.status]) + (a.disconnectedAt && a.status !== 'offline' ? ` · ${t('已断开')}` : '');
   const submit = async () => {
     if (!to || !ticketId) return;
     const [kind, id] = to.split(':');
@@ -396,7 +404,7 @@ function TransferModal({ open, onClose, ticketId, agents, onDone }: { open: bool
         onChange={setTo}
         data-testid="transfer-to"
         options={[
-          { label: t('转给客服'), options: agents.map((a) => ({ value: `agent:${a.id}`, label: `${a.name}（${t({ online: '在线', away: '离开', offline: '离线' }[a.status])}）` })) },
+          { label: t('转给客服'), options: agents.map((a) => ({ value: `agent:${a.id}`, label: `${a.name}（${presence(a)}）` })) },
           { label: t('转给客服组'), options: teams.map((x) => ({ value: `team:${x.id}`, label: x.name })) },
         ]}
       />
