@@ -188,14 +188,19 @@ describe.skipIf(!process.env.REDIS_URL)('a node stopping under its agents, with 
     const c = await startTestHuike({ database: db, redisPrefix, env });
     const agent = await buildAgent(db.sql, { teamIds: [teamId] });
     const token = await a.login(agent.email);
+    // a supervisor on the node that stays sees the agent's grace start and end (the team page, 已断开)
+    const supervisor = await a.agentSocket(await a.login((await buildAgent(db.sql, { role: 'supervisor' })).email));
+    const heard: { disconnectedAt: string | null }[] = [];
+    supervisor.on('agent:status', (e: { agentId: string; disconnectedAt: string | null }) => e.agentId === agent.id && heard.push(e));
     const onC = await c.agentSocket(token);
     const assigned = nextEvent(onC, 'ticket:assigned');
     const t = await handoffFrom(a, 'upgrade-1');
     await assigned;
 
     await c.stop(); // stop, not close: close would delete what the other nodes share in Redis
-    await sleep(300);
+    await expect.poll(() => heard.some((e) => e.disconnectedAt !== null), { timeout: 5000 }).toBe(true);
     await a.agentSocket(token);
+    await expect.poll(() => heard.at(-1)?.disconnectedAt, { timeout: 5000 }).toBeNull();
     await sleep(GRACE_S * 1000 + 500);
     expect(await presence(db.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
     expect(await ticketsOf(db.sql, agent.id)).toEqual([t.id]);
