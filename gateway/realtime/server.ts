@@ -80,6 +80,33 @@ function neverUnhandled(redis: Redis, commands: ('set' | 'publish')[], onError: 
   }
 }
 
+// one resync a node at most this often, however Redis flaps: each makes every client of the node reload
+const RESYNC_SPACING_MS = 5000;
+
+/**
+ * What other nodes published while this node's link to Redis was down never reached its clients, and their
+ * sockets stayed connected, so nothing told them: a conversation assigned meanwhile, a customer's message. Once
+ * Redis is back, this node tells its own clients (`resync`), and they reload what they show, as after a
+ * reconnect. What is published from then on comes through the adapter's stream as usual.
+ */
+function resyncAfterOutage(io: Server, redis: Redis, log: Deps['log']): void {
+  let lost = false;
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const resync = () => {
+    timer = undefined;
+    last = Date.now();
+    log.info('redis is back: this node’s clients reload what they may have missed');
+    for (const nsp of ['/agent', '/customer']) io.of(nsp).local.emit('resync');
+  };
+  redis.on('close', () => (lost = true));
+  redis.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    if (!timer) timer = setTimeout(resync, Math.max(0, last + RESYNC_SPACING_MS - Date.now())).unref();
+  });
+}
+
 export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenService, metrics: Metrics, opts: RealtimeOptions): Realtime {
   let redis: Redis | undefined;
   const io = new Server(http, {
@@ -97,6 +124,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     redis.on('error', (err) => deps.log.warn({ err: err.message }, 'redis error'));
     neverUnhandled(redis, ['set', 'publish'], (err) => deps.log.warn({ err: (err as Error).message }, 'redis write lost (session or ephemeral event)'));
+    resyncAfterOutage(io, redis, deps.log);
     // the library's defaults (`socket.io`, `sio:session:`) are the same for every install: two workspaces on one
     // Redis database would hear each other's events
     const p = opts.redisPrefix;

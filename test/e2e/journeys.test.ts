@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
+import { EventBus } from '../../core/events.ts';
 import { DEMO_PASSWORD } from '../../core/seed/demo.ts';
 import { openConsole, textOf } from '../support/browser.ts';
 import { ARTIFACTS, demoBrowserHooks } from '../support/e2e.ts';
@@ -249,6 +250,20 @@ describe('the team page, live, and an agent’s own status', () => {
     await expect.poll(() => text(console2.getByTestId('connection')), { timeout: 10_000 }).toContain('已连接');
     await expect.poll(() => text(console2.getByTestId('presence')), { timeout: 10_000 }).toContain('离开');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-team-live.png') });
+  });
+
+  it('a console told to resync (its node lost Redis) shows what it was never sent', { timeout: 60_000 }, async () => {
+    const page = await openConsole(demo.browser, demo.h.url, 'lina@huike.demo', DEMO_PASSWORD);
+    await page.getByTestId('tab-all').click();
+    // a customer writes while the node's link to Redis is down: stored, and published where nobody hears it
+    const unheard = { ...demo.h.deps, bus: new EventBus() };
+    const { conversation } = await ingestInbound(unheard, { channel: 'web', channelMsgId: 'resync-journey:1', identity: { kind: 'web_visitor', value: 'resync-journey' }, type: 'text', text: '断线期间的留言' });
+    const item = page.locator(`[data-testid=inbox-item][data-conversation-id="${conversation.id}"]`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await item.count()).toBe(0);
+    // Redis is back: the node tells its own consoles (gateway/realtime/server.ts)
+    demo.h.realtime.io.of('/agent').local.emit('resync');
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1);
   });
 
   it('the transfer dialog shows colleagues as they are when it opens, not as they were when the console opened', { timeout: 60_000 }, async () => {

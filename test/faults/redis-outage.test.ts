@@ -48,6 +48,10 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
     // recovery), and which is then stopped (SIGTERM) while Redis is still away: it used to wait for Redis forever
     const c = await startTestHuike({ database: db, redisPrefix, env: { REDIS_URL: proxied } });
     const other = await c.agentSocket(await c.login('redis-fault@test.huike'));
+    // each node tells its own clients, once Redis is back, to reload what other nodes published meanwhile
+    const resyncs = { agent: 0, customer: 0 };
+    agent.on('resync', () => resyncs.agent++);
+    customer.on('resync', () => resyncs.customer++);
     await proxy.cut();
     // while Redis is away the customer's message is still stored (the database does not need Redis)
     const during = await emitAck<{ ok: boolean }>(customer, 'message:send', { clientMsgId: 'r2', text: 'Redis 断开时发的' });
@@ -62,6 +66,10 @@ describe.skipIf(!redisUrl)('Redis goes away and comes back under two nodes', () 
 
     // cross-node delivery comes back without restarting anything
     await expectLiveAgain(customer, agent);
+    // the message sent meanwhile never reached the agent's node live: its console is told to reload, once
+    await expect.poll(() => resyncs, { timeout: 10_000 }).toEqual({ agent: 1, customer: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(resyncs).toEqual({ agent: 1, customer: 1 });
     // and whatever the agent missed is one sync away
     const texts = (await db.sql<{ text: string }[]>`select text from messages where conversation_id = ${conversation.id} and sender_type = 'customer'`).map((m) => m.text);
     expect(texts).toContain('Redis 断开时发的');

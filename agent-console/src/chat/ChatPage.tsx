@@ -93,6 +93,8 @@ export function ChatPage() {
       });
     });
     s.on('conversation:status', (e: { status: string }) => setStatus(e.status));
+    // the node lost Redis for a while: an agent's reply sent through another node meanwhile never came
+    s.on('resync', history);
     return () => {
       s.disconnect();
     };

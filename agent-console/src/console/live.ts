@@ -15,7 +15,7 @@ export interface LiveHandlers {
   onMention(e: { ticketId: string; authorId: string; text: string }): void;
   /** the customer is typing on the web page */
   onTyping(e: { conversationId: string }): void;
-  /** After a reconnect: refetch what may have been missed. */
+  /** After a reconnect, or the server's `resync`: refetch what may have been missed. */
   onReconnect(): void;
   /** an admin changed this agent's role or teams: what the console shows follows */
   onAccess(): void;
@@ -58,6 +58,8 @@ export function useAgentSocket(handlers: LiveHandlers) {
     s.on('mention', (e) => ref.current.onMention(e));
     s.on('typing', (e) => ref.current.onTyping(e));
     s.on('agent:access', () => ref.current.onAccess());
+    // the node lost Redis for a while: what other nodes published meanwhile never came, so refetch as after a reconnect
+    s.on('resync', () => ref.current.onReconnect());
     let me: string | null = null;
     s.on('ready', (e: { agentId: string; status: Agent['status'] }) => {
       me = e.agentId;
