@@ -7,6 +7,9 @@ import { isDemoChannels, simulateCustomer, startDemoChannels } from './channels/
 import { startHuike } from './huike.ts';
 import { botEval } from '../bot/eval/cli.ts';
 import { importCsv, printSummary } from './import-cli.ts';
+import { printNodes } from './nodes-cli.ts';
+import { NODE_GONE_AFTER_MS } from './node-heartbeat.ts';
+import { listNodes } from '../core/agents/nodes.ts';
 import { createLogger } from './logger.ts';
 import { EventBus } from '../core/events.ts';
 import path from 'node:path';
@@ -18,7 +21,8 @@ const USAGE = `用法 / usage: huike <command>
   import    customers|orders FILE.csv：导入客户或订单（可重复执行，坏行单独列出）
   bot-eval  --kb KB.jsonl --cases CASES.jsonl [--mistakes]：评测机器人准确率（同 npm run bot:eval）
   migrate   只执行数据库迁移
-  seed      向空数据库写入演示数据`;
+  seed      向空数据库写入演示数据
+  nodes     列出网关节点：在线、失联（未停止就没了心跳）、已停止 [--json]`;
 
 async function serve() {
   let config = loadConfig();
@@ -120,6 +124,18 @@ const commands: Record<string, () => Promise<void>> = {
   'bot-eval': async () => {
     process.exitCode = botEval(process.argv.slice(3));
   },
+  nodes: () =>
+    withDatabase(async (db) => {
+      const rows = await listNodes(db.sql, NODE_GONE_AFTER_MS).catch((err: { code?: string }) => {
+        if (err.code !== '42P01') throw err;
+        return null; // no gateway_nodes table: a database from before the heartbeat, or never migrated
+      });
+      if (!rows) {
+        console.error('数据库尚未迁移到当前版本，请先运行 huike migrate / the database is not migrated: run huike migrate');
+        process.exitCode = 1;
+      } else if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
+      else printNodes(rows);
+    }),
   migrate: () =>
     withDatabase(async (db) => {
       const applied = await migrate(db.sql);

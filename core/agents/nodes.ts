@@ -31,3 +31,28 @@ export async function pruneNodes(q: Queryable, olderThanMs: number): Promise<num
     returning id`;
   return rows.length;
 }
+
+export type NodeState = 'alive' | 'stopped' | 'lost';
+export interface NodeRow {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  seenAt: Date;
+  state: NodeState;
+  /** agents counted as there (online or away, a console open) whose latest console is on this node */
+  agents: number;
+}
+
+/** Every node the table knows, for `huike nodes`: beating now first, then the lost, then the stopped. */
+export async function listNodes(q: Queryable, goneAfterMs: number): Promise<NodeRow[]> {
+  return q<NodeRow[]>`
+    select n.id, n.host, n.pid, n.started_at, n.seen_at,
+           case when n.stopped_at is not null then 'stopped'
+                when n.seen_at >= now() - ${goneAfterMs} * interval '1 millisecond' then 'alive' else 'lost' end as state,
+           (select count(*)::int from agents a
+             where a.console_node = n.id and a.disconnected_at is null and a.status <> 'offline') as agents
+      from gateway_nodes n
+     order by case when n.stopped_at is not null then 2
+                   when n.seen_at >= now() - ${goneAfterMs} * interval '1 millisecond' then 0 else 1 end, n.seen_at desc`;
+}
