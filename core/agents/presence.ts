@@ -36,19 +36,32 @@ export async function markConsoleOpened(deps: PresenceDeps, agentId: string, nod
 }
 
 /**
- * Nodes that died without a word (killed, crashed, frozen): no heartbeat for `goneAfterMs`. The grace starts for
- * the agents whose latest console was on one of them; returns them with that node. A node that never beat (an id
- * written before the heartbeat existed) is not judged: its agents go on as they were; nor is the `judge` itself.
+ * Agents whose latest console is on a node that died without a word (killed, crashed, frozen), or at least fell
+ * silent: no heartbeat for `goneAfterMs`. A node that never beat (an id written before the heartbeat existed) is
+ * not judged, nor is the `judge` itself. The sweep asks the nodes about each before it starts their grace.
  */
-export async function markDeadNodesGone(deps: PresenceDeps, goneAfterMs: number, judge: string): Promise<{ agentId: string; node: string }[]> {
-  const rows = await deps.sql<(Changed & { node: string })[]>`
-    update agents a set disconnected_at = now()
-      from gateway_nodes n
-     where n.id = a.console_node and n.id <> ${judge} and n.seen_at < now() - ${goneAfterMs} * interval '1 millisecond'
+export async function onSilentNodes(deps: PresenceDeps, goneAfterMs: number, judge: string, limit = 1000): Promise<{ agentId: string; node: string }[]> {
+  return deps.sql<{ agentId: string; node: string }[]>`
+    select a.id as agent_id, a.console_node as node
+      from agents a join gateway_nodes n on n.id = a.console_node
+     where n.id <> ${judge} and n.seen_at < now() - ${goneAfterMs} * interval '1 millisecond'
        and a.disconnected_at is null and a.status <> 'offline'
-    returning a.id, a.status, a.disconnected_at, n.id as node`;
+     limit ${limit}`;
+}
+
+/** No console of theirs anywhere, and their latest was on `node`, now silent: their grace starts. */
+export async function markNodeGone(deps: PresenceDeps, agentId: string, node: string): Promise<boolean> {
+  const rows = await deps.sql<Changed[]>`
+    update agents set disconnected_at = now()
+     where id = ${agentId} and console_node = ${node} and disconnected_at is null and status <> 'offline'
+    returning id, status, disconnected_at`;
   announce(deps, rows);
-  return rows.map((r) => ({ agentId: r.id, node: r.node }));
+  return rows.length > 0;
+}
+
+/** A console of theirs is open on `node` (null: a node that does not say): theirs from now on. No news to anyone. */
+export async function moveConsole(deps: PresenceDeps, agentId: string, node: string | null): Promise<void> {
+  await deps.sql`update agents set console_node = ${node} where id = ${agentId}`;
 }
 
 /**

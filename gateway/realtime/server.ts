@@ -27,8 +27,8 @@ export interface Realtime {
   emit: ReturnType<typeof createEmitter>;
   /** Resolves once the Redis adapter's subscriptions are live (at once without Redis). */
   ready: Promise<void>;
-  /** A console the agent has open on any node, and that node; null when none is. */
-  findConsole(agentId: string): Promise<{ node: string | null } | null>;
+  /** The agents of `agentIds` with a console open on any node, each with that node (null: a node that does not say). */
+  findConsoles(agentIds: string[]): Promise<Map<string, string | null>>;
   /** Closes this node's sockets; resolves once their agents' presence bookkeeping has landed. */
   close(): Promise<void>;
 }
@@ -139,10 +139,17 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
     emit: createEmitter(io, deps),
     ready: redis ? adapterSubscribed(redis, privateChannels(io, opts.redisPrefix), deps.log) : Promise.resolve(),
     // bounded: with Redis away the adapter waits for it, and a stopping node waits for the sweep's pass
-    async findConsole(agentId) {
-      const [open] = await within(io.of('/agent').in(rooms.agent(agentId)).fetchSockets(), ASK_MS, 'the nodes');
-      // a console on a node of an earlier version does not say where it is
-      return open ? { node: (open.data as { node?: string }).node ?? null } : null;
+    async findConsoles(agentIds) {
+      const found = new Map<string, string | null>();
+      if (!agentIds.length) return found;
+      // one question to every node for all of them: a node that died makes each question wait out the timeout
+      const sockets = await within(io.of('/agent').in(agentIds.map(rooms.agent)).fetchSockets(), ASK_MS, 'the nodes');
+      for (const s of sockets) {
+        const data = s.data as { actor?: { id: string }; node?: string };
+        // a console on a node of an earlier version does not say where it is
+        if (data.actor && !found.has(data.actor.id)) found.set(data.actor.id, data.node ?? null);
+      }
+      return found;
     },
     async close() {
       // io.close() closes every namespace's sockets on this node; io.disconnectSockets() would also tell the other

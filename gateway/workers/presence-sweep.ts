@@ -1,14 +1,14 @@
 import { setAgentStatus } from '../../core/agents/agents.ts';
 import { pruneNodes } from '../../core/agents/nodes.ts';
-import { goneLongerThan, markDeadNodesGone, markReconnected } from '../../core/agents/presence.ts';
+import { goneLongerThan, markNodeGone, markReconnected, moveConsole, onSilentNodes } from '../../core/agents/presence.ts';
 import type { Deps } from '../../core/deps.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
 import type { NodeHeartbeat } from '../node-heartbeat.ts';
 
 /** What the sweep asks of the nodes (the realtime server, through the socket.io adapter and Redis). */
 export interface Cluster {
-  /** A console the agent has open on any node, and that node (null: a node that does not say); null when none is. */
-  findConsole(agentId: string): Promise<{ node: string | null } | null>;
+  /** The agents of `agentIds` with a console open on any node, each with that node (null: a node that does not say). */
+  findConsoles(agentIds: string[]): Promise<Map<string, string | null>>;
 }
 
 const PRUNE_EVERY_MS = 60 * 60_000;
@@ -28,30 +28,36 @@ export function createPresenceSweep(deps: Deps, cluster: Cluster, graceMs: numbe
   async function noticeDeadNodes(): Promise<void> {
     // a node that has missed beats itself cannot tell a dead node from its own trouble
     if (self.steadyForMs() < self.goneAfterMs) return;
-    const gone = await markDeadNodesGone(deps, self.goneAfterMs, self.id);
-    for (const node of new Set(gone.map((g) => g.node)))
-      deps.log.warn({ node, agents: gone.filter((g) => g.node === node).length }, 'a gateway node stopped beating without closing its consoles: their agents’ offline grace starts');
-    // an agent with another console open on a live node needs no grace
-    for (const { agentId } of gone) await reconnectIfOpen(agentId);
+    const silent = await onSilentNodes(deps, self.goneAfterMs, self.id);
+    // Asked first: a console open on another node makes that node theirs, and one still open on the silent node
+    // leaves them be (it answers through Redis; its database link or its event loop is in trouble, and their
+    // console's requests go through the load balancer to any node). Either way no grace, and no flicker of 已断开
+    // on the team pages at each pass. Redis away: not known, and the grace starts.
+    const open = await cluster.findConsoles(silent.map((a) => a.agentId)).catch(() => new Map<string, string | null>());
+    const started = new Map<string, number>();
+    for (const { agentId, node } of silent) {
+      if (open.has(agentId)) {
+        if (open.get(agentId) !== node) await moveConsole(deps, agentId, open.get(agentId) ?? null);
+      } else if (await markNodeGone(deps, agentId, node)) started.set(node, (started.get(node) ?? 0) + 1);
+    }
+    for (const [node, agents] of started)
+      deps.log.warn({ node, agents }, 'a gateway node stopped beating without closing its consoles: their agents’ offline grace starts');
     if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
       prunedAt = Date.now();
       await pruneNodes(deps.sql, PRUNE_AFTER_MS);
     }
   }
 
-  async function reconnectIfOpen(agentId: string): Promise<boolean> {
-    const open = await cluster.findConsole(agentId);
-    if (!open) return false;
-    // that console's node is theirs from now on: a dead node's agents are not found again on the next pass
-    if (await markReconnected(deps, agentId, open.node)) await drainQueue(deps, agentId);
-    return true;
-  }
-
   return async function sweep(): Promise<number> {
     await noticeDeadNodes();
+    const due = await goneLongerThan(deps, graceMs);
+    const open = await cluster.findConsoles(due);
     let changed = 0;
-    for (const agentId of await goneLongerThan(deps, graceMs)) {
-      if (!(await reconnectIfOpen(agentId)) && (await setAgentStatus(deps, agentId, 'offline', { goneForMs: graceMs }))) changed++;
+    for (const agentId of due) {
+      if (open.has(agentId)) {
+        // that console's node is theirs from now on
+        if (await markReconnected(deps, agentId, open.get(agentId) ?? null)) await drainQueue(deps, agentId);
+      } else if (await setAgentStatus(deps, agentId, 'offline', { goneForMs: graceMs })) changed++;
     }
     return changed;
   };

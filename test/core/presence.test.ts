@@ -5,7 +5,7 @@ import type { DomainEvent } from '../../core/events.ts';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
 import { setAgentStatus } from '../../core/agents/agents.ts';
 import { beat, pruneNodes } from '../../core/agents/nodes.ts';
-import { goneLongerThan, markConsoleOpened, markDeadNodesGone, markDisconnected, markReconnected } from '../../core/agents/presence.ts';
+import { goneLongerThan, markConsoleOpened, markDisconnected, markNodeGone, markReconnected, moveConsole, onSilentNodes } from '../../core/agents/presence.ts';
 import { handoff } from '../../core/tickets/tickets.ts';
 import { drainQueue } from '../../core/tickets/routing.ts';
 import { depsFor, testDatabase } from '../support/db.ts';
@@ -107,36 +107,39 @@ describe('the offline grace', () => {
     await markConsoleOpened(deps, movedAway.id, 'node-alive'); // reconnected elsewhere since
     await markConsoleOpened(deps, onUnknown.id, 'a-node-that-never-beat'); // an id from before the heartbeat
 
-    // both beat just now: nobody is dead yet
-    expect(await markDeadNodesGone(deps, 10_000, 'node-alive')).toEqual([]);
+    // both beat just now: nobody is on a silent node yet
+    const silentIds = async (judge: string) => (await onSilentNodes(deps, 10_000, judge)).map((a) => a.agentId).sort();
+    expect(await silentIds('node-alive')).toEqual([]);
     await db.sql`update gateway_nodes set seen_at = now() - interval '11 seconds' where id = 'node-dead'`;
-    expect(await markDeadNodesGone(deps, 10_000, 'node-dead')).toEqual([]); // a node does not judge itself
-    // what the team pages hear: the grace starting for those agents alone, and its end when one is back
+    expect(await silentIds('node-dead')).toEqual([]); // a node does not judge itself
+    expect(await silentIds('node-alive')).toEqual([onDead.id, awayOnDead.id].sort());
+    expect((await onSilentNodes(deps, 10_000, 'node-alive')).every((a) => a.node === 'node-dead')).toBe(true);
+
+    // what the team pages hear: the grace starting for the one with no console anywhere, and nothing for the one
+    // whose console was found open on another node
     const told: DomainEvent[] = [];
     const unsubscribe = deps.bus.subscribe((e) => void told.push(e));
-    const gone = await markDeadNodesGone(deps, 10_000, 'node-alive');
-    expect(gone.map((g) => g.agentId).sort()).toEqual([onDead.id, awayOnDead.id].sort());
-    expect(gone.every((g) => g.node === 'node-dead')).toBe(true);
-    for (const a of [onDead, awayOnDead]) expect(await disconnectedAt(a.id)).toBeInstanceOf(Date);
-    for (const a of [onAlive, movedAway, onUnknown, offlineOnDead]) expect(await disconnectedAt(a.id)).toBeNull();
-    // counted once: the grace does not start again
-    expect(await markDeadNodesGone(deps, 10_000, 'node-alive')).toEqual([]);
-    // found with a console open on a live node: routable again, and that node is theirs now
+    expect(await markNodeGone(deps, onDead.id, 'node-dead')).toBe(true);
+    await moveConsole(deps, awayOnDead.id, 'node-alive');
+    expect(await disconnectedAt(onDead.id)).toBeInstanceOf(Date);
+    for (const a of [awayOnDead, onAlive, movedAway, onUnknown, offlineOnDead]) expect(await disconnectedAt(a.id)).toBeNull();
+    // each once: the grace does not start again, and the moved agent is on a live node now
+    expect(await markNodeGone(deps, onDead.id, 'node-dead')).toBe(false);
+    expect(await silentIds('node-alive')).toEqual([]);
+    // back on a live node: routable again, and that node is theirs
     expect(await markReconnected(deps, onDead.id, 'node-alive')).toBe(true);
-    expect(await markDeadNodesGone(deps, 10_000, 'node-alive')).toEqual([]);
     expect(await disconnectedAt(onDead.id)).toBeNull();
     await markConsoleOpened(deps, onAlive.id, 'node-other'); // a console moving between live nodes is no news
     await deps.bus.idle();
     unsubscribe();
-    expect(told.filter((e) => e.type === 'agent.status' && e.agentId === onDead.id)).toEqual([
+    expect(told).toEqual([
       { type: 'agent.status', agentId: onDead.id, status: 'online', disconnectedAt: expect.any(Date) },
       { type: 'agent.status', agentId: onDead.id, status: 'online', disconnectedAt: null },
     ]);
-    expect(told.map((e) => (e as { agentId: string }).agentId).sort()).toEqual([onDead.id, onDead.id, awayOnDead.id].sort());
 
     // a day later the dead node's row goes, unless an agent still counted as there points at it
     await db.sql`update gateway_nodes set seen_at = now() - interval '2 days' where id = 'node-dead'`;
-    await db.sql`update agents set disconnected_at = null where id = ${awayOnDead.id}`;
+    await db.sql`update agents set console_node = 'node-dead' where id = ${awayOnDead.id}`;
     expect(await pruneNodes(db.sql, 86_400_000)).toBe(0);
     await db.sql`update agents set status = 'offline' where id = ${awayOnDead.id}`;
     expect(await pruneNodes(db.sql, 86_400_000)).toBe(1);

@@ -126,16 +126,21 @@ describe('an agent’s consoles closing: the offline grace', () => {
     await h.deps.sql`insert into gateway_nodes (id, host, pid) values ('died-with-a-console', 'test', 3)`;
     await h.deps.sql`update agents set console_node = 'died-with-a-console' where id = ${agent.id}`;
     const beating = setInterval(() => void h.deps.sql`update gateway_nodes set seen_at = now() where id = 'another-live-node'`.catch(() => {}), 300);
+    const graces: unknown[] = [];
+    const unsubscribe = h.deps.bus.subscribe((e) => void (e.type === 'agent.status' && e.agentId === agent.id && e.disconnectedAt && graces.push(e)));
     try {
-      // found open here by the sweep's first look at the dead node's agents: never a grace long enough to lose anyone
+      // found open here by the sweep's first look at the dead node's agents, before any grace
       const consoleNode = async () => (await h.deps.sql<{ node: string }[]>`select console_node as node from agents where id = ${agent.id}`)[0].node;
       await expect.poll(consoleNode, { timeout: NODE_GONE_MS + 2000 }).not.toBe('died-with-a-console');
       expect(await consoleNode()).toBe(h.realtime.nodeId);
       await sleep(GRACE_S * 1000 + 500);
       expect(await presence(h.deps.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
       expect(await presence(h.deps.sql, quiet.id)).toEqual({ status: 'online', disconnectedAt: null });
+      // asked before the grace would start: none started, so no team page saw 已断开 come and go
+      expect(graces).toEqual([]);
     } finally {
       clearInterval(beating);
+      unsubscribe();
     }
   });
 
@@ -205,6 +210,35 @@ describe.skipIf(!process.env.REDIS_URL)('a node stopping under its agents, with 
     expect(await presence(db.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
     expect(await ticketsOf(db.sql, agent.id)).toEqual([t.id]);
     expect(await requeues(db.sql)).toBe(0);
+  });
+
+  it('a node silent in the database but alive through Redis keeps its agents: their consoles are there', { timeout: 40_000 }, async () => {
+    const c = await startTestHuike({ database: db, redisPrefix, env });
+    const agent = await buildAgent(db.sql, { teamIds: [teamId] });
+    await c.agentSocket(await c.login(agent.email));
+    // node C's heartbeat row locked: its beats cannot land (a database link or a pool in trouble), its sockets are fine
+    let release!: () => void;
+    const locked = new Promise<void>((resolve) => {
+      void db.sql.begin(async (tx) => {
+        await tx`select id from gateway_nodes where id = ${c.realtime.nodeId} for update`;
+        resolve();
+        await new Promise<void>((r) => (release = r));
+      });
+    });
+    await locked;
+    const graces: unknown[] = [];
+    const unsubscribe = a.deps.bus.subscribe((e) => void (e.type === 'agent.status' && e.agentId === agent.id && e.disconnectedAt && graces.push(e)));
+    try {
+      // node A, steady, sees C silent after 10 s; it asks the nodes, finds the console on C, and leaves the agent be
+      await sleep(10_000 + GRACE_S * 1000 + 1500);
+      expect(await presence(db.sql, agent.id)).toEqual({ status: 'online', disconnectedAt: null });
+      expect(graces).toEqual([]); // not even for a moment: no 已断开 flickering on the team pages at each pass
+      expect((await db.sql<{ node: string }[]>`select console_node as node from agents where id = ${agent.id}`)[0].node).toBe(c.realtime.nodeId);
+    } finally {
+      unsubscribe();
+      release();
+      await c.stop();
+    }
   });
 
   it('an agent with another console on a node that stays is found there by the sweep, and routed to again', async () => {
