@@ -21,8 +21,8 @@ export type DomainEvent =
   | { type: 'ticket.note'; ticketId: string; authorId: string; text: string; mentions: string[] }
   | { type: 'ticket.sla'; ticket: TicketRow; level: 'warning' | 'breached' }
   | { type: 'recovery.script'; run: RunRow; conversation: ConversationRow }
-  /** sessions that must end now: one token (logout), or every session of the agent (jti null: disabled) */
-  | { type: 'agent.revoked'; agentId: string; jti: string | null }
+  /** sessions that must end now: one token (logout), or every session of the agent (jti null: disabled, password reset), but `exceptJti` */
+  | { type: 'agent.revoked'; agentId: string; jti: string | null; exceptJti?: string }
   /** an admin changed an agent's role or teams: their open consoles hear from now on what the new ones allow */
   | { type: 'agent.access'; agentId: string; before: Access; after: Access };
 

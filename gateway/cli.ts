@@ -1,13 +1,14 @@
 import { loadConfig } from '../core/config.ts';
 import { openDatabase } from '../core/db/client.ts';
 import { migrate } from '../core/db/migrate.ts';
-import { DEMO_LOGINS, DEMO_PASSWORD, DEMO_VISITOR_ID, isEmpty, seedDemo } from '../core/seed/demo.ts';
+import { DEMO_PASSWORD, DEMO_VISITOR_ID, demoLoginsInUse, isEmpty, seedDemo } from '../core/seed/demo.ts';
 import { ensureConsoleBuilt } from './console-build.ts';
 import { isDemoChannels, simulateCustomer, startDemoChannels } from './channels/emulator/demo.ts';
 import { startHuike } from './huike.ts';
 import { botEval } from '../bot/eval/cli.ts';
 import { importCsv, printSummary } from './import-cli.ts';
 import { printNodes } from './nodes-cli.ts';
+import { agentCommand, CliError } from './agent-cli.ts';
 import { NODE_GONE_AFTER_MS } from './node-heartbeat.ts';
 import { listNodes } from '../core/agents/nodes.ts';
 import { createLogger } from './logger.ts';
@@ -22,6 +23,8 @@ const USAGE = `用法 / usage: huike <command>
   bot-eval  --kb KB.jsonl --cases CASES.jsonl [--mistakes]：评测机器人准确率（同 npm run bot:eval）
   migrate   只执行数据库迁移
   seed      向空数据库写入演示数据
+  agent     add --email … --name … [--role …] [--team …]：新建客服账号（新库先建管理员，则不写演示数据）
+            passwd EMAIL：重置密码并解除锁定（管理员都登不上时）
   nodes     列出网关节点：在线、失联（未停止就没了心跳）、已停止 [--json]`;
 
 async function serve() {
@@ -36,6 +39,7 @@ async function serve() {
     await huike.bot.reload();
     seeded = true;
   }
+  const demoLogins = await demoLoginsInUse(huike.deps.sql);
   const base = `http://localhost:${new URL(huike.url).port}`;
   console.log(
     [
@@ -53,8 +57,15 @@ async function serve() {
             '    npx huike simulate miniprogram "多久发货"',
           ]
         : []),
-      `  演示账号 / demo logins (密码 password: ${DEMO_PASSWORD}):`,
-      ...DEMO_LOGINS.map((a) => `    ${a.email.padEnd(22)} ${a.name}（${a.role}，${a.teams.join('、')}）`),
+      ...(demoLogins.length
+        ? [
+            `  演示账号 / demo logins (密码 password: ${DEMO_PASSWORD}):`,
+            ...demoLogins.map((a) => `    ${a.email.padEnd(22)} ${a.name}（${a.role}，${a.teams.join('、')}）`),
+            ...(huike.database.kind === 'pglite'
+              ? []
+              : ['  ⚠ 演示账号仍使用默认密码：正式使用前请在「团队与客服」重置或停用 / demo accounts still use the demo password: reset or disable them']),
+          ]
+        : []),
       '',
     ].join('\n'),
   );
@@ -124,6 +135,17 @@ const commands: Record<string, () => Promise<void>> = {
   'bot-eval': async () => {
     process.exitCode = botEval(process.argv.slice(3));
   },
+  agent: () =>
+    withDatabase(async (db) => {
+      await migrate(db.sql);
+      try {
+        console.log(await agentCommand(db.sql, process.argv.slice(3)));
+      } catch (err) {
+        if (!(err instanceof CliError)) throw err;
+        console.error(err.message);
+        process.exitCode = err.exitCode;
+      }
+    }),
   nodes: () =>
     withDatabase(async (db) => {
       const rows = await listNodes(db.sql, NODE_GONE_AFTER_MS).catch((err: { code?: string }) => {

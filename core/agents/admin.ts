@@ -2,14 +2,17 @@ import { z } from 'zod';
 import { audit } from '../audit.ts';
 import { transaction } from '../db/client.ts';
 import type { Deps } from '../deps.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { conflict, notFound } from '../errors.ts';
+import { assertTeamsExist } from './accounts.ts';
 import { isUuid } from '../ids.ts';
 import { requeueUnanswered } from '../tickets/actions.ts';
 import type { AgentRow } from './rows.ts';
 
 export const agentUpdate = z
   .object({
+    name: z.string().trim().min(1, '请填写姓名').max(40).optional(),
     role: z.enum(['agent', 'supervisor', 'admin']).optional(),
+    skills: z.array(z.string().trim().min(1).max(20)).max(20).optional(),
     disabled: z.boolean().optional(),
     maxConcurrent: z.number().int().min(1).max(100).optional(),
     teamIds: z.array(z.string().uuid()).max(20).optional(),
@@ -18,11 +21,11 @@ export const agentUpdate = z
   .refine((u) => Object.keys(u).length > 0, '至少修改一项');
 
 /**
- * An admin changes an agent's role, capacity, teams, or disables the account. Role changes and disabling are
+ * An admin changes an agent's name, role, skills, capacity, teams, or disables the account. Role changes and disabling are
  * audit-logged; a disabled agent's sessions end at once (the caller disconnects their sockets) and their
  * unanswered tickets go back to the queue. An admin cannot disable or demote themselves.
  */
-export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.infer<typeof agentUpdate>): Promise<AgentRow> {
+export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.infer<typeof agentUpdate>): Promise<AgentRow & { teamIds: string[] }> {
   if (!isUuid(id)) throw notFound('客服');
   if (id === actorId && (u.disabled || (u.role && u.role !== 'admin'))) throw conflict('self_lockout', '不能停用自己或降低自己的权限');
   const row = await transaction(deps.sql, async (tx) => {
@@ -30,15 +33,18 @@ export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.
     if (!before) throw notFound('客服');
     const teamsBefore = (await tx<{ teamId: string }[]>`select team_id from agent_teams where agent_id = ${id}`).map((t) => t.teamId);
     if (u.teamIds) {
-      const found = await tx`select id from teams where id = any(${u.teamIds}::uuid[])`;
-      if (found.length !== u.teamIds.length) throw badRequest('unknown_team', '客服组不存在');
+      u.teamIds = [...new Set(u.teamIds)];
+      await assertTeamsExist(tx, u.teamIds);
       await tx`delete from agent_teams where agent_id = ${id}`;
       if (u.teamIds.length) await tx`insert into agent_teams ${tx(u.teamIds.map((teamId) => ({ agentId: id, teamId })), 'agentId', 'teamId')}`;
     }
+    // disabling moves the session epoch on: the account's tokens stay dead when it is enabled again
     const [after] = await tx<AgentRow[]>`
       update agents set role = ${u.role ?? before.role}, max_concurrent = ${u.maxConcurrent ?? before.maxConcurrent},
+             name = ${u.name ?? before.name}, skills = ${u.skills ?? before.skills},
              disabled_at = ${u.disabled === undefined ? before.disabledAt : u.disabled ? new Date() : null},
-             status = ${u.disabled ? 'offline' : before.status}
+             status = ${u.disabled ? 'offline' : before.status},
+             session_epoch = session_epoch + ${u.disabled && !before.disabledAt ? 1 : 0}
        where id = ${id} returning *`;
     if (u.role && u.role !== before.role) await audit(tx, { actorId, action: 'agent.role_change', targetType: 'agent', targetId: id, details: { from: before.role, to: u.role } });
     if (u.disabled !== undefined && u.disabled !== !!before.disabledAt)
@@ -52,5 +58,5 @@ export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.
   } else if (row.access.before.role !== row.access.after.role || u.teamIds) {
     deps.bus.publish([{ type: 'agent.access', agentId: id, ...row.access }]);
   }
-  return row.after;
+  return { ...row.after, teamIds: row.access.after.teamIds };
 }

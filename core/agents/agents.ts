@@ -47,28 +47,39 @@ export async function getAgent(q: Queryable, id: string): Promise<AgentRow> {
   return row;
 }
 
+/** Which session a request or socket belongs to: its token's id, and the epoch it was signed at. */
+export interface Session {
+  jti: string;
+  sv: number;
+}
+
 /**
- * The actor for an authenticated request, in one query: disabled accounts and logged-out tokens lose access at
- * once, and the role is the current one, not the one in the token.
+ * The actor for an authenticated request, in one query: disabled accounts, logged-out tokens and tokens of an
+ * older session epoch (the password changed since) lose access at once, and the role is the current one, not
+ * the one in the token.
  */
-export async function loadActor(q: Queryable, id: string, jti: string | null = null): Promise<Actor> {
+export async function loadActor(q: Queryable, id: string, session: Session | null = null): Promise<Actor> {
+  const current = session
+    ? q`and a.session_epoch = ${session.sv} and not exists (select 1 from revoked_tokens r where r.jti = ${session.jti})`
+    : q``;
   const [row] = await q<{ id: string; role: Role; teamIds: string[] }[]>`
     select a.id, a.role, coalesce(array_agg(t.team_id) filter (where t.team_id is not null), '{}') as team_ids
       from agents a left join agent_teams t on t.agent_id = a.id
-     where a.id = ${id} and a.disabled_at is null
-       and not exists (select 1 from revoked_tokens r where r.jti = ${jti})
+     where a.id = ${id} and a.disabled_at is null ${current}
      group by a.id`;
-  if (!row) throw unauthorized('账号不存在或已停用');
+  if (!row) throw unauthorized('登录已失效（已退出、密码已修改或账号已停用），请重新登录');
   return row;
 }
 
-export async function listAgents(q: Queryable): Promise<(AgentRow & { teamIds: string[]; load: number })[]> {
+/** The agents, enabled ones only unless `includeDisabled` (an admin's team page, to enable one again). */
+export async function listAgents(q: Queryable, opts: { includeDisabled?: boolean } = {}): Promise<(AgentRow & { teamIds: string[]; load: number })[]> {
+  const enabled = opts.includeDisabled ? q`` : q`where a.disabled_at is null`;
   return q`
     select a.*, coalesce(array_agg(distinct t.team_id) filter (where t.team_id is not null), '{}') as team_ids,
            (select count(*)::int from tickets k where k.assignee_id = a.id and k.status in ('assigned', 'pending')) as load
       from agents a left join agent_teams t on t.agent_id = a.id
-     where a.disabled_at is null
-     group by a.id order by a.name`;
+     ${enabled}
+     group by a.id order by a.disabled_at is not null, a.name`;
 }
 
 /**

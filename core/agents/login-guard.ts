@@ -35,3 +35,14 @@ export async function recordLoginFailure(q: Queryable, email: string, ip: string
 export async function clearLoginFailures(q: Queryable, email: string): Promise<void> {
   await q`delete from login_failures where email = ${email} or at < now() - interval '1 day'`;
 }
+
+/** The accounts locked right now and until when, by email: what `assertLoginAllowed` would refuse, for the team page. */
+export async function lockedAccounts(q: Queryable): Promise<Map<string, Date>> {
+  const rows = await q<{ email: string; until: Date }[]>`
+    select email, min(at) + ${ACCOUNT_WINDOW_MIN} * interval '1 minute' as until
+      from (select email, at, row_number() over (partition by email order by at desc) as n
+              from login_failures where at > now() - ${ACCOUNT_WINDOW_MIN} * interval '1 minute') f
+     where n <= ${MAX_FAILURES_PER_ACCOUNT}
+     group by email having count(*) >= ${MAX_FAILURES_PER_ACCOUNT}`;
+  return new Map(rows.map((r) => [r.email, new Date(r.until)]));
+}

@@ -16,6 +16,16 @@ export function presentAgent(a: AgentRow & { teamIds?: string[]; load?: number }
   };
 }
 
+/** What admins also see of an account: disabled, locked out (until when), and when its password was last set. */
+export function presentAccount(a: AgentRow & { teamIds?: string[]; load?: number }, lockedUntil: Date | undefined) {
+  return {
+    ...presentAgent(a),
+    disabled: !!a.disabledAt,
+    lockedUntil: lockedUntil ? lockedUntil.toISOString() : null,
+    passwordSetAt: a.passwordSetAt ? a.passwordSetAt.toISOString() : null,
+  };
+}
+
 /** An agent's presence as it changed (the `agent:status` event): their status, and since when all their consoles are closed. */
 export function presentPresence(p: { agentId: string; status: string; disconnectedAt: Date | null }) {
   return { agentId: p.agentId, status: p.status, disconnectedAt: p.disconnectedAt ? p.disconnectedAt.toISOString() : null };

@@ -14,6 +14,9 @@ export interface AgentRow {
   disabledAt: Date | null;
   /** set while the agent has no console open and the offline grace runs (core/agents/presence.ts) */
   disconnectedAt: Date | null;
+  /** tokens signed at another epoch are refused (core/agents/accounts.ts) */
+  sessionEpoch: number;
+  passwordSetAt: Date | null;
   createdAt: Date;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Queryable } from '../db/client.ts';
-import { notFound } from '../errors.ts';
+import { transaction, type Queryable, type Sql } from '../db/client.ts';
+import { conflict, notFound } from '../errors.ts';
 import { isUuid } from '../ids.ts';
 import { iso } from '../time.ts';
 
@@ -28,6 +28,15 @@ export const teamSettings = z.object({
   routing: routingPolicy.partial().optional(),
 });
 
+export const newTeam = z
+  .object({
+    name: z.string().trim().min(1, '请填写组名').max(32),
+    categories: z.array(z.string().trim().min(1).max(32)).max(50).default([]),
+    /** takes the tickets no team's categories match; the first team is the default whatever this says */
+    isDefault: z.boolean().default(false),
+  })
+  .strict();
+
 export interface TeamRow {
   id: string;
   name: string;
@@ -44,6 +53,25 @@ export const policyOf = (t: Pick<TeamRow, 'routing'>): RoutingPolicy => routingP
 
 export async function listTeams(q: Queryable): Promise<TeamRow[]> {
   return q<TeamRow[]>`select * from teams order by created_at`;
+}
+
+/** A new team. Made the default, it takes over from the one before: exactly one team takes the unmatched tickets. */
+export async function createTeam(sql: Sql, t: z.infer<typeof newTeam>): Promise<TeamRow> {
+  try {
+    return await transaction(sql, async (tx) => {
+      // one at a time, so two first teams created at once do not both become the default, nor neither
+      await tx`lock table teams in share row exclusive mode`;
+      const [{ n }] = await tx<{ n: number }[]>`select count(*)::int as n from teams`;
+      const isDefault = t.isDefault || n === 0;
+      if (isDefault) await tx`update teams set is_default = false where is_default`;
+      const [row] = await tx<TeamRow[]>`
+        insert into teams (name, categories, is_default) values (${t.name}, ${t.categories}, ${isDefault}) returning *`;
+      return row;
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw conflict('team_name_taken', `客服组「${t.name}」已存在`);
+    throw err;
+  }
 }
 
 export async function updateTeam(q: Queryable, id: string, s: z.infer<typeof teamSettings>): Promise<TeamRow> {

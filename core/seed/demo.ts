@@ -3,6 +3,7 @@ import { transaction, type Sql } from '../db/client.ts';
 import { seedDefaultPlaybooks } from '../recovery/defaults.ts';
 import { DEFAULT_CANNED } from '../canned.ts';
 import { createAgent } from '../agents/agents.ts';
+import { verifyPassword } from '../agents/passwords.ts';
 import { addIdentity, type IdentityInput } from '../customers/identities.ts';
 import { upsertOrder, type OrderItem, type Platform } from '../commerce/orders.ts';
 import { upsertEntries } from '../knowledge/entries.ts';
@@ -36,6 +37,19 @@ const PRODUCTS: OrderItem[] = [
 const PLATFORM_IDENTITY: Partial<Record<Platform, IdentityInput['kind']>> = { taobao: 'taobao_nick', jd: 'jd_pin', douyin: 'douyin_openid' };
 const ORDER_PLATFORMS: Platform[] = ['taobao', 'jd', 'douyin', 'wechat_mall'];
 const STATUSES = ['delivered', 'delivered', 'shipped', 'paid', 'refunded', 'delivered'];
+
+/**
+ * The demo accounts that still sign in with the demo password: the banner lists them (and warns on a real
+ * PostgreSQL, where they would be anyone's way in). A database whose first account came from `huike agent add`
+ * has none.
+ */
+export async function demoLoginsInUse(sql: Sql): Promise<typeof DEMO_LOGINS> {
+  const rows = await sql<{ email: string; passwordHash: string }[]>`
+    select email, password_hash from agents where email = any(${DEMO_LOGINS.map((a) => a.email)}) and disabled_at is null`;
+  const inUse = new Set<string>();
+  for (const r of rows) if (await verifyPassword(r.passwordHash, DEMO_PASSWORD)) inUse.add(r.email);
+  return DEMO_LOGINS.filter((a) => inUse.has(a.email));
+}
 
 /** True when the database has no agents yet: `npm start` seeds only then, so real data is never touched. */
 export async function isEmpty(sql: Sql): Promise<boolean> {

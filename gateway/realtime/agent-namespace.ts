@@ -33,8 +33,9 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       const token = socket.handshake.auth?.token;
       if (typeof token !== 'string') throw new Error('missing token');
       const claims = await tokens.verify(token);
-      socket.data.actor = await loadActor(deps.sql, claims.sub, claims.jti);
+      socket.data.actor = await loadActor(deps.sql, claims.sub, claims);
       socket.data.jti = claims.jti;
+      socket.data.sv = claims.sv;
       socket.data.exp = claims.exp.getTime();
       next();
     } catch (err) {
@@ -87,7 +88,7 @@ export function setupAgentNamespace(ns: Namespace, deps: Deps, tokens: TokenServ
       withAck(log, async (input: unknown) => {
         const { conversationId, afterSeq } = parse(syncSchema, input);
         // the agent as they are now: an admin may have changed their role or teams since the socket connected
-        const [now, c] = await Promise.all([loadActor(deps.sql, actor.id, socket.data.jti), getConversation(deps.sql, conversationId)]);
+        const [now, c] = await Promise.all([loadActor(deps.sql, actor.id, { jti: socket.data.jti, sv: socket.data.sv }), getConversation(deps.sql, conversationId)]);
         authorize(canViewConversation(now, c));
         return { conversationId, messages: (await listMessages(deps.sql, c.id, afterSeq, 500)).map(presentMessage) };
       }),

@@ -110,7 +110,11 @@ export function createEmitter(io: Server, deps: Deps) {
         return;
       case 'agent.revoked':
         // through the adapter: the sockets are closed on whichever node holds them
-        agents.in(event.jti ? rooms.session(event.jti) : rooms.agent(event.agentId)).disconnectSockets(true);
+        // (a password change keeps the session that asked: `exceptJti`)
+        agents
+          .in(event.jti ? rooms.session(event.jti) : rooms.agent(event.agentId))
+          .except(event.exceptJti ? [rooms.session(event.exceptJti)] : [])
+          .disconnectSockets(true);
         return;
       case 'agent.access': {
         // through the adapter, on whichever node holds the sockets; rooms kept in both stay joined throughout

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgent, buildConversation, buildCustomer, buildTeam } from '../support/factories.ts';
+import { buildAgent, buildConversation, buildCustomer, buildTeam, TEST_PASSWORD } from '../support/factories.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { startTestHuike, type TestHuike } from '../support/huike.ts';
 import { appRoutes, routeKey } from '../support/routes.ts';
@@ -27,6 +27,8 @@ interface Request {
 interface Case {
   access: Access;
   request?: (scope: Scope) => Promise<Request>;
+  /** a route that ends sessions (logout, a password change) is called in a session of its own, not the role's shared one */
+  session?: (role: Role) => Promise<string>;
 }
 
 let h: TestHuike;
@@ -96,10 +98,20 @@ const CASES: Record<string, Case> = {
   'GET /metrics': { access: { open: 'http.test.ts: for Prometheus; METRICS_TOKEN closes it to all but that token' } },
   'POST /api/v1/auth/login': { access: { open: 'security.test.ts: login, lockout' } },
 
-  'POST /api/v1/auth/logout': { access: 'any', request: path('/auth/logout') },
+  'POST /api/v1/auth/logout': { access: 'any', request: path('/auth/logout'), session: async (role) => h.login((await h.api(tokens[role], '/auth/me')).body.agent.email) },
   'GET /api/v1/auth/me': { access: 'any', request: path('/auth/me') },
   'GET /api/v1/agents': { access: 'any', request: path('/agents') },
   'PUT /api/v1/agents/me/status': { access: 'any', request: async () => ({ path: '/agents/me/status', body: { status: 'away' } }) },
+  'POST /api/v1/agents': { access: 'admin', request: async () => ({ path: '/agents', body: { email: `new-${uid()}@shop.test`, name: '新同事', password: 'kaishi-2026' } }) },
+  'PUT /api/v1/agents/me/password': {
+    access: 'any',
+    request: async () => ({ path: '/agents/me/password', body: { currentPassword: TEST_PASSWORD, newPassword: 'xin-mima-2026' } }),
+    // the change ends every other session of the agent: one of their own, so the role's shared token lives on
+    session: async (role) => h.login((await buildAgent(h.deps.sql, { role, teamIds: [ids.teamA] })).email),
+  },
+  'PUT /api/v1/agents/:id/password': { access: 'admin', request: async () => ({ path: `/agents/${(await buildAgent(h.deps.sql)).id}/password`, body: { password: 'chongzhi-2026' } }) },
+  'POST /api/v1/agents/:id/unlock': { access: 'admin', request: async () => ({ path: `/agents/${(await buildAgent(h.deps.sql)).id}/unlock` }) },
+  'POST /api/v1/teams': { access: 'admin', request: async () => ({ path: '/teams', body: { name: `组-${uid()}` } }) },
   'PUT /api/v1/agents/:id': { access: 'admin', request: async () => ({ path: `/agents/${(await buildAgent(h.deps.sql)).id}`, body: { maxConcurrent: 7 } }) },
   'GET /api/v1/teams': { access: 'any', request: path('/teams') },
   'PUT /api/v1/teams/:id': { access: 'supervisor', request: async () => ({ path: `/teams/${(await buildTeam(h.deps.sql)).id}`, body: { firstResponseMinutes: 5 } }) },
@@ -256,8 +268,7 @@ describe('role policies, route by route', () => {
 
     for (const [role, scope, allowed] of checks(c.access)) {
       const req = await c.request!(scope);
-      // logging out ends the session it is called with, so it gets a session of its own
-      const token = key.endsWith('/logout') ? await h.login((await h.api(tokens[role], '/auth/me')).body.agent.email) : tokens[role];
+      const token = c.session ? await c.session(role) : tokens[role];
       const what = `${role} on ${scope === 'other' ? "another team's" : scope === 'team' ? "their team's" : 'their own'} objects: ${key}`;
       if (allowed) {
         const r = await call(key, req, token);

@@ -15,7 +15,7 @@ export function requireAgent(app: HttpContext) {
     const token = bearerToken(ctx.get('authorization'));
     if (!token) throw unauthorized();
     const claims = await app.tokens.verify(token);
-    ctx.state.actor = await loadActor(app.deps.sql, claims.sub, claims.jti);
+    ctx.state.actor = await loadActor(app.deps.sql, claims.sub, claims);
     ctx.state.token = claims;
     await next();
   };

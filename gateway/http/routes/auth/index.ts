@@ -27,7 +27,7 @@ export function authRoutes(app: HttpContext): Router {
       throw err;
     }
     await clearLoginFailures(app.deps.sql, email);
-    const token = await app.tokens.sign({ sub: agent.id, role: agent.role });
+    const token = await app.tokens.sign({ sub: agent.id, role: agent.role, sv: agent.sessionEpoch });
     ctx.body = { token, agent: presentAgent(agent) };
   });
   // the token stops working everywhere at once, and its console sockets are closed
