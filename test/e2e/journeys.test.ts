@@ -286,3 +286,52 @@ describe('the team page, live, and an agent’s own status', () => {
     await expect.poll(() => text(option), { timeout: 10_000 }).toContain('离开');
   });
 });
+
+describe('accounts: an admin opens one, its owner changes the password', () => {
+  const demo = demoBrowserHooks();
+
+  it('the admin creates an agent on the team page; the agent signs in, changes the password and stays in; the other console is signed out; a lockout shows and is lifted', { timeout: 120_000 }, async () => {
+    const admin = await openConsole(demo.browser, demo.h.url, 'admin@huike.demo', DEMO_PASSWORD);
+    await admin.getByTestId('nav-team').click();
+    await admin.getByTestId('new-agent').click();
+    const form = admin.getByTestId('agent-form');
+    await form.getByLabel('邮箱').fill('xiaoli@shop.test');
+    await form.getByLabel('姓名').fill('新同事小李');
+    await form.getByLabel('初始密码').fill('12345678');
+    await admin.locator('.ant-modal').getByRole('button', { name: /保\s*存/ }).click();
+    // the console checks the password rule before sending
+    await expect.poll(() => text(form), { timeout: 5000 }).toContain('密码需包含字母、数字、符号中的至少两种');
+    await form.getByLabel('初始密码').fill('kaishi-2026');
+    await admin.locator('.ant-modal').getByRole('button', { name: /保\s*存/ }).click();
+    const row = () => admin.getByTestId('page-team').locator('tr').filter({ hasText: '新同事小李' });
+    await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('xiaoli@shop.test');
+
+    const other = await openConsole(demo.browser, demo.h.url, 'xiaoli@shop.test', 'kaishi-2026');
+    const mine = await openConsole(demo.browser, demo.h.url, 'xiaoli@shop.test', 'kaishi-2026');
+    await mine.getByTestId('change-password').click();
+    const pw = mine.getByTestId('password-form');
+    await pw.getByLabel('当前密码').fill('kaishi-2026');
+    await pw.getByLabel('新密码', { exact: true }).fill('xin-mima-2026');
+    await pw.getByLabel('确认新密码').fill('xin-mima-2026');
+    await mine.locator('.ant-modal').getByRole('button', { name: /保\s*存/ }).click();
+    // the other console is back at the login page by itself; this one goes on, connected, with its new token
+    await expect.poll(() => other.getByTestId('login-email').isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => text(mine.getByTestId('connection')), { timeout: 10_000 }).toContain('已连接');
+    await mine.getByTestId('nav-team').click();
+    await expect.poll(() => text(mine.getByTestId('page-team')), { timeout: 10_000 }).toContain('新同事小李');
+    expect(await mine.getByTestId('login-email').count()).toBe(0);
+    await other.context().close();
+
+    // someone guesses at the account: the admin's team page shows it locked, and one click lifts it
+    for (let i = 0; i < 5; i++)
+      await fetch(`${demo.h.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'xiaoli@shop.test', password: 'guess-1' }) });
+    await admin.reload();
+    await expect.poll(() => text(row()), { timeout: 10_000 }).toContain('已锁定');
+    await admin.screenshot({ path: path.join(ARTIFACTS, 'console-team-accounts.png'), fullPage: true });
+    await row().getByRole('button', { name: /解\s*锁/ }).click();
+    await expect.poll(() => text(row()), { timeout: 10_000 }).not.toContain('已锁定');
+    expect((await demo.h.login('xiaoli@shop.test', 'xin-mima-2026')).length).toBeGreaterThan(20);
+    await admin.context().close();
+    await mine.context().close();
+  });
+});

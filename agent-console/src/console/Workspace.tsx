@@ -3,7 +3,8 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react
 import { useTranslation } from 'react-i18next';
 import { heldThrough, mergeBySeq } from '../shared/format.ts';
 import type { Agent, Conversation, Message } from '../shared/types.ts';
-import { api } from './api.ts';
+import { api, session } from './api.ts';
+import { ChangePasswordModal } from './ChangePasswordModal.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import { setLang, type Lang } from './i18n.ts';
 import { Inbox, type InboxTab } from './Inbox.tsx';
@@ -48,6 +49,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
   const [presence, setPresence] = useState<Agent['status']>('online');
   const [scriptTick, setScriptTick] = useState(0);
   const [typingAt, setTypingAt] = useState<Map<string, number>>(new Map());
+  const [changingPassword, setChangingPassword] = useState(false);
   const selected = route.page === 'inbox' ? route.id : null;
   const supervisor = me?.role === 'supervisor' || me?.role === 'admin';
 
@@ -216,11 +218,24 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
               options={(['online', 'away', 'offline'] as const).map((s) => ({ value: s, label: t({ online: '在线', away: '离开', offline: '离线' }[s]) }))}
             />
             <Typography.Text data-testid="me">{me?.name}</Typography.Text>
+            <Button size="small" type="text" onClick={() => setChangingPassword(true)} data-testid="change-password">
+              {t('修改密码')}
+            </Button>
             <Button size="small" onClick={onLogout}>
               {t('退出')}
             </Button>
           </Space>
         </Layout.Header>
+        {changingPassword && (
+          <ChangePasswordModal
+            onClose={() => setChangingPassword(false)}
+            onChanged={(token) => {
+              // this session goes on with the new token; the socket signs in again with it
+              session.set(token);
+              socket?.disconnect().connect();
+            }}
+          />
+        )}
         {Page && me ? (
           <Layout.Content style={{ background: '#fff', overflowY: 'auto', padding: 16 }}>
             <Suspense fallback={<Spin style={{ marginTop: 80, width: '100%' }} />}>

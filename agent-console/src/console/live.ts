@@ -31,7 +31,8 @@ export function useAgentSocket(handlers: LiveHandlers) {
   const [connected, setConnected] = useState(false);
 
   useEffect(() => {
-    const s = io('/agent', { auth: { token: session.token }, transports: ['websocket'] });
+    // read at every connect: after a password change the console connects again with its new token
+    const s = io('/agent', { auth: (cb) => cb({ token: session.token }), transports: ['websocket'] });
     let everConnected = false;
     s.on('connect', () => {
       setConnected(true);

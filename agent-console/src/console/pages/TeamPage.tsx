@@ -1,15 +1,12 @@
-import { App, Button, Card, Form, InputNumber, Select, Space, Switch, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Form, InputNumber, Popconfirm, Select, Space, Switch, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Agent } from '../../shared/types.ts';
 import { api } from '../api.ts';
+import { AgentFormModal, ResetPasswordModal, ROLE, TeamFormModal, type AccountRow } from './AccountForms.tsx';
 import { PresenceTag, usePresenceUpdates } from './presence.tsx';
 import { useLoad } from './useLoad.ts';
 
-interface AgentRow extends Agent {
-  skills: string[];
-  maxConcurrent: number;
-}
 interface Team {
   id: string;
   name: string;
@@ -18,8 +15,6 @@ interface Team {
   sla: { firstResponseMinutes: number; resolutionMinutes: number };
   routing: { sticky: boolean; strategy: 'least_loaded' | 'longest_idle'; priorityFirst: boolean };
 }
-
-const ROLE: Record<string, string> = { agent: '坐席', supervisor: '主管', admin: '管理员' };
 
 function TeamCard({ team, editable, onSaved }: { team: Team; editable: boolean; onSaved(): void }) {
   const { t } = useTranslation();
@@ -76,17 +71,83 @@ function TeamCard({ team, editable, onSaved }: { team: Team; editable: boolean; 
   );
 }
 
+/** An admin's actions on one account: edit, reset its password, lift a lockout, disable or enable it. */
+function AccountActions({ a, me, onEdit, onReset, onChanged }: { a: AccountRow; me: Agent; onEdit(): void; onReset(): void; onChanged(): void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const call = async (path: string, init: { method: string; body?: unknown }, done: string) => {
+    try {
+      await api(path, init);
+      message.success(t(done));
+      onChanged();
+    } catch (e) {
+      message.error((e as Error).message);
+    }
+  };
+  if (a.disabled)
+    return (
+      <Button size="small" type="link" onClick={() => void call(`/api/v1/agents/${a.id}`, { method: 'PUT', body: { disabled: false } }, '已启用')}>
+        {t('启用')}
+      </Button>
+    );
+  return (
+    <Space size={0} data-testid={`actions-${a.email}`}>
+      <Button size="small" type="link" onClick={onEdit}>
+        {t('编辑')}
+      </Button>
+      {a.id !== me.id && (
+        <Button size="small" type="link" onClick={onReset}>
+          {t('重置密码')}
+        </Button>
+      )}
+      {a.lockedUntil && (
+        <Button size="small" type="link" onClick={() => void call(`/api/v1/agents/${a.id}/unlock`, { method: 'POST' }, '已解锁')}>
+          {t('解锁')}
+        </Button>
+      )}
+      {a.id !== me.id && (
+        <Popconfirm
+          title={t('停用后对方立即退出登录，未回复的工单回到队列。确定停用？')}
+          okText={t('停用')}
+          cancelText={t('取消')}
+          onConfirm={() => call(`/api/v1/agents/${a.id}`, { method: 'PUT', body: { disabled: true } }, '已停用')}
+        >
+          <Button size="small" type="link" danger>
+            {t('停用')}
+          </Button>
+        </Popconfirm>
+      )}
+    </Space>
+  );
+}
+
 export default function TeamPage({ me }: { me: Agent }) {
   const { t } = useTranslation();
-  const agents = useLoad<{ agents: AgentRow[] }>('/api/v1/agents');
+  const admin = me.role === 'admin';
+  const [showDisabled, setShowDisabled] = useState(false);
+  const [editing, setEditing] = useState<AccountRow | 'new' | null>(null);
+  const [resetting, setResetting] = useState<AccountRow | null>(null);
+  const [newTeam, setNewTeam] = useState(false);
+  const agents = useLoad<{ agents: AccountRow[] }>(showDisabled ? '/api/v1/agents?include=disabled' : '/api/v1/agents');
   // live: a status set, a console closed or back, shows without reloading the page
-  usePresenceUpdates<AgentRow>((a) => a.id, (update) => agents.patch((d) => (d ? { agents: update(d.agents) } : d)));
+  usePresenceUpdates<AccountRow>((a) => a.id, (update) => agents.patch((d) => (d ? { agents: update(d.agents) } : d)));
   const teams = useLoad<{ teams: Team[] }>('/api/v1/teams');
-  const teamName = new Map((teams.data?.teams ?? []).map((x) => [x.id, x.name]));
+  const teamList = teams.data?.teams ?? [];
+  const teamName = new Map(teamList.map((x) => [x.id, x.name]));
   return (
     <div data-testid="page-team">
-      <Typography.Title level={4}>{t('客服列表')}</Typography.Title>
-      <Table<AgentRow>
+      <Space style={{ width: '100%', justifyContent: 'space-between' }}>
+        <Typography.Title level={4}>{t('客服列表')}</Typography.Title>
+        {admin && (
+          <Space>
+            <Switch size="small" checked={showDisabled} onChange={setShowDisabled} data-testid="show-disabled" /> {t('显示已停用')}
+            <Button type="primary" onClick={() => setEditing('new')} data-testid="new-agent">
+              {t('新建客服')}
+            </Button>
+          </Space>
+        )}
+      </Space>
+      <Table<AccountRow>
         rowKey="id"
         size="small"
         loading={agents.loading}
@@ -99,19 +160,52 @@ export default function TeamPage({ me }: { me: Agent }) {
           {
             title: t('状态'),
             dataIndex: 'status',
-            render: (s: string, a: AgentRow) => <PresenceTag status={s} disconnectedAt={a.disconnectedAt} />,
+            render: (s: string, a: AccountRow) =>
+              a.disabled ? (
+                <Tag>{t('已停用')}</Tag>
+              ) : (
+                <Space size={4}>
+                  <PresenceTag status={s} disconnectedAt={a.disconnectedAt} />
+                  {a.lockedUntil && (
+                    <Tag color="red" title={new Date(a.lockedUntil).toLocaleString()}>
+                      {t('已锁定')}
+                    </Tag>
+                  )}
+                </Space>
+              ),
           },
           { title: t('客服组'), dataIndex: 'teamIds', render: (ids?: string[]) => (ids ?? []).map((id) => <Tag key={id}>{teamName.get(id) ?? id}</Tag>) },
           { title: t('技能'), dataIndex: 'skills', render: (s: string[]) => (s ?? []).join('、') },
           { title: t('上限'), dataIndex: 'maxConcurrent' },
+          ...(admin
+            ? [
+                {
+                  title: t('操作'),
+                  key: 'actions',
+                  render: (_: unknown, a: AccountRow) => (
+                    <AccountActions a={a} me={me} onEdit={() => setEditing(a)} onReset={() => setResetting(a)} onChanged={() => void agents.reload()} />
+                  ),
+                },
+              ]
+            : []),
         ]}
       />
-      <Typography.Title level={4} style={{ marginTop: 24 }}>
-        {t('客服组设置')}
-      </Typography.Title>
-      {(teams.data?.teams ?? []).map((team) => (
+      <Space style={{ width: '100%', justifyContent: 'space-between', marginTop: 24 }}>
+        <Typography.Title level={4}>{t('客服组设置')}</Typography.Title>
+        {admin && (
+          <Button onClick={() => setNewTeam(true)} data-testid="new-team">
+            {t('新建客服组')}
+          </Button>
+        )}
+      </Space>
+      {teamList.map((team) => (
         <TeamCard key={team.id} team={team} editable={me.role !== 'agent'} onSaved={() => void teams.reload()} />
       ))}
+      {editing && (
+        <AgentFormModal editing={editing === 'new' ? null : editing} teams={teamList} onClose={() => setEditing(null)} onSaved={() => void agents.reload()} />
+      )}
+      {resetting && <ResetPasswordModal agent={resetting} onClose={() => setResetting(null)} onSaved={() => void agents.reload()} />}
+      {newTeam && <TeamFormModal onClose={() => setNewTeam(false)} onSaved={() => void teams.reload()} />}
     </div>
   );
 }

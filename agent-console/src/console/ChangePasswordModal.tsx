@@ -1,0 +1,43 @@
+import { Form, Input, Modal } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { api } from './api.ts';
+import { passwordRules, useSubmit } from './forms.ts';
+
+/** Any agent, their own password: the current one, then a new one; their other sessions end. */
+export function ChangePasswordModal({ onClose, onChanged }: { onClose(): void; onChanged(token: string): void }) {
+  const { t } = useTranslation();
+  const [form] = Form.useForm<{ currentPassword: string; newPassword: string; confirm: string }>();
+  const { saving, submit } = useSubmit<{ currentPassword: string; newPassword: string }>(
+    async ({ currentPassword, newPassword }) => {
+      const r = await api<{ token: string }>('/api/v1/agents/me/password', { method: 'PUT', body: { currentPassword, newPassword } });
+      onChanged(r.token);
+    },
+    onClose,
+    '密码已修改，其他设备上的登录已退出',
+  );
+  return (
+    <Modal open title={t('修改密码')} okText={t('保存')} cancelText={t('取消')} confirmLoading={saving} onOk={() => form.submit()} onCancel={onClose} destroyOnHidden>
+      <Form form={form} layout="vertical" data-testid="password-form" onFinish={submit}>
+        <Form.Item name="currentPassword" label={t('当前密码')} rules={[{ required: true, message: t('请输入当前密码') }]}>
+          <Input.Password autoComplete="current-password" />
+        </Form.Item>
+        <Form.Item name="newPassword" label={t('新密码')} rules={passwordRules(t)}>
+          <Input.Password autoComplete="new-password" />
+        </Form.Item>
+        <Form.Item
+          name="confirm"
+          label={t('确认新密码')}
+          dependencies={['newPassword']}
+          rules={[
+            { required: true, message: t('请再输入一次新密码') },
+            ({ getFieldValue }) => ({
+              validator: (_, v) => (!v || v === getFieldValue('newPassword') ? Promise.resolve() : Promise.reject(new Error(t('两次输入的密码不一致')))),
+            }),
+          ]}
+        >
+          <Input.Password autoComplete="new-password" />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
