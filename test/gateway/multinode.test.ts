@@ -8,7 +8,7 @@ import { TokenService } from '../../core/agents/tokens.ts';
 import { createMetrics } from '../../gateway/metrics.ts';
 import { adapterSubscribed, createRealtime } from '../../gateway/realtime/server.ts';
 import { depsFor, testDatabase } from '../support/db.ts';
-import { buildAgent, buildConversation, buildTeam } from '../support/factories.ts';
+import { buildAgent, buildConversation, buildTeam, TEST_PASSWORD } from '../support/factories.ts';
 import { emitAck, nextEvent, startTestHuike, type TestHuike, testRedisPrefix } from '../support/huike.ts';
 import { agentStatus, agentStatusOnce } from '../support/presence.ts';
 
@@ -143,6 +143,22 @@ describe.skipIf(!process.env.REDIS_URL)('two gateway nodes through Redis', () =>
     await last;
     await new Promise((r) => setTimeout(r, 150));
     expect(heard).toEqual(['to the new team']);
+  });
+
+  it('a password changed through node A closes the agent’s console on node B, and keeps the one that asked, on A', async () => {
+    const agent = await buildAgent(db.sql, { teamIds: [teamId] });
+    const [here, there] = [await a.login(agent.email), await b.login(agent.email)];
+    const [onA, onB] = [await a.agentSocket(here), await b.agentSocket(there)];
+    const gone = new Promise<string>((resolve) => onB.once('disconnect', resolve));
+    let closedOnA = false;
+    onA.once('disconnect', () => (closedOnA = true));
+    const r = await a.api(here, '/agents/me/password', { method: 'PUT', body: JSON.stringify({ currentPassword: TEST_PASSWORD, newPassword: 'xin-mima-2026' }) });
+    expect(r.status).toBe(200);
+    expect(await gone).toBe('io server disconnect');
+    expect((await b.api(there, '/conversations')).status).toBe(401);
+    expect((await b.api(r.body.token, '/conversations')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(closedOnA).toBe(false);
   });
 
   it('an agent with consoles on both nodes stays online when the one on node A closes, and goes offline with the last', async () => {
