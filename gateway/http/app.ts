@@ -5,6 +5,7 @@ import { errorHandler } from './middleware/errors.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { agentRoutes, teamRoutes } from './routes/agents/index.ts';
+import { auditRoutes } from './routes/audit/index.ts';
 import { authRoutes } from './routes/auth/index.ts';
 import { conversationRoutes } from './routes/conversations/index.ts';
 import { commerceRoutes } from './routes/commerce/index.ts';
@@ -38,6 +39,7 @@ export function createHttpApp(app: HttpContext, opts: { log: Logger; consoleDir:
     ticketRoutes(app),
     recoveryRoutes(app),
     consoleRoutes(app),
+    auditRoutes(app),
     webUploadRoutes(app),
   ]) {
     koa.use(router.routes());

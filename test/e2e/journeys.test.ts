@@ -331,6 +331,18 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     await row().getByRole('button', { name: /解\s*锁/ }).click();
     await expect.poll(() => text(row()), { timeout: 10_000 }).not.toContain('已锁定');
     expect((await demo.h.login('xiaoli@shop.test', 'xin-mima-2026')).length).toBeGreaterThan(20);
+
+    // the audit log says who did what to the account, newest first, in Chinese
+    await admin.getByTestId('nav-audit').click();
+    const rows = admin.getByTestId('page-audit').locator('tbody tr');
+    await expect.poll(() => text(rows), { timeout: 10_000 }).toContain('解锁账号');
+    const about = await rows.filter({ hasText: '新同事小李' }).allTextContents();
+    expect(about.map((r) => (r.match(/解锁账号|修改自己的密码|新建客服/) ?? [''])[0])).toEqual(['解锁账号', '修改自己的密码', '新建客服']);
+    expect(about[0]).toContain('店长 王芳');
+    await admin.getByTestId('audit-action').click();
+    await admin.locator('.ant-select-item-option').filter({ hasText: '新建客服' }).first().click();
+    await expect.poll(async () => (await rows.allTextContents()).every((r) => r.includes('新建客服')), { timeout: 10_000 }).toBe(true);
+    await admin.screenshot({ path: path.join(ARTIFACTS, 'console-audit.png'), fullPage: true });
     await admin.context().close();
     await mine.context().close();
   });

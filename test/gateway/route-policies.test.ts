@@ -186,6 +186,7 @@ const CASES: Record<string, Case> = {
   'PUT /api/v1/canned/:id': { access: 'supervisor', request: async () => ({ path: `/canned/${await canned()}`, body: { shortcut: `hi${uid()}`, title: '问候', text: '您好呀' } }) },
   'DELETE /api/v1/canned/:id': { access: 'supervisor', request: async () => ({ path: `/canned/${await canned()}` }) },
   'GET /api/v1/reports/dashboard': { access: 'supervisor', request: path('/reports/dashboard') },
+  'GET /api/v1/audit': { access: 'admin', request: path('/audit') },
   'GET /api/v1/channels': { access: 'any', request: path('/channels') },
 };
 // the same route, a stricter rule for part of it

@@ -22,8 +22,9 @@ const PAGES: Partial<Record<PageKey, React.LazyExoticComponent<React.ComponentTy
   team: lazy(() => import('./pages/TeamPage.tsx')),
   channels: lazy(() => import('./pages/ChannelsPage.tsx')),
   dashboard: lazy(() => import('./pages/DashboardPage.tsx')),
+  audit: lazy(() => import('./pages/AuditPage.tsx')),
 };
-const NAV: { key: PageKey; label: string; supervisor?: boolean }[] = [
+const NAV: { key: PageKey; label: string; supervisor?: boolean; admin?: boolean }[] = [
   { key: 'inbox', label: '工作台' },
   { key: 'tickets', label: '工单' },
   { key: 'kb', label: '知识库' },
@@ -32,6 +33,7 @@ const NAV: { key: PageKey; label: string; supervisor?: boolean }[] = [
   { key: 'team', label: '团队与客服' },
   { key: 'channels', label: '渠道' },
   { key: 'dashboard', label: '数据看板', supervisor: true },
+  { key: 'audit', label: '审计日志', admin: true },
 ];
 const PAGE_SIZE = 100;
 
@@ -194,7 +196,7 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
             style={{ flex: 1, minWidth: 0, borderBottom: 'none' }}
             data-testid="nav"
             onClick={(e) => go(e.key as PageKey)}
-            items={NAV.filter((n) => !n.supervisor || supervisor).map((n) => ({ key: n.key, label: <span data-testid={`nav-${n.key}`}>{t(n.label)}</span> }))}
+            items={NAV.filter((n) => (!n.supervisor || supervisor) && (!n.admin || me?.role === 'admin')).map((n) => ({ key: n.key, label: <span data-testid={`nav-${n.key}`}>{t(n.label)}</span> }))}
           />
           <Space>
             <Select

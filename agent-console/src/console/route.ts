@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 
-export type PageKey = 'inbox' | 'tickets' | 'kb' | 'playbooks' | 'canned' | 'team' | 'channels' | 'dashboard';
-const PAGES: PageKey[] = ['inbox', 'tickets', 'kb', 'playbooks', 'canned', 'team', 'channels', 'dashboard'];
+export type PageKey = 'inbox' | 'tickets' | 'kb' | 'playbooks' | 'canned' | 'team' | 'channels' | 'dashboard' | 'audit';
+const PAGES: PageKey[] = ['inbox', 'tickets', 'kb', 'playbooks', 'canned', 'team', 'channels', 'dashboard', 'audit'];
 
 const parse = (): { page: PageKey; id: string | null } => {
   const [page, id] = window.location.hash.replace(/^#\/?/, '').split('/');

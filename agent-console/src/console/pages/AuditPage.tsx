@@ -1,0 +1,136 @@
+import { App, Button, Select, Space, Table, Tag, Typography } from 'antd';
+import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Agent } from '../../shared/types.ts';
+import { api } from '../api.ts';
+import { useLoad } from './useLoad.ts';
+
+interface Entry {
+  id: number;
+  at: string;
+  actor: { id: string; name: string | null } | null;
+  action: string;
+  target: { type: string; id: string; label: string | null };
+  details: Record<string, unknown>;
+}
+
+// every action the server records (core/audit.ts callers); an unknown one shows as its code
+const ACTIONS: Record<string, string> = {
+  'customer.reveal': '查看完整联系方式',
+  'customer.merge': '合并客户',
+  'customer.split': '拆分客户',
+  'kb.export': '导出知识库',
+  'kb.import': '导入知识库',
+  'kb.create': '新增知识',
+  'kb.update': '修改知识',
+  'kb.delete': '删除知识',
+  'kb.synonyms': '修改同义词',
+  'agent.create': '新建客服',
+  'agent.role_change': '修改角色',
+  'agent.teams': '修改客服组',
+  'agent.disable': '停用账号',
+  'agent.enable': '启用账号',
+  'agent.password_change': '修改自己的密码',
+  'agent.password_reset': '重置密码',
+  'agent.unlock': '解锁账号',
+  'team.create': '新建客服组',
+  'team.update': '修改客服组设置',
+  'playbook.create': '新建挽回方案',
+  'playbook.update': '修改挽回方案',
+  'playbook.disable': '停用挽回方案',
+  'recovery.settings': '修改挽回设置',
+  'settings.customer_rules': '修改客户规则',
+};
+const TARGETS: Record<string, string> = { agent: '客服', customer: '客户', kb: '知识库', playbook: '挽回方案', settings: '设置', team: '客服组' };
+const PAGE = 50;
+
+/** 审计日志 (admins): who revealed, merged, exported, and changed accounts and settings, newest first. */
+export default function AuditPage() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [action, setAction] = useState<string | undefined>();
+  const [actorId, setActorId] = useState<string | undefined>();
+  const [entries, setEntries] = useState<Entry[]>([]);
+  const [next, setNext] = useState<number | null>(null);
+  const [loading, setLoading] = useState(false);
+  const agents = useLoad<{ agents: Agent[] }>('/api/v1/agents?include=disabled');
+
+  const load = useCallback(
+    async (before: number | null) => {
+      setLoading(true);
+      try {
+        const q = new URLSearchParams({ limit: String(PAGE), ...(action ? { action } : {}), ...(actorId ? { actorId } : {}), ...(before ? { before: String(before) } : {}) });
+        const r = await api<{ entries: Entry[]; nextBefore: number | null }>(`/api/v1/audit?${q}`);
+        setEntries((prev) => (before ? [...prev, ...r.entries] : r.entries));
+        setNext(r.nextBefore);
+      } catch (e) {
+        message.error((e as Error).message);
+      } finally {
+        setLoading(false);
+      }
+    },
+    [action, actorId, message],
+  );
+  useEffect(() => {
+    void load(null);
+  }, [load]);
+
+  return (
+    <div data-testid="page-audit">
+      <Typography.Title level={4}>{t('审计日志')}</Typography.Title>
+      <Space style={{ marginBottom: 12 }} wrap>
+        <Select
+          allowClear
+          placeholder={t('全部操作')}
+          style={{ width: 200 }}
+          value={action}
+          onChange={setAction}
+          data-testid="audit-action"
+          options={Object.entries(ACTIONS).map(([value, label]) => ({ value, label: t(label) }))}
+        />
+        <Select
+          allowClear
+          showSearch
+          optionFilterProp="label"
+          placeholder={t('全部操作人')}
+          style={{ width: 200 }}
+          value={actorId}
+          onChange={setActorId}
+          options={(agents.data?.agents ?? []).map((a) => ({ value: a.id, label: a.name }))}
+        />
+      </Space>
+      <Table<Entry>
+        rowKey="id"
+        size="small"
+        loading={loading}
+        dataSource={entries}
+        pagination={false}
+        columns={[
+          { title: t('时间'), dataIndex: 'at', width: 180, render: (at: string) => new Date(at).toLocaleString() },
+          { title: t('操作人'), dataIndex: 'actor', width: 140, render: (a: Entry['actor']) => a?.name ?? <Tag>{t('系统 / 命令行')}</Tag> },
+          { title: t('操作'), dataIndex: 'action', width: 160, render: (x: string) => (ACTIONS[x] ? t(ACTIONS[x]) : x) },
+          {
+            title: t('对象'),
+            dataIndex: 'target',
+            render: (x: Entry['target']) => (
+              <Space size={4}>
+                <Tag>{t(TARGETS[x.type] ?? x.type)}</Tag>
+                {x.label ?? x.id}
+              </Space>
+            ),
+          },
+          {
+            title: t('详情'),
+            dataIndex: 'details',
+            render: (d: Entry['details']) => (Object.keys(d).length ? <Typography.Text code>{JSON.stringify(d)}</Typography.Text> : null),
+          },
+        ]}
+      />
+      {next !== null && (
+        <Button style={{ marginTop: 12 }} loading={loading} onClick={() => void load(next)} data-testid="audit-more">
+          {t('加载更多')}
+        </Button>
+      )}
+    </div>
+  );
+}

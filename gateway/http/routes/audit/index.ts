@@ -1,0 +1,44 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { authorize } from '../../../../core/agents/policies.ts';
+import { listAudit, type AuditEntry } from '../../../../core/audit.ts';
+import { iso } from '../../../../core/time.ts';
+import { parse } from '../../../validate.ts';
+import type { HttpContext } from '../../context.ts';
+import { actorOf, requireAgent } from '../../middleware/auth.ts';
+
+const auditQuery = z.object({
+  action: z
+    .string()
+    .regex(/^[a-z_]+(\.[a-z_]*)?$/, '操作类型格式为 agent.role_change 或前缀 agent.')
+    .max(64)
+    .optional(),
+  actorId: z.string().uuid().optional(),
+  targetType: z.enum(['agent', 'customer', 'kb', 'playbook', 'settings', 'team']).optional(),
+  targetId: z.string().min(1).max(200).optional(),
+  before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const present = (e: AuditEntry) => ({
+  id: e.id,
+  at: iso(e.createdAt),
+  actor: e.actorId ? { id: e.actorId, name: e.actorName } : null,
+  action: e.action,
+  target: { type: e.targetType, id: e.targetId, label: e.targetLabel },
+  details: e.details,
+});
+
+/** `/api/v1/audit`: who revealed, merged, exported, changed roles and passwords; admins only. */
+export function auditRoutes(app: HttpContext): Router {
+  const r = new Router({ prefix: '/api/v1/audit' });
+  r.use(requireAgent(app));
+  r.get('/', async (ctx) => {
+    authorize(actorOf(ctx).role === 'admin', '只有管理员可以查看审计日志');
+    const f = parse(auditQuery, ctx.query);
+    const rows = await listAudit(app.deps.sql, f);
+    // the cursor for the next page, while this one was full
+    ctx.body = { entries: rows.map(present), nextBefore: rows.length === f.limit ? rows.at(-1)!.id : null };
+  });
+  return r;
+}
