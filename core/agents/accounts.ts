@@ -40,7 +40,10 @@ export async function assertTeamsExist(q: Queryable, teamIds: string[]): Promise
   if (found.length !== new Set(teamIds).size) throw badRequest('unknown_team', '客服组不存在');
 }
 
-/** An admin opens an account for a new colleague, with a first password to hand over (audited). */
+/**
+ * An admin opens an account for a new colleague, with a first password to hand over (audited); its owner is asked
+ * for a new one at their first sign-in. `actorId` null: `huike agent add`, where the password was typed on the server.
+ */
 export async function addAgent(deps: Deps, actorId: string | null, a: z.infer<typeof newAgent>): Promise<AgentRow & { teamIds: string[] }> {
   const passwordHash = await hashPassword(a.password);
   const teamIds = [...new Set(a.teamIds)];
@@ -48,8 +51,8 @@ export async function addAgent(deps: Deps, actorId: string | null, a: z.infer<ty
     return await transaction(deps.sql, async (tx) => {
       await assertTeamsExist(tx, teamIds);
       const [row] = await tx<AgentRow[]>`
-        insert into agents (email, name, password_hash, role, skills, max_concurrent, password_set_at)
-        values (${a.email}, ${a.name}, ${passwordHash}, ${a.role}, ${a.skills}, ${a.maxConcurrent}, now())
+        insert into agents (email, name, password_hash, role, skills, max_concurrent, password_set_at, must_change_password)
+        values (${a.email}, ${a.name}, ${passwordHash}, ${a.role}, ${a.skills}, ${a.maxConcurrent}, now(), ${actorId !== null})
         returning *`;
       if (teamIds.length) await tx`insert into agent_teams ${tx(teamIds.map((teamId) => ({ agentId: row.id, teamId })), 'agentId', 'teamId')}`;
       await audit(tx, { actorId, action: 'agent.create', targetType: 'agent', targetId: row.id, details: { email: a.email, role: a.role, teamIds, ...(actorId ? {} : { by: 'cli' }) } });
@@ -87,7 +90,8 @@ export async function changeOwnPassword(
   const row = await transaction(deps.sql, async (tx) => {
     // the epoch it was read at: a reset by an admin in between wins, and this change is refused
     const [r] = await tx<{ sessionEpoch: number; role: AgentRow['role'] }[]>`
-      update agents set password_hash = ${passwordHash}, password_set_at = now(), session_epoch = session_epoch + 1
+      update agents set password_hash = ${passwordHash}, password_set_at = now(), session_epoch = session_epoch + 1,
+             must_change_password = false
        where id = ${agentId} and session_epoch = ${session.sv} returning session_epoch, role`;
     if (!r) throw new AppError(401, 'unauthorized', '登录已失效，请重新登录');
     await audit(tx, { actorId: agentId, action: 'agent.password_change', targetType: 'agent', targetId: agentId });
@@ -100,7 +104,8 @@ export async function changeOwnPassword(
 
 /**
  * An admin sets a new password for a colleague who forgot theirs (or whose account may be known to others): it
- * also lifts a lockout, and ends every session they have. `actorId` null: `huike agent passwd` on the server.
+ * also lifts a lockout, ends every session they have, and the owner is asked for a new one at sign-in.
+ * `actorId` null: `huike agent passwd` on the server, by the owner themselves as a rule: not asked again.
  */
 export async function resetPassword(deps: Deps, actorId: string | null, id: string, input: z.infer<typeof passwordReset>): Promise<AgentRow> {
   if (!isUuid(id)) throw notFound('客服');
@@ -108,7 +113,8 @@ export async function resetPassword(deps: Deps, actorId: string | null, id: stri
   const passwordHash = await hashPassword(input.password);
   const row = await transaction(deps.sql, async (tx) => {
     const [r] = await tx<AgentRow[]>`
-      update agents set password_hash = ${passwordHash}, password_set_at = now(), session_epoch = session_epoch + 1
+      update agents set password_hash = ${passwordHash}, password_set_at = now(), session_epoch = session_epoch + 1,
+             must_change_password = ${actorId !== null}
        where id = ${id} returning *`;
     if (!r) throw notFound('客服');
     await clearLoginFailures(tx, r.email);

@@ -16,6 +16,11 @@ export function presentAgent(a: AgentRow & { teamIds?: string[]; load?: number }
   };
 }
 
+/** The signed-in agent about themselves (login, `auth/me`): also whether they must choose a new password. */
+export function presentSelf(a: AgentRow & { teamIds?: string[] }) {
+  return { ...presentAgent(a), mustChangePassword: a.mustChangePassword };
+}
+
 /** What admins also see of an account: disabled, locked out (until when), and when its password was last set. */
 export function presentAccount(a: AgentRow & { teamIds?: string[]; load?: number }, lockedUntil: Date | undefined) {
   return {
@@ -23,6 +28,7 @@ export function presentAccount(a: AgentRow & { teamIds?: string[]; load?: number
     disabled: !!a.disabledAt,
     lockedUntil: lockedUntil ? lockedUntil.toISOString() : null,
     passwordSetAt: a.passwordSetAt ? a.passwordSetAt.toISOString() : null,
+    mustChangePassword: a.mustChangePassword,
   };
 }
 

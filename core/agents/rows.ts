@@ -17,6 +17,8 @@ export interface AgentRow {
   /** tokens signed at another epoch are refused (core/agents/accounts.ts) */
   sessionEpoch: number;
   passwordSetAt: Date | null;
+  /** set by an admin (new account, reset): the console asks for a new one at sign-in */
+  mustChangePassword: boolean;
   createdAt: Date;
 }
 

@@ -308,8 +308,12 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
 
     const other = await openConsole(demo.browser, demo.h.url, 'xiaoli@shop.test', 'kaishi-2026');
     const mine = await openConsole(demo.browser, demo.h.url, 'xiaoli@shop.test', 'kaishi-2026');
-    await mine.getByTestId('change-password').click();
+    // a password the admin chose: the console asks for the agent's own before anything else, and cannot be dismissed
+    await expect.poll(() => text(mine.locator('.ant-modal')), { timeout: 10_000 }).toContain('请先修改初始密码');
+    expect(await mine.locator('.ant-modal').getByRole('button', { name: /取\s*消/ }).isVisible()).toBe(false);
+    await mine.keyboard.press('Escape');
     const pw = mine.getByTestId('password-form');
+    expect(await pw.isVisible()).toBe(true);
     await pw.getByLabel('当前密码').fill('kaishi-2026');
     await pw.getByLabel('新密码', { exact: true }).fill('xin-mima-2026');
     await pw.getByLabel('确认新密码').fill('xin-mima-2026');
@@ -320,6 +324,11 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     await mine.getByTestId('nav-team').click();
     await expect.poll(() => text(mine.getByTestId('page-team')), { timeout: 10_000 }).toContain('新同事小李');
     expect(await mine.getByTestId('login-email').count()).toBe(0);
+    expect(await mine.getByTestId('password-form').count()).toBe(0);
+    // the header's 修改密码 opens the same form, which can be closed this time
+    await mine.getByTestId('change-password').click();
+    await mine.locator('.ant-modal').getByRole('button', { name: /取\s*消/ }).click();
+    await expect.poll(() => mine.getByTestId('password-form').count(), { timeout: 5000 }).toBe(0);
     await other.context().close();
 
     // someone guesses at the account: the admin's team page shows it locked, and one click lifts it

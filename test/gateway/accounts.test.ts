@@ -29,8 +29,13 @@ describe('an admin opens accounts', () => {
     const r = await h.api(admin, '/agents', json('POST', { email: ' XiaoLi@Shop.CN ', name: '小李', role: 'agent', teamIds: [teamId], skills: ['退款'], password: 'kaishi2026' }));
     expect(r.status).toBe(201);
     expect(r.body.agent).toMatchObject({ email: 'xiaoli@shop.cn', name: '小李', role: 'agent', teamIds: [teamId], skills: ['退款'], maxConcurrent: 8, disabled: false });
-    expect((await login('xiaoli@shop.cn', 'kaishi2026')).status).toBe(200);
-    expect(await auditOf(r.body.agent.id)).toEqual(['agent.create']);
+    const first = await login('xiaoli@shop.cn', 'kaishi2026');
+    expect(first.status).toBe(200);
+    // a password the admin chose: the console asks its owner for their own
+    expect(first.body.agent.mustChangePassword).toBe(true);
+    const changed = await h.api(first.body.token, '/agents/me/password', json('PUT', { currentPassword: 'kaishi2026', newPassword: 'wode-mima-2026' }));
+    expect((await h.api(changed.body.token, '/auth/me')).body.agent.mustChangePassword).toBe(false);
+    expect(await auditOf(r.body.agent.id)).toEqual(['agent.create', 'agent.password_change']);
     const listed = (await h.api(admin, '/agents')).body.agents.find((a: { id: string }) => a.id === r.body.agent.id);
     expect(listed).toMatchObject({ teamIds: [teamId], lockedUntil: null, passwordSetAt: expect.any(String) });
   });
@@ -145,7 +150,8 @@ describe('passwords', () => {
     expect(await gone).toBe('io server disconnect');
     expect((await h.api(token, '/conversations')).status).toBe(401);
     expect((await listed()).lockedUntil).toBeNull();
-    expect((await login(a.email, 'chongzhi-2026')).status).toBe(200);
+    const after = await login(a.email, 'chongzhi-2026');
+    expect([after.status, after.body.agent.mustChangePassword]).toEqual([200, true]);
     expect(await auditOf(a.id)).toEqual(['agent.password_reset']);
 
     const own = await h.api(admin, `/agents/${adminId}/password`, json('PUT', { password: 'chongzhi-2026' }));

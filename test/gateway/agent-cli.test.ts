@@ -34,6 +34,7 @@ describe.skipIf(!process.env.DATABASE_URL)('huike agent', { timeout: 60_000 }, (
     expect(r.out).toContain('已创建 / created: boss@shop.cn（老板，admin）');
     const boss = await authenticate(db.sql, 'boss@shop.cn', 'laoban-2026');
     expect(boss.role).toBe('admin');
+    expect(boss.mustChangePassword).toBe(false); // typed by its owner on the server, not handed over
     expect(await isEmpty(db.sql)).toBe(false);
     const [log] = await db.sql`select actor_id, action, details from audit_log where target_id = ${boss.id}`;
     expect(log).toMatchObject({ actorId: null, action: 'agent.create', details: { by: 'cli', role: 'admin' } });

@@ -34,6 +34,9 @@ export function Login({ onLogin }: { onLogin: (token: string) => void }) {
           <Button type="primary" htmlType="submit" block loading={loading} data-testid="login-submit">
             登录
           </Button>
+          <Typography.Paragraph type="secondary" style={{ marginTop: 12, marginBottom: 0, fontSize: 12 }}>
+            忘记密码或账号被锁定？请联系管理员在「团队与客服」重置密码或解锁。
+          </Typography.Paragraph>
         </Form>
       </Card>
     </div>

@@ -228,13 +228,15 @@ export function Workspace({ onLogout }: { onLogout: () => void }) {
             </Button>
           </Space>
         </Layout.Header>
-        {changingPassword && (
+        {(changingPassword || me?.mustChangePassword) && (
           <ChangePasswordModal
+            forced={!!me?.mustChangePassword}
             onClose={() => setChangingPassword(false)}
             onChanged={(token) => {
               // this session goes on with the new token; the socket signs in again with it
               session.set(token);
               socket?.disconnect().connect();
+              setMe((m) => (m ? { ...m, mustChangePassword: false } : m));
             }}
           />
         )}

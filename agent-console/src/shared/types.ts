@@ -57,6 +57,8 @@ export interface Agent {
   /** set while all their consoles are closed and they are still online for the offline grace */
   disconnectedAt?: string | null;
   teamIds?: string[];
+  /** the password was set by an admin: the console asks for a new one (only about the signed-in agent) */
+  mustChangePassword?: boolean;
 }
 
 /** `agent:status`: an agent's status changed, or their offline grace started (`disconnectedAt`) or ended */

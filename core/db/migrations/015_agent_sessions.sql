@@ -3,3 +3,5 @@
 alter table agents add column session_epoch integer not null default 0;
 -- when the password was last set, shown to admins (a reset the agent never followed up on)
 alter table agents add column password_set_at timestamptz;
+-- a password an admin chose (a new account, a reset) is known to two people: the console asks its owner for a new one
+alter table agents add column must_change_password boolean not null default false;

@@ -246,4 +246,7 @@ export const en: Record<string, string> = {
   修改挽回设置: 'Changed recovery settings',
   修改客户规则: 'Changed customer rules',
   设置: 'Settings',
+  '请先修改初始密码': 'Choose your own password first',
+  '这个密码由管理员设置，请换成只有你自己知道的密码后再开始工作。': 'An admin set this password: replace it with one only you know before you start.',
+  '待改初始密码': 'First password not yet changed',
 };

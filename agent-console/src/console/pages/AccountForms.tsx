@@ -11,6 +11,7 @@ export interface AccountRow extends Agent {
   disabled?: boolean;
   lockedUntil?: string | null;
   passwordSetAt?: string | null;
+  mustChangePassword?: boolean;
 }
 
 export const ROLE: Record<string, string> = { agent: '坐席', supervisor: '主管', admin: '管理员' };

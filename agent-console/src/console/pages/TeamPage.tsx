@@ -166,6 +166,7 @@ export default function TeamPage({ me }: { me: Agent }) {
               ) : (
                 <Space size={4}>
                   <PresenceTag status={s} disconnectedAt={a.disconnectedAt} />
+                  {a.mustChangePassword && <Tag color="gold">{t('待改初始密码')}</Tag>}
                   {a.lockedUntil && (
                     <Tag color="red" title={new Date(a.lockedUntil).toLocaleString()}>
                       {t('已锁定')}

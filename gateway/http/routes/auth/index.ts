@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, getAgent } from '../../../../core/agents/agents.ts';
-import { presentAgent } from '../../../../core/agents/presenter.ts';
+import { presentSelf } from '../../../../core/agents/presenter.ts';
 import { assertLoginAllowed, clearLoginFailures, recordLoginFailure } from '../../../../core/agents/login-guard.ts';
 import type { VerifiedToken } from '../../../../core/agents/tokens.ts';
 import { readJson } from '../../body.ts';
@@ -28,7 +28,7 @@ export function authRoutes(app: HttpContext): Router {
     }
     await clearLoginFailures(app.deps.sql, email);
     const token = await app.tokens.sign({ sub: agent.id, role: agent.role, sv: agent.sessionEpoch });
-    ctx.body = { token, agent: presentAgent(agent) };
+    ctx.body = { token, agent: presentSelf(agent) };
   });
   // the token stops working everywhere at once, and its console sockets are closed
   r.post('/logout', requireAgent(app), async (ctx) => {
@@ -39,7 +39,7 @@ export function authRoutes(app: HttpContext): Router {
     ctx.status = 204;
   });
   r.get('/me', requireAgent(app), async (ctx) => {
-    ctx.body = { agent: presentAgent({ ...(await getAgent(app.deps.sql, actorOf(ctx).id)), teamIds: actorOf(ctx).teamIds }) };
+    ctx.body = { agent: presentSelf({ ...(await getAgent(app.deps.sql, actorOf(ctx).id)), teamIds: actorOf(ctx).teamIds }) };
   });
   return r;
 }
