@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -352,6 +353,12 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     await admin.locator('.ant-select-item-option').filter({ hasText: '新建客服' }).first().click();
     await expect.poll(async () => (await rows.allTextContents()).every((r) => r.includes('新建客服')), { timeout: 10_000 }).toBe(true);
     await admin.screenshot({ path: path.join(ARTIFACTS, 'console-audit.png'), fullPage: true });
+    // the same filter, as a file for whoever audits the shop
+    const [file] = await Promise.all([admin.waitForEvent('download'), admin.getByTestId('audit-export').click()]);
+    expect(file.suggestedFilename()).toMatch(/^huike-audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = (await readFile((await file.path())!, 'utf8')).split('\n').filter(Boolean);
+    expect(csv.slice(1).every((line) => line.includes(',agent.create,'))).toBe(true);
+    expect(csv.some((line) => line.includes('xiaoli@shop.test'))).toBe(true);
     await admin.context().close();
     await mine.context().close();
   });

@@ -187,6 +187,7 @@ const CASES: Record<string, Case> = {
   'DELETE /api/v1/canned/:id': { access: 'supervisor', request: async () => ({ path: `/canned/${await canned()}` }) },
   'GET /api/v1/reports/dashboard': { access: 'supervisor', request: path('/reports/dashboard') },
   'GET /api/v1/audit': { access: 'admin', request: path('/audit') },
+  'GET /api/v1/audit/export': { access: 'admin', request: path('/audit/export') },
   'GET /api/v1/channels': { access: 'any', request: path('/channels') },
 };
 // the same route, a stricter rule for part of it

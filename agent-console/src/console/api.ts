@@ -48,3 +48,17 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   return data as T;
 }
+
+/** A file the API serves behind the agent's token (a link cannot send the header): fetched, then saved. */
+export async function download(path: string, filename: string): Promise<void> {
+  const res = await fetch(path, { headers: session.token ? { Authorization: `Bearer ${session.token}` } : {} }).catch(() => null);
+  if (!res) throw new ApiError(0, 'network', '网络异常，未收到服务器的答复，请稍后重试');
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new ApiError(res.status, data?.error?.code ?? 'error', data?.error?.message ?? `请求失败（${res.status}）`);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

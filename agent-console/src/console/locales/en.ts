@@ -249,4 +249,6 @@ export const en: Record<string, string> = {
   '请先修改初始密码': 'Choose your own password first',
   '这个密码由管理员设置，请换成只有你自己知道的密码后再开始工作。': 'An admin set this password: replace it with one only you know before you start.',
   '待改初始密码': 'First password not yet changed',
+  '导出 CSV': 'Export CSV',
+  '导出审计日志': 'Exported the audit log',
 };

@@ -2,7 +2,7 @@ import { App, Button, Select, Space, Table, Tag, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Agent } from '../../shared/types.ts';
-import { api } from '../api.ts';
+import { api, download } from '../api.ts';
 import { useLoad } from './useLoad.ts';
 
 interface Entry {
@@ -40,8 +40,9 @@ const ACTIONS: Record<string, string> = {
   'playbook.disable': '停用挽回方案',
   'recovery.settings': '修改挽回设置',
   'settings.customer_rules': '修改客户规则',
+  'audit.export': '导出审计日志',
 };
-const TARGETS: Record<string, string> = { agent: '客服', customer: '客户', kb: '知识库', playbook: '挽回方案', settings: '设置', team: '客服组' };
+const TARGETS: Record<string, string> = { audit: '审计日志', agent: '客服', customer: '客户', kb: '知识库', playbook: '挽回方案', settings: '设置', team: '客服组' };
 const PAGE = 50;
 
 /** 审计日志 (admins): who revealed, merged, exported, and changed accounts and settings, newest first. */
@@ -55,11 +56,23 @@ export default function AuditPage() {
   const [loading, setLoading] = useState(false);
   const agents = useLoad<{ agents: Agent[] }>('/api/v1/agents?include=disabled');
 
+  const filter = useCallback(() => ({ ...(action ? { action } : {}), ...(actorId ? { actorId } : {}) }), [action, actorId]);
+  const [exporting, setExporting] = useState(false);
+  const exportCsv = async () => {
+    setExporting(true);
+    try {
+      await download(`/api/v1/audit/export?${new URLSearchParams(filter())}`, `huike-audit-${new Date().toISOString().slice(0, 10)}.csv`);
+    } catch (e) {
+      message.error((e as Error).message);
+    } finally {
+      setExporting(false);
+    }
+  };
   const load = useCallback(
     async (before: number | null) => {
       setLoading(true);
       try {
-        const q = new URLSearchParams({ limit: String(PAGE), ...(action ? { action } : {}), ...(actorId ? { actorId } : {}), ...(before ? { before: String(before) } : {}) });
+        const q = new URLSearchParams({ limit: String(PAGE), ...filter(), ...(before ? { before: String(before) } : {}) });
         const r = await api<{ entries: Entry[]; nextBefore: number | null }>(`/api/v1/audit?${q}`);
         setEntries((prev) => (before ? [...prev, ...r.entries] : r.entries));
         setNext(r.nextBefore);
@@ -69,7 +82,7 @@ export default function AuditPage() {
         setLoading(false);
       }
     },
-    [action, actorId, message],
+    [filter, message],
   );
   useEffect(() => {
     void load(null);
@@ -98,6 +111,9 @@ export default function AuditPage() {
           onChange={setActorId}
           options={(agents.data?.agents ?? []).map((a) => ({ value: a.id, label: a.name }))}
         />
+        <Button onClick={() => void exportCsv()} loading={exporting} data-testid="audit-export">
+          {t('导出 CSV')}
+        </Button>
       </Space>
       <Table<Entry>
         rowKey="id"

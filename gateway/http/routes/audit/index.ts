@@ -1,7 +1,9 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { authorize } from '../../../../core/agents/policies.ts';
-import { listAudit, type AuditEntry } from '../../../../core/audit.ts';
+import { Readable } from 'node:stream';
+import { audit, listAudit, type AuditEntry } from '../../../../core/audit.ts';
+import { auditCsv } from '../../../../core/audit-export.ts';
 import { iso } from '../../../../core/time.ts';
 import { parse } from '../../../validate.ts';
 import type { HttpContext } from '../../context.ts';
@@ -14,7 +16,7 @@ const auditQuery = z.object({
     .max(64)
     .optional(),
   actorId: z.string().uuid().optional(),
-  targetType: z.enum(['agent', 'customer', 'kb', 'playbook', 'settings', 'team']).optional(),
+  targetType: z.enum(['agent', 'audit', 'customer', 'kb', 'playbook', 'settings', 'team']).optional(),
   targetId: z.string().min(1).max(200).optional(),
   before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -39,6 +41,17 @@ export function auditRoutes(app: HttpContext): Router {
     const rows = await listAudit(app.deps.sql, f);
     // the cursor for the next page, while this one was full
     ctx.body = { entries: rows.map(present), nextBefore: rows.length === f.limit ? rows.at(-1)!.id : null };
+  });
+  // the same filters, every match as CSV; the export itself is audited first, as the KB's is
+  r.get('/export', async (ctx) => {
+    const actor = actorOf(ctx);
+    authorize(actor.role === 'admin', '只有管理员可以导出审计日志');
+    const { limit: _limit, before: _before, ...filter } = parse(auditQuery, ctx.query);
+    const sql = app.deps.sql;
+    await audit(sql, { actorId: actor.id, action: 'audit.export', targetType: 'audit', targetId: 'csv', details: { filter } });
+    ctx.set('content-disposition', `attachment; filename="huike-audit-${new Date().toISOString().slice(0, 10)}.csv"`);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.body = Readable.from(auditCsv(sql, filter));
   });
   return r;
 }
