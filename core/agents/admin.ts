@@ -23,14 +23,20 @@ export const agentUpdate = z
 /**
  * An admin changes an agent's name, role, skills, capacity, teams, or disables the account. Role changes and disabling are
  * audit-logged; a disabled agent's sessions end at once (the caller disconnects their sockets) and their
- * unanswered tickets go back to the queue. An admin cannot disable or demote themselves.
+ * unanswered tickets go back to the queue. An admin cannot disable or demote themselves, nor the last other admin.
  */
 export async function updateAgent(deps: Deps, actorId: string, id: string, u: z.infer<typeof agentUpdate>): Promise<AgentRow & { teamIds: string[] }> {
   if (!isUuid(id)) throw notFound('客服');
   if (id === actorId && (u.disabled || (u.role && u.role !== 'admin'))) throw conflict('self_lockout', '不能停用自己或降低自己的权限');
   const row = await transaction(deps.sql, async (tx) => {
+    // Taking an admin away: the enabled admins are locked first, in id order, so two admins demoting each other
+    // at once are served one after the other and the second finds the first already gone: never zero admins.
+    const demotes = u.disabled || (u.role !== undefined && u.role !== 'admin');
+    const admins = demotes ? await tx<{ id: string }[]>`select id from agents where role = 'admin' and disabled_at is null order by id for update` : [];
     const [before] = await tx<AgentRow[]>`select * from agents where id = ${id} for update`;
     if (!before) throw notFound('客服');
+    if (demotes && admins.some((a) => a.id === id) && !admins.some((a) => a.id !== id))
+      throw conflict('last_admin', '至少要保留一位启用中的管理员');
     const teamsBefore = (await tx<{ teamId: string }[]>`select team_id from agent_teams where agent_id = ${id}`).map((t) => t.teamId);
     if (u.teamIds) {
       u.teamIds = [...new Set(u.teamIds)];

@@ -170,3 +170,23 @@ describe('passwords', () => {
     expect(await auditOf(a.id)).toEqual(['agent.unlock']);
   });
 });
+
+describe('the last admin', () => {
+  it('two admins demoting each other at once: one wins, the other is refused, an admin is left', async () => {
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = [await buildAgent(h.deps.sql, { role: 'admin' }), await buildAgent(h.deps.sql, { role: 'admin' })];
+      // the suite's own admin would remain whatever happens: out of the way for this round
+      await h.deps.sql`update agents set disabled_at = now() where role = 'admin' and id <> all(${[a.id, b.id]}::uuid[])`;
+      const [ta, tb] = [await h.login(a.email), await h.login(b.email)];
+      const results = await Promise.all([
+        h.api(ta, `/agents/${b.id}`, json('PUT', { role: 'agent' })),
+        h.api(tb, `/agents/${a.id}`, json('PUT', { disabled: true })),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      expect(results.find((r) => r.status === 409)!.body.error.code).toBe('last_admin');
+      const left = await h.deps.sql`select id from agents where role = 'admin' and disabled_at is null`;
+      expect(left).toHaveLength(1);
+      await h.deps.sql`update agents set disabled_at = null where id = ${adminId}`;
+    }
+  });
+});
