@@ -19,6 +19,7 @@ import { serveCallbacks } from './http/callbacks.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { watchOutbox } from './outbox-metrics.ts';
+import { watchLogins } from './login-metrics.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { jwtSecret } from './secrets.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers/index.ts';
@@ -80,6 +81,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   };
   const tokens = new TokenService(config.JWT_SECRET ?? jwtSecret(config.DATA_DIR));
   watchOutbox(metrics, database.sql, (err) => log.warn({ err }, 'outbox figures not read for /metrics'));
+  watchLogins(metrics, database.sql, (err) => log.warn({ err }, 'login figures not read for /metrics'));
   const bot = new Bot(deps);
   // most answers are written with the message they answer (core/conversations/inline-answer.ts)
   deps.answerInline = bot.answerInline;

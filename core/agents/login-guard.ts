@@ -46,3 +46,12 @@ export async function lockedAccounts(q: Queryable): Promise<Map<string, Date>> {
      group by email having count(*) >= ${MAX_FAILURES_PER_ACCOUNT}`;
   return new Map(rows.map((r) => [r.email, new Date(r.until)]));
 }
+
+/** For /metrics: failed logins in the lockout window across the fleet, and the accounts locked by them now. */
+export async function loginPressure(q: Queryable): Promise<{ failures: number; locked: number }> {
+  const [r] = await q<{ failures: number; locked: number }[]>`
+    select (select count(*)::int from login_failures where at > now() - ${ACCOUNT_WINDOW_MIN} * interval '1 minute') as failures,
+           (select count(*)::int from (select 1 from login_failures where at > now() - ${ACCOUNT_WINDOW_MIN} * interval '1 minute'
+                                        group by email having count(*) >= ${MAX_FAILURES_PER_ACCOUNT}) l) as locked`;
+  return r;
+}

@@ -95,6 +95,7 @@ describe.skipIf(!url)('the database connection drops (a TCP relay cut in front o
       const text = await metrics.text();
       expect(text, text.split("\n").filter((l) => l.includes("outbox")).join("\n")).toMatch(/^huike_outbox_pending nan$/im); // prom-client writes "Nan", which Prometheus reads as NaN
       expect(text).toMatch(/^huike_gateway_nodes_alive nan$/im); // not known, rather than 0 nodes alive
+      expect(text).toMatch(/^huike_accounts_locked nan$/im);
       await proxy.restore();
       await expect.poll(async () => (await h.api(token, '/conversations')).status, { timeout: 10_000 }).toBe(200);
       expect(await (await fetch(`${h.url}/metrics`)).text()).toMatch(/^huike_outbox_pending \d+$/m);

@@ -88,6 +88,17 @@ describe('HTTP API', () => {
     expect(value(after, 'huike_gateway_nodes_alive')).toBe(value(before, 'huike_gateway_nodes_alive'));
   });
 
+  it('GET /metrics shows password guessing: failed logins in the lockout window, and the accounts locked now', async () => {
+    const value = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await request(h.http).get('/metrics')).text)?.[1]);
+    const [failures, locked] = [await value('huike_login_failures_last_15m'), await value('huike_accounts_locked')];
+    for (let i = 0; i < 5; i++) await request(h.http).post('/api/v1/auth/login').send({ email: 'guessed@x.test', password: `guess-${i}` });
+    await request(h.http).post('/api/v1/auth/login').send({ email: 'typo@x.test', password: 'nope' });
+    // an hour-old failure is outside the window
+    await h.deps.sql`insert into login_failures (email, ip, at) values ('old@x.test', '10.0.0.1', now() - interval '1 hour')`;
+    expect(await value('huike_login_failures_last_15m')).toBe(failures + 6);
+    expect(await value('huike_accounts_locked')).toBe(locked + 1);
+  });
+
   it('GET /metrics shows the group-commit batches: how many writes each carried and how long it took', async () => {
     const count = async () => {
       const text = (await request(h.http).get('/metrics')).text;
@@ -134,7 +145,9 @@ describe('HTTP API', () => {
       expect(res.status).toBe(200);
       expect(res.body.token).toMatch(/^ey/);
       expect(res.body.agent).toMatchObject({ email: 'a@test.huike', role: 'agent' });
-      expect(JSON.stringify(res.body)).not.toMatch(/password|argon/i);
+      // no password nor its hash under any name (the flag mustChangePassword is no secret)
+      expect(JSON.stringify(res.body)).not.toMatch(/argon|"password(_?hash)?"|"passwordHash"|"hash"/i);
+      expect(JSON.stringify(res.body)).not.toContain('test-password-1');
     });
     it.each([
       [{ email: 'a@test.huike', password: 'wrong' }, 401, 'unauthorized'],
