@@ -251,4 +251,8 @@ export const en: Record<string, string> = {
   '待改初始密码': 'First password not yet changed',
   '导出 CSV': 'Export CSV',
   '导出审计日志': 'Exported the audit log',
+  密码: 'Password',
+  登录: 'Sign in',
+  请输入邮箱: 'Enter your email',
+  '忘记密码或账号被锁定？请联系管理员在「团队与客服」重置密码或解锁。': 'Forgot your password, or locked out? Ask an admin to reset or unlock your account under Team & agents.',
 };
