@@ -1,4 +1,5 @@
 import { loadConfig } from '../core/config.ts';
+import { isAppError } from '../core/errors.ts';
 import { openDatabase } from '../core/db/client.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { DEMO_PASSWORD, DEMO_VISITOR_ID, demoLoginsInUse, isEmpty, seedDemo } from '../core/seed/demo.ts';
@@ -185,6 +186,8 @@ if (!run) {
   process.exit(cmd ? 64 : 0);
 }
 run().catch((err) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  // the operator's to fix (another process holds the embedded database): the reason, not a stack trace
+  if (isAppError(err)) console.error(err.message);
+  else console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });
