@@ -2,7 +2,7 @@ import { loadConfig } from '../core/config.ts';
 import { isAppError } from '../core/errors.ts';
 import { openDatabase } from '../core/db/client.ts';
 import { migrate } from '../core/db/migrate.ts';
-import { DEMO_PASSWORD, DEMO_VISITOR_ID, demoLoginsInUse, isEmpty, seedDemo } from '../core/seed/demo.ts';
+import { DEMO_PASSWORD, DEMO_VISITOR_ID, demoLoginsInUse, hasDemoVisitor, isEmpty, seedDemo } from '../core/seed/demo.ts';
 import { ensureConsoleBuilt } from './console-build.ts';
 import { isDemoChannels, simulateCustomer, startDemoChannels } from './channels/emulator/demo.ts';
 import { startHuike } from './huike.ts';
@@ -40,7 +40,7 @@ async function serve() {
     await huike.bot.reload();
     seeded = true;
   }
-  const demoLogins = await demoLoginsInUse(huike.deps.sql);
+  const [demoLogins, demoVisitor] = [await demoLoginsInUse(huike.deps.sql), await hasDemoVisitor(huike.deps.sql)];
   const base = `http://localhost:${new URL(huike.url).port}`;
   console.log(
     [
@@ -48,7 +48,7 @@ async function serve() {
       `回客 Huike 已启动 (${huike.database.kind === 'pglite' ? `内置 PGlite：${path.resolve(config.DATA_DIR, 'pg')}` : 'PostgreSQL'}${config.REDIS_URL ? ' + Redis' : ''})`,
       `  客服控制台 / agent console : ${base}/`,
       `  客户聊天页 / customer chat : ${base}/chat`,
-      `  老客户演示 / returning customer : ${base}/chat?visitorId=${DEMO_VISITOR_ID}`,
+      ...(demoVisitor ? [`  老客户演示 / returning customer : ${base}/chat?visitorId=${DEMO_VISITOR_ID}`] : []),
       `  健康检查 / health : ${base}/healthz    指标 / metrics : ${base}/metrics`,
       ...(seeded ? ['  已写入演示数据 / demo data seeded'] : []),
       ...(demo

@@ -51,6 +51,11 @@ export async function demoLoginsInUse(sql: Sql): Promise<typeof DEMO_LOGINS> {
   return DEMO_LOGINS.filter((a) => inUse.has(a.email));
 }
 
+/** True when the demo's returning web customer is there: the banner links to their chat only then. */
+export async function hasDemoVisitor(sql: Sql): Promise<boolean> {
+  return (await sql`select 1 from identities where kind = 'web_visitor' and value = ${DEMO_VISITOR_ID}`).length > 0;
+}
+
 /** True when the database has no agents yet: `npm start` seeds only then, so real data is never touched. */
 export async function isEmpty(sql: Sql): Promise<boolean> {
   const [row] = await sql<{ n: number }[]>`select count(*)::int as n from agents`;

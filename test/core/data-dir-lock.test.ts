@@ -15,7 +15,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 const cli = (args: string[], DATA_DIR: string) =>
   new Promise<{ code: number | null; err: string }>((resolve) => {
-    const env = { ...process.env, DATA_DIR, LOG_LEVEL: 'silent' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR, LOG_LEVEL: 'silent' };
     delete env.DATABASE_URL;
     const child = spawn(process.execPath, ['gateway/bin.js', ...args], { env });
     let err = '';

@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../../core/agents/agents.ts';
 import type { Database } from '../../core/db/client.ts';
 import { DEMO_LOGINS, demoLoginsInUse, isEmpty, seedDemo } from '../../core/seed/demo.ts';
 import { testDatabase } from '../support/db.ts';
 import { buildTeam } from '../support/factories.ts';
+import { freePort } from '../support/free-port.ts';
 
 const run = (args: string[], env: Record<string, string>, stdin = '') =>
   new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
@@ -38,6 +42,28 @@ describe.skipIf(!process.env.DATABASE_URL)('huike agent', { timeout: 60_000 }, (
     expect(await isEmpty(db.sql)).toBe(false);
     const [log] = await db.sql`select actor_id, action, details from audit_log where target_id = ${boss.id}`;
     expect(log).toMatchObject({ actorId: null, action: 'agent.create', details: { by: 'cli', role: 'admin' } });
+  });
+
+  it('then `huike serve` starts on it without demo data, and its banner offers no demo login nor demo customer', async () => {
+    const env2: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url!, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'huike-serve-')), PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+    delete env2.REDIS_URL;
+    const child = spawn(process.execPath, ['gateway/bin.js', 'serve'], { env: env2, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d) => {
+          out += d;
+          if (out.includes('/metrics')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`huike serve exited with ${code}:\n${out}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(out).toContain('回客 Huike 已启动 (PostgreSQL)');
+    expect(out).not.toMatch(/演示账号|老客户演示|已写入演示数据/);
+    expect(await db.sql`select count(*)::int as n from customers`).toEqual([{ n: 0 }]);
   });
 
   it('reads the password from stdin, and puts the agent in the teams named', async () => {
