@@ -5,6 +5,7 @@ import type { Sql } from '../core/db/client.ts';
 import { isAppError } from '../core/errors.ts';
 import { EventBus } from '../core/events.ts';
 import { createLogger } from './logger.ts';
+import { announceSessionsEnded } from '../core/agents/session-notices.ts';
 
 export const AGENT_USAGE = `用法 / usage:
   huike agent add --email EMAIL --name 姓名 [--role agent|supervisor|admin] [--team 客服组名]…
@@ -100,8 +101,8 @@ async function add(sql: Sql, args: string[]): Promise<string> {
 
 /**
  * `huike agent passwd`: a new password for any account, for when no admin can sign in (the only admin forgot theirs
- * or is locked out). Also lifts the lockout, and moves the session epoch on: their tokens stop working at their next
- * request. Consoles still open are not told at once (this process is not on the event bus).
+ * or is locked out). Also lifts the lockout, and moves the session epoch on: their tokens stop working, and the
+ * nodes close their open consoles.
  */
 async function passwd(sql: Sql, args: string[]): Promise<string> {
   const email = args[0]?.trim().toLowerCase();
@@ -110,6 +111,8 @@ async function passwd(sql: Sql, args: string[]): Promise<string> {
   if (!agent) throw new CliError(`没有这个账号 / no such account: ${email}`);
   const password = checkPassword(await readPassword());
   await resetPassword({ sql, bus: new EventBus(), log: createLogger('warn') }, null, agent.id, { password });
+  // the nodes serving this database close the account's open consoles (the embedded one has none running)
+  await announceSessionsEnded(sql, agent.id);
   return `已重置密码并解除锁定 / password reset, lockout lifted: ${email}`;
 }
 

@@ -20,6 +20,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { watchOutbox } from './outbox-metrics.ts';
 import { watchLogins } from './login-metrics.ts';
+import { followSessionsEnded } from '../core/agents/session-notices.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { jwtSecret } from './secrets.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers/index.ts';
@@ -101,6 +102,8 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   await realtime.ready;
 
   bus.subscribe(realtime.emit);
+  // a password reset on the server (`huike agent passwd`) closes the agent's consoles here too
+  const unfollowSessions = database.kind === 'postgres' ? await followSessionsEnded(database.sql, bus) : async () => {};
   bus.subscribe(bot.onEvent);
   bus.subscribe(recoveryReactions(deps));
   if (channels.kf) bus.subscribe(kfTakeoverMirror(deps, channels.kf));
@@ -149,6 +152,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await workers?.stop();
       await kb.stop();
+      await unfollowSessions().catch(() => {});
       bot.stopRetrying();
       await bus.idle();
       await bot.idle();

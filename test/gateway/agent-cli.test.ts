@@ -9,6 +9,7 @@ import { DEMO_LOGINS, demoLoginsInUse, isEmpty, seedDemo } from '../../core/seed
 import { testDatabase } from '../support/db.ts';
 import { buildTeam } from '../support/factories.ts';
 import { freePort } from '../support/free-port.ts';
+import { startTestHuike } from '../support/huike.ts';
 
 const run = (args: string[], env: Record<string, string>, stdin = '') =>
   new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
@@ -97,7 +98,12 @@ describe.skipIf(!process.env.DATABASE_URL)('huike agent', { timeout: 60_000 }, (
     expect(await count()).toBe(before);
   });
 
-  it('passwd: a new password for a locked-out admin, the lockout lifted, their old tokens dead', async () => {
+  it('passwd: a new password for a locked-out admin, the lockout lifted, their old tokens dead, their open console closed', async () => {
+    // a node serving this database, with the admin's console open on it
+    const node = await startTestHuike({ database: db });
+    const token = await node.login('boss@shop.cn', 'laoban-2026');
+    const socket = await node.agentSocket(token);
+    const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
     await db.sql`insert into login_failures (email, ip) select 'boss@shop.cn', '10.0.0.9' from generate_series(1, 5)`;
     const [{ sessionEpoch }] = await db.sql`select session_epoch from agents where email = 'boss@shop.cn'`;
     const r = await run(['passwd', 'BOSS@shop.cn'], { ...env, HUIKE_PASSWORD: 'zhaohui-2026' });
@@ -106,6 +112,10 @@ describe.skipIf(!process.env.DATABASE_URL)('huike agent', { timeout: 60_000 }, (
     await authenticate(db.sql, 'boss@shop.cn', 'zhaohui-2026');
     expect(await db.sql`select 1 from login_failures where email = 'boss@shop.cn'`).toHaveLength(0);
     expect((await db.sql`select session_epoch from agents where email = 'boss@shop.cn'`)[0].sessionEpoch).toBe(sessionEpoch + 1);
+    // told through PostgreSQL NOTIFY: the CLI has no socket.io adapter of its own
+    expect(await closed).toBe('io server disconnect');
+    expect((await node.api(token, '/conversations')).status).toBe(401);
+    await node.close();
   });
 });
 
