@@ -312,6 +312,8 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     // a password the admin chose: the console asks for the agent's own before anything else, and cannot be dismissed
     await expect.poll(() => text(mine.locator('.ant-modal')), { timeout: 10_000 }).toContain('请先修改初始密码');
     expect(await mine.locator('.ant-modal').getByRole('button', { name: /取\s*消/ }).isVisible()).toBe(false);
+    await mine.waitForTimeout(400); // the modal's opening animation, for the screenshot
+    await mine.screenshot({ path: path.join(ARTIFACTS, 'console-first-password.png') });
     await mine.keyboard.press('Escape');
     const pw = mine.getByTestId('password-form');
     expect(await pw.isVisible()).toBe(true);
