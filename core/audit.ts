@@ -16,6 +16,9 @@ export interface AuditFilter {
   actorId?: string;
   targetType?: string;
   targetId?: string;
+  /** written at or after `since`, and before `until` */
+  since?: Date;
+  until?: Date;
   /** the id of the last entry of the page before: the entries older than it */
   before?: number;
   limit: number;
@@ -41,6 +44,8 @@ export async function listAudit(q: Queryable, f: AuditFilter): Promise<AuditEntr
     f.actorId === undefined ? null : q`l.actor_id = ${f.actorId}`,
     f.targetType === undefined ? null : q`l.target_type = ${f.targetType}`,
     f.targetId === undefined ? null : q`l.target_id = ${f.targetId}`,
+    f.since === undefined ? null : q`l.created_at >= ${f.since}`,
+    f.until === undefined ? null : q`l.created_at < ${f.until}`,
     f.before === undefined ? null : q`l.id < ${f.before}`,
   ].filter((w) => w !== null);
   const conditions = where.reduce((acc, w) => q`${acc} and ${w}`, q`true`);

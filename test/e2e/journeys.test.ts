@@ -354,6 +354,11 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     await admin.getByTestId('audit-action').click();
     await admin.locator('.ant-select-item-option').filter({ hasText: '新建客服' }).first().click();
     await expect.poll(async () => (await rows.allTextContents()).every((r) => r.includes('新建客服')), { timeout: 10_000 }).toBe(true);
+    // a day long before any of it: nothing; the day's range cleared, the entries are back
+    await admin.getByTestId('audit-to').fill('2000-01-01');
+    await expect.poll(() => text(rows), { timeout: 10_000 }).not.toContain('新建客服');
+    await admin.getByTestId('audit-to').fill('');
+    await expect.poll(() => text(rows), { timeout: 10_000 }).toContain('新建客服');
     await admin.screenshot({ path: path.join(ARTIFACTS, 'console-audit.png'), fullPage: true });
     // the same filter, as a file for whoever audits the shop
     const [file] = await Promise.all([admin.waitForEvent('download'), admin.getByTestId('audit-export').click()]);

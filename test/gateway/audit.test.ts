@@ -62,6 +62,15 @@ describe('GET /api/v1/audit', () => {
     expect((await audit('?action=customer.reveal&limit=200')).entries.every((e) => e.action === 'customer.reveal')).toBe(true);
     expect((await audit(`?actorId=${adminId}&limit=200`)).entries.every((e) => e.actor?.id === adminId)).toBe(true);
     expect((await audit('?targetType=team&limit=200')).entries).toEqual([]);
+
+    // a time window: [since, until)
+    const [mid] = await h.deps.sql<{ at: Date }[]>`
+      update audit_log set created_at = '2026-11-15T12:00:00+08:00' where id = ${all[2].id} returning created_at as at`;
+    await h.deps.sql`update audit_log set created_at = '2026-10-01T00:00:00Z' where id = any(${all.slice(3).map((e) => e.id)}::bigint[])`;
+    const window = async (q: string) => (await audit(`?targetId=${target.id}&limit=200&${q}`)).entries.map((e) => e.id);
+    expect(await window('since=2026-11-01T00:00:00%2B08:00&until=2026-12-01T00:00:00%2B08:00')).toEqual([all[2].id]);
+    expect(await window(`until=${encodeURIComponent(mid.at.toISOString())}`)).toEqual(all.slice(3).map((e) => e.id));
+    expect(await window(`since=${encodeURIComponent(mid.at.toISOString())}`)).toEqual(all.slice(0, 3).map((e) => e.id));
   });
 
   it('is for admins only, and refuses a malformed filter with a reason', async () => {
@@ -69,7 +78,7 @@ describe('GET /api/v1/audit', () => {
       const r = await h.api(await h.login((await buildAgent(h.deps.sql, { role })).email), '/audit');
       expect([r.status, r.body.error.code]).toEqual([403, 'forbidden']);
     }
-    for (const q of ['?action=DROP%20TABLE', '?actorId=me', '?targetType=everything', '?limit=0', '?limit=201', '?before=-1', '?before=abc']) {
+    for (const q of ['?action=DROP%20TABLE', '?actorId=me', '?targetType=everything', '?limit=0', '?limit=201', '?before=-1', '?before=abc', '?since=yesterday', '?since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z']) {
       const r = await h.api(admin, `/audit${q}`);
       expect(r.status, q).toBe(400);
       expect(r.body.error.message, q).toMatch(/请求参数有误/);

@@ -255,4 +255,6 @@ export const en: Record<string, string> = {
   登录: 'Sign in',
   请输入邮箱: 'Enter your email',
   '忘记密码或账号被锁定？请联系管理员在「团队与客服」重置密码或解锁。': 'Forgot your password, or locked out? Ask an admin to reset or unlock your account under Team & agents.',
+  开始日期: 'From',
+  结束日期: 'To',
 };

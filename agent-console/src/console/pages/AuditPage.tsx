@@ -1,4 +1,4 @@
-import { App, Button, Select, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Input, Select, Space, Table, Tag, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Agent } from '../../shared/types.ts';
@@ -51,12 +51,27 @@ export default function AuditPage() {
   const { message } = App.useApp();
   const [action, setAction] = useState<string | undefined>();
   const [actorId, setActorId] = useState<string | undefined>();
+  // days as the browser's calendar has them (YYYY-MM-DD), sent as the instants they start at
+  const [fromDay, setFromDay] = useState('');
+  const [toDay, setToDay] = useState('');
   const [entries, setEntries] = useState<Entry[]>([]);
   const [next, setNext] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const agents = useLoad<{ agents: Agent[] }>('/api/v1/agents?include=disabled');
 
-  const filter = useCallback(() => ({ ...(action ? { action } : {}), ...(actorId ? { actorId } : {}) }), [action, actorId]);
+  const filter = useCallback(() => {
+    const dayStart = (day: string, plus = 0) => {
+      const d = new Date(`${day}T00:00:00`);
+      d.setDate(d.getDate() + plus);
+      return d.toISOString();
+    };
+    return {
+      ...(action ? { action } : {}),
+      ...(actorId ? { actorId } : {}),
+      ...(fromDay ? { since: dayStart(fromDay) } : {}),
+      ...(toDay ? { until: dayStart(toDay, 1) } : {}), // the whole of the last day
+    };
+  }, [action, actorId, fromDay, toDay]);
   const [exporting, setExporting] = useState(false);
   const exportCsv = async () => {
     setExporting(true);
@@ -111,6 +126,11 @@ export default function AuditPage() {
           onChange={setActorId}
           options={(agents.data?.agents ?? []).map((a) => ({ value: a.id, label: a.name }))}
         />
+        <Space size={4}>
+          <Input type="date" value={fromDay} onChange={(e) => setFromDay(e.target.value)} style={{ width: 150 }} data-testid="audit-from" aria-label={t('开始日期')} />
+          ~
+          <Input type="date" value={toDay} onChange={(e) => setToDay(e.target.value)} style={{ width: 150 }} data-testid="audit-to" aria-label={t('结束日期')} />
+        </Space>
         <Button onClick={() => void exportCsv()} loading={exporting} data-testid="audit-export">
           {t('导出 CSV')}
         </Button>

@@ -9,6 +9,7 @@ import { parse } from '../../../validate.ts';
 import type { HttpContext } from '../../context.ts';
 import { actorOf, requireAgent } from '../../middleware/auth.ts';
 
+const instant = z.string().datetime({ offset: true, message: '时间格式为 ISO 8601，例如 2026-12-01T00:00:00+08:00' }).transform((s) => new Date(s));
 const auditQuery = z.object({
   action: z
     .string()
@@ -18,9 +19,11 @@ const auditQuery = z.object({
   actorId: z.string().uuid().optional(),
   targetType: z.enum(['agent', 'audit', 'customer', 'kb', 'playbook', 'settings', 'team']).optional(),
   targetId: z.string().min(1).max(200).optional(),
+  since: instant.optional(),
+  until: instant.optional(),
   before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-});
+}).refine((q) => !q.since || !q.until || q.since < q.until, { message: '开始时间须早于结束时间', path: ['until'] });
 
 const present = (e: AuditEntry) => ({
   id: e.id,
