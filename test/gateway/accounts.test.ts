@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FAILURES_PER_ACCOUNT } from '../../core/agents/login-guard.ts';
 import { buildAgent, buildTeam, TEST_PASSWORD } from '../support/factories.ts';
@@ -168,6 +170,24 @@ describe('passwords', () => {
     expect((await h.api(admin, `/agents/${a.id}/unlock`, { method: 'POST' })).status).toBe(200);
     expect((await login(a.email, TEST_PASSWORD)).status).toBe(200);
     expect(await auditOf(a.id)).toEqual(['agent.unlock']);
+  });
+});
+
+describe('the upgrade to session epochs', () => {
+  it('a token signed before them (no sv) still works, as epoch 0, until the password changes', async () => {
+    const a = await buildAgent(h.deps.sql);
+    const old = await new SignJWT({ role: 'agent' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(a.id)
+      .setIssuer('huike')
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(h.config.JWT_SECRET!));
+    expect((await h.api(old, '/auth/me')).status).toBe(200);
+    expect((await h.agentSocket(old)).connected).toBe(true);
+    expect((await h.api(admin, `/agents/${a.id}/password`, json('PUT', { password: 'chongzhi-2026' }))).status).toBe(200);
+    expect((await h.api(old, '/auth/me')).status).toBe(401);
   });
 });
 
