@@ -347,12 +347,15 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     // the audit log says who did what to the account, newest first, in Chinese
     await admin.getByTestId('nav-audit').click();
     const rows = admin.getByTestId('page-audit').locator('tbody tr');
-    await expect.poll(() => text(rows), { timeout: 10_000 }).toContain('解锁账号');
+    await expect.poll(async () => (await rows.allTextContents()).join('\n'), { timeout: 10_000 }).toContain('解锁账号');
     const about = await rows.filter({ hasText: '新同事小李' }).allTextContents();
-    expect(about.map((r) => (r.match(/解锁账号|修改自己的密码|新建客服/) ?? [''])[0])).toEqual(['解锁账号', '修改自己的密码', '新建客服']);
-    expect(about[0]).toContain('店长 王芳');
+    // with its sign-ins (登录日志): two consoles, then the API login after the unlock
+    expect(about.map((r) => (r.match(/解锁账号|修改自己的密码|新建客服|登录/) ?? [''])[0])).toEqual(['登录', '解锁账号', '修改自己的密码', '登录', '登录', '新建客服']);
+    expect(about[1]).toContain('店长 王芳');
+    expect(about[0]).toMatch(/"ip":"[^"]+"/);
     await admin.getByTestId('audit-action').click();
-    await admin.locator('.ant-select-item-option').filter({ hasText: '新建客服' }).first().click();
+    await admin.keyboard.type('新建客服');
+    await admin.locator('.ant-select-item-option').filter({ hasText: /^新建客服$/ }).click();
     await expect.poll(async () => (await rows.allTextContents()).every((r) => r.includes('新建客服')), { timeout: 10_000 }).toBe(true);
     // a day long before any of it: nothing; the day's range cleared, the entries are back
     await admin.getByTestId('audit-to').fill('2000-01-01');

@@ -25,6 +25,7 @@ const ACTIONS: Record<string, string> = {
   'kb.update': '修改知识',
   'kb.delete': '删除知识',
   'kb.synonyms': '修改同义词',
+  'agent.login': '登录',
   'agent.create': '新建客服',
   'agent.role_change': '修改角色',
   'agent.teams': '修改客服组',
@@ -109,6 +110,8 @@ export default function AuditPage() {
       <Space style={{ marginBottom: 12 }} wrap>
         <Select
           allowClear
+          showSearch
+          optionFilterProp="label"
           placeholder={t('全部操作')}
           style={{ width: 200 }}
           value={action}

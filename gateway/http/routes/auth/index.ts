@@ -4,6 +4,7 @@ import { authenticate, getAgent } from '../../../../core/agents/agents.ts';
 import { presentSelf } from '../../../../core/agents/presenter.ts';
 import { assertLoginAllowed, clearLoginFailures, recordLoginFailure } from '../../../../core/agents/login-guard.ts';
 import type { VerifiedToken } from '../../../../core/agents/tokens.ts';
+import { audit } from '../../../../core/audit.ts';
 import { readJson } from '../../body.ts';
 import type { HttpContext } from '../../context.ts';
 import { actorOf, requireAgent } from '../../middleware/auth.ts';
@@ -27,6 +28,14 @@ export function authRoutes(app: HttpContext): Router {
       throw err;
     }
     await clearLoginFailures(app.deps.sql, email);
+    // the login history (登录日志): who signed in, when, from where
+    await audit(app.deps.sql, {
+      actorId: agent.id,
+      action: 'agent.login',
+      targetType: 'agent',
+      targetId: agent.id,
+      details: { ip: ctx.ip, userAgent: (ctx.get('user-agent') ?? '').slice(0, 200) },
+    });
     const token = await app.tokens.sign({ sub: agent.id, role: agent.role, sv: agent.sessionEpoch });
     ctx.body = { token, agent: presentSelf(agent) };
   });
