@@ -352,7 +352,11 @@ describe('accounts: an admin opens one, its owner changes the password', () => {
     // with its sign-ins (登录日志): two consoles, then the API login after the unlock
     expect(about.map((r) => (r.match(/解锁账号|修改自己的密码|新建客服|登录/) ?? [''])[0])).toEqual(['登录', '解锁账号', '修改自己的密码', '登录', '登录', '新建客服']);
     expect(about[1]).toContain('店长 王芳');
-    expect(about[0]).toMatch(/"ip":"[^"]+"/);
+    expect(about[0]).toMatch(/IP \d+\.\d+\.\d+\.\d+/);
+    // the details in words: the new account's role and email, not JSON
+    expect(about.at(-1)).toContain('角色：坐席');
+    expect(about.at(-1)).toContain('xiaoli@shop.test');
+    expect(about.at(-1)).not.toContain('{');
     await admin.getByTestId('audit-action').click();
     await admin.keyboard.type('新建客服');
     await admin.locator('.ant-select-item-option').filter({ hasText: /^新建客服$/ }).click();

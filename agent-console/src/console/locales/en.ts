@@ -257,4 +257,9 @@ export const en: Record<string, string> = {
   '忘记密码或账号被锁定？请联系管理员在「团队与客服」重置密码或解锁。': 'Forgot your password, or locked out? Ask an admin to reset or unlock your account under Team & agents.',
   开始日期: 'From',
   结束日期: 'To',
+  手机号: 'Phone',
+  地址: 'Address',
+  无: 'None',
+  条: 'entries',
+  服务器命令行: 'Server CLI',
 };

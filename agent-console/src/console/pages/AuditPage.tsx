@@ -43,6 +43,40 @@ const ACTIONS: Record<string, string> = {
   'settings.customer_rules': '修改客户规则',
   'audit.export': '导出审计日志',
 };
+const ROLES: Record<string, string> = { agent: '坐席', supervisor: '主管', admin: '管理员' };
+const FIELDS: Record<string, string> = { phone: '手机号', address: '地址' };
+
+/**
+ * The details as a shop owner reads them: the usual keys in words (a role change as 坐席 → 主管, team ids as names,
+ * the address of a sign-in), anything else as it was stored.
+ */
+function Details({ d, teams }: { d: Entry['details']; teams: Map<string, string> }) {
+  const { t } = useTranslation();
+  const parts: string[] = [];
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) {
+    if (k === 'from' && typeof v === 'string' && typeof d.to === 'string') parts.push(`${t(ROLES[v] ?? v)} → ${t(ROLES[d.to] ?? d.to)}`);
+    else if (k === 'to' && typeof d.from === 'string') continue;
+    else if (k === 'role' && typeof v === 'string') parts.push(`${t('角色')}：${t(ROLES[v] ?? v)}`);
+    else if (k === 'teamIds' && Array.isArray(v)) parts.push(`${t('客服组')}：${v.map((id) => teams.get(String(id)) ?? String(id)).join('、') || t('无')}`);
+    else if (k === 'ip' && typeof v === 'string') parts.push(`IP ${v}`);
+    else if (k === 'userAgent') continue; // long; in the CSV export
+    else if (k === 'email' && typeof v === 'string') parts.push(v);
+    else if (k === 'entries' && typeof v === 'number') parts.push(`${v} ${t('条')}`);
+    else if (k === 'fields' && Array.isArray(v)) parts.push(v.map((f) => t(FIELDS[String(f)] ?? String(f))).join('、'));
+    else if (k === 'by' && v === 'cli') parts.push(t('服务器命令行'));
+    else rest[k] = v;
+  }
+  return (
+    <Space size={4} wrap>
+      {parts.map((p) => (
+        <Tag key={p}>{p}</Tag>
+      ))}
+      {Object.keys(rest).length > 0 && <Typography.Text code>{JSON.stringify(rest)}</Typography.Text>}
+    </Space>
+  );
+}
+
 const TARGETS: Record<string, string> = { audit: '审计日志', agent: '客服', customer: '客户', kb: '知识库', playbook: '挽回方案', settings: '设置', team: '客服组' };
 const PAGE = 50;
 
@@ -59,6 +93,8 @@ export default function AuditPage() {
   const [next, setNext] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const agents = useLoad<{ agents: Agent[] }>('/api/v1/agents?include=disabled');
+  const teamList = useLoad<{ teams: { id: string; name: string }[] }>('/api/v1/teams');
+  const teams = new Map((teamList.data?.teams ?? []).map((x) => [x.id, x.name]));
 
   const filter = useCallback(() => {
     const dayStart = (day: string, plus = 0) => {
@@ -161,7 +197,7 @@ export default function AuditPage() {
           {
             title: t('详情'),
             dataIndex: 'details',
-            render: (d: Entry['details']) => (Object.keys(d).length ? <Typography.Text code>{JSON.stringify(d)}</Typography.Text> : null),
+            render: (d: Entry['details']) => <Details d={d} teams={teams} />,
           },
         ]}
       />
