@@ -29,6 +29,8 @@ const schema = z.object({
   MP_SECRET: optional,
   MP_API_BASE: z.preprocess((v) => (v === '' || v === undefined ? 'https://api.weixin.qq.com' : v), z.url()),
   COMMERCE_WEBHOOK_SECRET: optional,
+  // the key a shop's server signs its signed-in users' identity tokens for the chat page with (HS256)
+  WEB_CHAT_SECRET: optional.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   // set when /metrics can be reached from outside: Prometheus then sends it as a bearer token
   METRICS_TOKEN: optional.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   SERVICES: z.preprocess(

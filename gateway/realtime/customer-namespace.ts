@@ -5,6 +5,8 @@ import { presentMessage } from '../../core/conversations/presenter.ts';
 import type { ConversationRow } from '../../core/conversations/rows.ts';
 import { listMessages } from '../../core/conversations/queries.ts';
 import { ingestWebMessage, VISITOR_ID } from '../channels/web/inbound.ts';
+import { visitorFromIdentityToken } from '../channels/web/signed-visitor.ts';
+import { isAppError } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { parse } from '../validate.ts';
 import { withAck } from './ack.ts';
@@ -15,9 +17,20 @@ import { z } from 'zod';
 const historySchema = z.object({ afterSeq: z.number().int().min(0).default(0) }).default({ afterSeq: 0 });
 
 /** The web/H5 chat page. A visitor id is the customer's key to their chat; a new visitor gets one. */
-export function setupCustomerNamespace(ns: Namespace, deps: Deps, metrics: Metrics) {
-  ns.use((socket, next) => {
-    const given = socket.handshake.auth?.visitorId;
+export function setupCustomerNamespace(ns: Namespace, deps: Deps, metrics: Metrics, webChatSecret?: string) {
+  ns.use(async (socket, next) => {
+    const { visitorId: given, identityToken } = socket.handshake.auth ?? {};
+    if (typeof identityToken === 'string') {
+      // a shop's signed-in user: refused with the reason rather than served as an anonymous visitor
+      try {
+        socket.data.visitorId = await visitorFromIdentityToken(webChatSecret, identityToken);
+        return next();
+      } catch (err) {
+        const e = new Error(isAppError(err) ? err.message : '身份令牌无效') as Error & { data?: unknown };
+        e.data = { code: isAppError(err) ? err.code : 'invalid_identity' };
+        return next(e);
+      }
+    }
     socket.data.visitorId = typeof given === 'string' && VISITOR_ID.test(given) ? given : `v_${randomBytes(18).toString('base64url')}`;
     next();
   });

@@ -18,6 +18,8 @@ export interface RealtimeOptions {
   redisPrefix: string;
   /** This node among the gateway nodes (gateway/node-heartbeat.ts): where its consoles are. */
   nodeId: string;
+  /** WEB_CHAT_SECRET: verifies the identity tokens of a shop's signed-in users on the chat page. */
+  webChatSecret?: string;
 }
 
 export interface Realtime {
@@ -132,7 +134,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
   }
   coalesceWrites(io);
   const agents = setupAgentNamespace(io.of('/agent'), deps, tokens, metrics, opts.nodeId);
-  setupCustomerNamespace(io.of('/customer'), deps, metrics);
+  setupCustomerNamespace(io.of('/customer'), deps, metrics, opts.webChatSecret);
   return {
     io,
     nodeId: opts.nodeId,

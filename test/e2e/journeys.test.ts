@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { ingestInbound } from '../../core/conversations/ingest.ts';
@@ -182,6 +183,33 @@ describe('the H5 chat page', () => {
     await page.goto(`${demo.h.url}/#/inbox/${m.conversationId}`);
     await expect.poll(() => page.getByTestId('message-image').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByTestId('message-image').getAttribute('src')).toBe(m.payload.url);
+  });
+});
+
+describe('the H5 chat page for a shop’s signed-in user', () => {
+  const secret = 'journey-web-chat-secret-0123456789ab';
+  const demo = demoBrowserHooks({ env: { WEB_CHAT_SECRET: secret } });
+  const token = (sub: string, expS = 600) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + expS).sign(new TextEncoder().encode(secret));
+  };
+
+  it('opened with an identity token: the token leaves the address, the history follows the user to another phone; a stale token is told so', { timeout: 90_000 }, async () => {
+    const phone = await (await demo.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    await phone.goto(`${demo.h.url}/chat?identityToken=${await token('member-8848')}`);
+    await expect.poll(() => phone.url(), { timeout: 10_000 }).toBe(`${demo.h.url}/chat`);
+    await phone.getByTestId('chat-input').fill('会员积分怎么用');
+    await phone.getByTestId('chat-send').click();
+    await expect.poll(() => text(phone.locator('body')), { timeout: 10_000 }).toContain('会员积分怎么用');
+
+    const tablet = await (await demo.browser.newContext({ viewport: { width: 820, height: 1180 } })).newPage();
+    await tablet.goto(`${demo.h.url}/chat?identityToken=${await token('member-8848')}`);
+    await expect.poll(() => text(tablet.locator('body')), { timeout: 10_000 }).toContain('会员积分怎么用');
+
+    const stale = await (await demo.browser.newContext()).newPage();
+    await stale.goto(`${demo.h.url}/chat?identityToken=${await token('member-8848', -60)}`);
+    await expect.poll(() => text(stale.getByTestId('chat-status')), { timeout: 10_000 }).toContain('身份令牌无效或已过期');
+    expect(await text(stale.locator('body'))).not.toContain('会员积分怎么用');
   });
 });
 

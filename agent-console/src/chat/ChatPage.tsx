@@ -11,6 +11,20 @@ function initialVisitorId(): string | undefined {
   return fromUrl ?? localStorage.getItem(VISITOR_KEY) ?? undefined;
 }
 
+/**
+ * A shop's signed-in user: the page was opened with `?identityToken=` (signed by the shop's server). Taken off the
+ * address at once, so it is neither bookmarked nor sent on as a referrer.
+ */
+function takeIdentityToken(): string | null {
+  const params = new URLSearchParams(location.search);
+  const token = params.get('identityToken');
+  if (token) {
+    params.delete('identityToken');
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+  }
+  return token;
+}
+
 
 interface Pending {
   clientMsgId: string;
@@ -62,6 +76,7 @@ export function ChatPage() {
   };
   const [pending, setPending] = useState<Pending[]>([]);
   const [status, setStatus] = useState<string | null>(null);
+  const [refused, setRefused] = useState<string | null>(null);
   const [connected, setConnected] = useState(false);
   const [draft, setDraft] = useState('');
   const socketRef = useRef<Socket | null>(null);
@@ -70,7 +85,12 @@ export function ChatPage() {
   const bottom = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
-    const s = io('/customer', { auth: { visitorId: initialVisitorId() }, transports: ['websocket'] });
+    const identityToken = takeIdentityToken();
+    const s = io('/customer', { auth: identityToken ? { identityToken } : { visitorId: initialVisitorId() }, transports: ['websocket'] });
+    // an identity token refused (expired, forged): said on the page, not served as somebody else
+    s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+      if (err.data?.code === 'invalid_identity' || err.data?.code === 'identity_not_configured') setRefused(err.message);
+    });
     socketRef.current = s;
     const history = () =>
       s.emit('history', { afterSeq: contiguousSeq(messagesRef.current) }, (r: { ok: boolean; messages: Message[]; status: string | null }) => {
@@ -146,7 +166,7 @@ export function ChatPage() {
     <div className="chat">
       <header className="chat-header">
         <span>回客优选 · 在线客服</span>
-        <small data-testid="chat-status">{!connected ? '连接中…' : status === 'open' ? '人工客服为您服务' : status === 'queued' ? '正在为您转接人工…' : '智能客服'}</small>
+        <small data-testid="chat-status">{refused ? refused : !connected ? '连接中…' : status === 'open' ? '人工客服为您服务' : status === 'queued' ? '正在为您转接人工…' : '智能客服'}</small>
       </header>
       <main className="chat-body" data-testid="chat-messages">
         {messages.length === 0 && pending.length === 0 && <div className="chat-hint">您好，欢迎光临回客优选！有什么可以帮您？</div>}
