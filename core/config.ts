@@ -31,6 +31,9 @@ const schema = z.object({
   COMMERCE_WEBHOOK_SECRET: optional,
   // the key a shop's server signs its signed-in users' identity tokens for the chat page with (HS256)
   WEB_CHAT_SECRET: optional.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  // any: the chat page may bring a visitor id of its own; issued: only ids this server gave out (or an identity
+  // token stands for) are kept, any other gets a new one, so a page cannot use guessable ids
+  WEB_CHAT_VISITOR_IDS: z.preprocess((v) => (v === '' || v === undefined ? 'any' : v), z.enum(['any', 'issued'])),
   // set when /metrics can be reached from outside: Prometheus then sends it as a bearer token
   METRICS_TOKEN: optional.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   SERVICES: z.preprocess(

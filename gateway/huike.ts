@@ -98,7 +98,7 @@ export async function startHuike(opts: HuikeOptions): Promise<Huike> {
   // known to the other nodes before any console names it
   const heartbeat = await startHeartbeat(deps, opts.workers?.presence?.nodeGoneAfterMs ?? NODE_GONE_AFTER_MS);
   watchNodes(metrics, deps, heartbeat.goneAfterMs, (err) => log.warn({ err }, 'gateway node figures not read for /metrics'));
-  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, nodeId: heartbeat.id, webChatSecret: config.WEB_CHAT_SECRET });
+  const realtime = createRealtime(http, deps, tokens, metrics, { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, nodeId: heartbeat.id, webChatSecret: config.WEB_CHAT_SECRET, webChatVisitorIds: config.WEB_CHAT_VISITOR_IDS });
   await realtime.ready;
 
   bus.subscribe(realtime.emit);

@@ -4,7 +4,7 @@ import type { Deps } from '../../core/deps.ts';
 import { presentMessage } from '../../core/conversations/presenter.ts';
 import type { ConversationRow } from '../../core/conversations/rows.ts';
 import { listMessages } from '../../core/conversations/queries.ts';
-import { ingestWebMessage, VISITOR_ID } from '../channels/web/inbound.ts';
+import { ingestWebMessage, ISSUED_VISITOR_ID, VISITOR_ID } from '../channels/web/inbound.ts';
 import { visitorFromIdentityToken } from '../channels/web/signed-visitor.ts';
 import { isAppError } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -17,13 +17,14 @@ import { z } from 'zod';
 const historySchema = z.object({ afterSeq: z.number().int().min(0).default(0) }).default({ afterSeq: 0 });
 
 /** The web/H5 chat page. A visitor id is the customer's key to their chat; a new visitor gets one. */
-export function setupCustomerNamespace(ns: Namespace, deps: Deps, metrics: Metrics, webChatSecret?: string) {
+export function setupCustomerNamespace(ns: Namespace, deps: Deps, metrics: Metrics, opts: { webChatSecret?: string; visitorIds?: 'any' | 'issued' } = {}) {
+  const keeps = (id: unknown): id is string => typeof id === 'string' && (opts.visitorIds === 'issued' ? ISSUED_VISITOR_ID : VISITOR_ID).test(id);
   ns.use(async (socket, next) => {
     const { visitorId: given, identityToken } = socket.handshake.auth ?? {};
     if (typeof identityToken === 'string') {
       // a shop's signed-in user: refused with the reason rather than served as an anonymous visitor
       try {
-        socket.data.visitorId = await visitorFromIdentityToken(webChatSecret, identityToken);
+        socket.data.visitorId = await visitorFromIdentityToken(opts.webChatSecret, identityToken);
         return next();
       } catch (err) {
         const e = new Error(isAppError(err) ? err.message : '身份令牌无效') as Error & { data?: unknown };
@@ -31,7 +32,7 @@ export function setupCustomerNamespace(ns: Namespace, deps: Deps, metrics: Metri
         return next(e);
       }
     }
-    socket.data.visitorId = typeof given === 'string' && VISITOR_ID.test(given) ? given : `v_${randomBytes(18).toString('base64url')}`;
+    socket.data.visitorId = keeps(given) ? given : `v_${randomBytes(18).toString('base64url')}`;
     next();
   });
 

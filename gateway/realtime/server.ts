@@ -20,6 +20,8 @@ export interface RealtimeOptions {
   nodeId: string;
   /** WEB_CHAT_SECRET: verifies the identity tokens of a shop's signed-in users on the chat page. */
   webChatSecret?: string;
+  /** WEB_CHAT_VISITOR_IDS: whether the chat page may bring visitor ids of its own. */
+  webChatVisitorIds?: 'any' | 'issued';
 }
 
 export interface Realtime {
@@ -134,7 +136,7 @@ export function createRealtime(http: HttpServer, deps: Deps, tokens: TokenServic
   }
   coalesceWrites(io);
   const agents = setupAgentNamespace(io.of('/agent'), deps, tokens, metrics, opts.nodeId);
-  setupCustomerNamespace(io.of('/customer'), deps, metrics, opts.webChatSecret);
+  setupCustomerNamespace(io.of('/customer'), deps, metrics, { webChatSecret: opts.webChatSecret, visitorIds: opts.webChatVisitorIds });
   return {
     io,
     nodeId: opts.nodeId,

@@ -76,3 +76,23 @@ describe('identity tokens on /customer', () => {
     }
   });
 });
+
+// WEB_CHAT_VISITOR_IDS=issued: a page can no longer bring guessable ids of its own.
+describe('only issued visitor ids', () => {
+  it('a visitor id the server did not give out gets a new one; its own ids and identity tokens’ are kept', async () => {
+    const strict = await startTestHuike({ env: { WEB_CHAT_SECRET: SECRET, WEB_CHAT_VISITOR_IDS: 'issued' } });
+    try {
+      for (const own of ['shop-user-42', 'demo-visitor-0001', `v_${'a'.repeat(23)}`, `u_${'b'.repeat(42)}`]) {
+        const r = await connect(strict.url, { visitorId: own });
+        expect(r.visitorId).not.toBe(own);
+        expect(r.visitorId).toMatch(/^v_[A-Za-z0-9_-]{24}$/);
+      }
+      const first = await connect(strict.url, {});
+      expect((await connect(strict.url, { visitorId: first.visitorId! })).visitorId).toBe(first.visitorId);
+      const member = await connect(strict.url, { identityToken: await sign('shop-user-42') });
+      expect((await connect(strict.url, { visitorId: member.visitorId! })).visitorId).toBe(member.visitorId);
+    } finally {
+      await strict.close();
+    }
+  });
+});

@@ -4,6 +4,8 @@ import { ingestInbound, MAX_TEXT_LENGTH, type IngestResult } from '../../../core
 import { badRequest } from '../../../core/errors.ts';
 
 export const VISITOR_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** The ids this server gives out: random ones (`v_`, 144 bits) and identity tokens' (`u_`, an HMAC). */
+export const ISSUED_VISITOR_ID = /^(v_[A-Za-z0-9_-]{24}|u_[A-Za-z0-9_-]{43})$/;
 
 // Chosen by the page for each message it sends; a resend after a lost ack reuses it and is stored once.
 const clientMsgId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
